@@ -1,0 +1,284 @@
+"""The records every part of sweep exchanges.
+
+`Listing` mirrors `shared/schemas/listing.schema.json` field for field (that file is the contract and
+a unit test checks the two agree). `Finding` is what the rulebook reports per the taxonomy; `Lead` is
+a finding's lasting identity in the lead store; `LeadEvent` is what travels on the `sweep.leads`
+topic. Everything else in the project imports from here; this module imports nothing of sweep's.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SCHEMA_VERSION = 1
+"""Version of the JSON envelopes on the bus; bump when a message shape changes incompatibly."""
+
+FAMILIES: tuple[str, ...] = (
+    "chem.toxic",
+    "chem.explosive_precursor",
+    "chem.drug_precursor",
+    "chem.unlicensed",
+    "food.medical_claim",
+    "ad.absolute_terms",
+    "origin.gi_mismatch",
+    "food.sanwu",
+    "ip.counterfeit",
+    "privacy.personal_data_sale",
+    "shop.licence_missing",
+    "shop.licence_invalid",
+)
+"""Lead families of `shared/taxonomy.md`: a public contract, never renamed."""
+
+FAMILY_LABELS_ZH: dict[str, str] = {
+    "chem.toxic": "剧毒化学品",
+    "chem.explosive_precursor": "易制爆危险化学品",
+    "chem.drug_precursor": "易制毒化学品",
+    "chem.unlicensed": "无证经营危险化学品",
+    "food.medical_claim": "食品宣称疗效",
+    "ad.absolute_terms": "广告绝对化用语",
+    "origin.gi_mismatch": "虚假产地/地理标志",
+    "food.sanwu": "三无食品",
+    "ip.counterfeit": "假冒侵权",
+    "privacy.personal_data_sale": "贩卖个人信息",
+    "shop.licence_missing": "未亮照经营",
+    "shop.licence_invalid": "营业执照信息无效",
+}
+"""Chinese names shown to enforcement staff."""
+
+Severity = Literal["high", "medium", "low"]
+SEVERITY_RANK: dict[str, int] = {"high": 3, "medium": 2, "low": 1}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+
+class Permit(_Model):
+    type: str
+    number: str | None = None
+
+
+class Shop(_Model):
+    shop_id: str | None = None
+    name: str | None = None
+    url: str | None = None
+    licence_no: str | None = None
+    licence_company: str | None = None
+    region: str | None = None
+    permits: list[Permit] = Field(default_factory=list)
+
+
+class Listing(_Model):
+    """One observed marketplace listing (`listing.schema.json`)."""
+
+    platform: str
+    listing_id: str
+    title: str
+    url: str | None = None
+    description: str | None = None
+    category: str | None = None
+    price: float | None = None
+    currency: str | None = "CNY"
+    unit: str | None = None
+    shop: Shop | None = None
+    attributes: dict[str, str] = Field(default_factory=dict)
+    images: list[str] = Field(default_factory=list)
+    crawled_at: str | None = None
+
+    @property
+    def key(self) -> str:
+        """Bus key: unique across platforms."""
+        return f"{self.platform}:{self.listing_id}"
+
+
+class Evidence(_Model):
+    """A span of the listing that made a rule fire; offsets index the original (un-normalised) text."""
+
+    field: str
+    text: str
+    start: int
+    end: int
+
+
+class Finding(_Model):
+    """One (listing, family) pair reported by the rulebook, as `sweep scan` prints it."""
+
+    platform: str
+    listing_id: str
+    family: str
+    rule_id: str
+    severity: Severity
+    evidence: list[Evidence] = Field(default_factory=list)
+    legal_basis: str = ""
+    title_zh: str | None = None
+    """The rule's Chinese title, for people reading the finding."""
+
+    @property
+    def lead_id(self) -> str:
+        return lead_id_for(self.platform, self.listing_id, self.family)
+
+
+def lead_id_for(platform: str, listing_id: str, family: str) -> str:
+    """Stable id of a lead: the same violation seen again maps to the same lead and search document."""
+    digest = hashlib.sha1(f"{platform}\x1f{listing_id}\x1f{family}".encode()).hexdigest()
+    return digest[:24]
+
+
+class TriageStatus(StrEnum):
+    new = "new"
+    triaged = "triaged"
+    confirmed = "confirmed"
+    dismissed = "dismissed"
+    referred = "referred"
+
+
+TRIAGE_LABELS_ZH: dict[str, str] = {
+    "new": "新线索",
+    "triaged": "已研判",
+    "confirmed": "已核实",
+    "dismissed": "已排除",
+    "referred": "已移送",
+}
+
+
+class ListingSummary(_Model):
+    """The listing facts a lead carries so staff can triage without opening the crawl archive."""
+
+    title: str
+    url: str | None = None
+    category: str | None = None
+    price: float | None = None
+    unit: str | None = None
+    description: str | None = None
+    shop_id: str | None = None
+    shop_name: str | None = None
+    shop_licence_no: str | None = None
+    region: str | None = None
+
+    @classmethod
+    def of(cls, listing: Listing) -> ListingSummary:
+        shop = listing.shop or Shop()
+        return cls(
+            title=listing.title,
+            url=listing.url,
+            category=listing.category,
+            price=listing.price,
+            unit=listing.unit,
+            description=(listing.description or "")[:2000] or None,
+            shop_id=shop.shop_id,
+            shop_name=shop.name,
+            shop_licence_no=shop.licence_no,
+            region=shop.region,
+        )
+
+
+class LeadEvent(_Model):
+    """A detection as it travels on `sweep.leads`: one sighting of a finding at a point in time."""
+
+    schema_version: int = SCHEMA_VERSION
+    lead_id: str
+    observed_at: datetime
+    finding: Finding
+    listing: ListingSummary
+
+    @classmethod
+    def of(cls, finding: Finding, listing: Listing, observed_at: datetime | None = None) -> LeadEvent:
+        when = observed_at or _parse_time(listing.crawled_at) or utcnow()
+        return cls(lead_id=finding.lead_id, observed_at=when, finding=finding, listing=ListingSummary.of(listing))
+
+
+class Lead(_Model):
+    """A finding's lasting identity: detection facts (replaced by newer sightings) plus triage state
+    (set by people, never touched by detection)."""
+
+    lead_id: str
+    platform: str
+    listing_id: str
+    family: str
+    rule_id: str
+    severity: Severity
+    evidence: list[Evidence] = Field(default_factory=list)
+    legal_basis: str = ""
+    title_zh: str | None = None
+    listing: ListingSummary
+    first_seen: datetime
+    last_seen: datetime
+    times_seen: int = 1
+    status: TriageStatus = TriageStatus.new
+    assignee: str | None = None
+    note: str | None = None
+    status_updated_at: datetime | None = None
+
+    @classmethod
+    def from_event(cls, event: LeadEvent) -> Lead:
+        f = event.finding
+        return cls(
+            lead_id=event.lead_id,
+            platform=f.platform,
+            listing_id=f.listing_id,
+            family=f.family,
+            rule_id=f.rule_id,
+            severity=f.severity,
+            evidence=f.evidence,
+            legal_basis=f.legal_basis,
+            title_zh=f.title_zh,
+            listing=event.listing,
+            first_seen=event.observed_at,
+            last_seen=event.observed_at,
+            times_seen=1,
+        )
+
+    def sighted(self, event: LeadEvent) -> Lead:
+        """Apply one more sighting. Replays (a sighting at a time already counted) change nothing, which
+        is what makes at-least-once delivery safe: only strictly newer or older sightings count."""
+        when = event.observed_at
+        if self.first_seen <= when <= self.last_seen:
+            return self
+        f = event.finding
+        update: dict[str, Any] = {"times_seen": self.times_seen + 1}
+        if when > self.last_seen:
+            update |= {
+                "last_seen": when,
+                "rule_id": f.rule_id,
+                "severity": f.severity,
+                "evidence": f.evidence,
+                "legal_basis": f.legal_basis,
+                "title_zh": f.title_zh,
+                "listing": event.listing,
+            }
+        else:
+            update["first_seen"] = when
+        return self.model_copy(update=update)
+
+
+class Complaint(_Model):
+    """A consumer complaint (12315 hotline). Personal data is masked before it is stored or shown."""
+
+    complaint_id: str
+    received_at: datetime
+    platform: str | None = None
+    shop_name: str | None = None
+    shop_uscc: str | None = None
+    product: str | None = None
+    text: str
+    complainant_name: str | None = None
+    complainant_phone: str | None = None
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

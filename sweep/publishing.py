@@ -1,0 +1,37 @@
+"""Turns listings and findings into bus messages. Used by the spider's publish pipeline and by
+`sweep scan --publish`, so both speak the same envelope and keys."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sweep.bus import envelope
+from sweep.bus.base import TOPIC_LEADS, TOPIC_LISTINGS, Bus
+from sweep.models import Finding, LeadEvent, Listing
+
+KIND_LISTING = "listing"
+KIND_LEAD_EVENT = "lead_event"
+
+
+class Publisher:
+    def __init__(self, bus: Bus) -> None:
+        self.bus = bus
+        self.listings = 0
+        self.lead_events = 0
+
+    def publish_listing(self, listing: Listing) -> None:
+        self.bus.publish(TOPIC_LISTINGS, listing.key, envelope.encode(KIND_LISTING, listing))
+        self.listings += 1
+
+    def publish_findings(
+        self, listing: Listing, findings: Iterable[Finding], observed_at: datetime | None = None
+    ) -> None:
+        for finding in findings:
+            event = LeadEvent.of(finding, listing, observed_at)
+            self.bus.publish(TOPIC_LEADS, event.lead_id, envelope.encode(KIND_LEAD_EVENT, event))
+            self.lead_events += 1
+
+    def flush(self) -> None:
+        """Confirm delivery; a crawl reports success only after this returns."""
+        self.bus.flush()

@@ -1,0 +1,93 @@
+"""The LeadStore port.
+
+Implemented by the embedded SQLite store (`sweep.store.sqlite`) and by the search-engine backends in
+`search/`. All of them apply the same lead semantics (`Lead.sighted`): detection updates never touch
+triage fields, and a replayed sighting changes nothing.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+from sweep.models import Lead, LeadEvent, Listing, TriageStatus
+
+
+@dataclass(slots=True)
+class UpsertStats:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    def __iadd__(self, other: UpsertStats) -> UpsertStats:
+        self.created += other.created
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        return self
+
+
+@dataclass(slots=True)
+class LeadQuery:
+    text: str | None = None
+    families: Sequence[str] = ()
+    severities: Sequence[str] = ()
+    statuses: Sequence[str] = ()
+    platforms: Sequence[str] = ()
+    regions: Sequence[str] = ()
+    shop: str | None = None
+    seen_from: datetime | None = None
+    seen_to: datetime | None = None
+    sort: Literal["recent", "priority"] = "recent"
+    size: int = 20
+    search_after: list | None = None
+    """Opaque cursor from the previous page's `next_cursor` (deep paging)."""
+
+
+Facets = dict[str, dict[str, int]]
+
+
+@dataclass(slots=True)
+class LeadSearchResult:
+    total: int
+    leads: list[Lead]
+    facets: Facets = field(default_factory=dict)
+    highlights: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    """lead_id -> field -> fragments with <em> marks (escaped text around them)."""
+    next_cursor: list | None = None
+
+
+class LeadStore(ABC):
+    @abstractmethod
+    def apply_events(self, events: Iterable[LeadEvent]) -> UpsertStats:
+        """Create or update leads from sightings, idempotently."""
+
+    @abstractmethod
+    def index_listings(self, listings: Iterable[Listing]) -> int:
+        """Keep the latest copy of each listing (by platform:listing_id); returns how many were written."""
+
+    @abstractmethod
+    def get(self, lead_id: str) -> Lead | None: ...
+
+    @abstractmethod
+    def set_status(
+        self, lead_id: str, status: TriageStatus, *, assignee: str | None = None, note: str | None = None
+    ) -> Lead:
+        """Triage by a person; raises KeyError for an unknown lead."""
+
+    @abstractmethod
+    def search(self, query: LeadQuery) -> LeadSearchResult: ...
+
+    @abstractmethod
+    def count(self) -> int: ...
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections."""
+
+    def __enter__(self) -> LeadStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
