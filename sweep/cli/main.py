@@ -26,12 +26,8 @@ app.command("demo", help="Run the whole pipeline on a demo marketplace and print
 app.command("demo-mall", help="Serve the demo marketplace (a believable Chinese B2C site) on 127.0.0.1.")(
     demo_cmd.demo_mall
 )
-app.command("crawl", help="Crawl a platform with its spider; publish listings and findings to the bus.")(
-    demo_cmd.crawl
-)
-app.command("scan", help="Scan listings (JSON lines) with the rulebook; print findings as JSON lines.")(
-    scan_cmd.scan
-)
+app.command("crawl", help="Crawl a platform with its spider; publish listings and findings to the bus.")(demo_cmd.crawl)
+app.command("scan", help="Scan listings (JSON lines) with the rulebook; print findings as JSON lines.")(scan_cmd.scan)
 app.add_typer(leads_cmd.app, name="leads")
 app.add_typer(rules_app, name="rules")
 app.add_typer(consume_app, name="consume")

@@ -1,0 +1,99 @@
+"""Chinese-aware tokens for the embedded full-text index.
+
+SQLite's FTS5 has no Chinese word segmenter; overlapping character bigrams (what Elasticsearch's
+`cjk_bigram` filter does) find any two-or-more-character Chinese term without a dictionary, which
+matters for chemical names and brand-new evasion words that no dictionary knows. Latin words and
+numbers (CAS numbers, formulas, model names) stay whole.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from collections.abc import Callable
+from functools import lru_cache
+
+_CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_RUN = re.compile(rf"[{_CJK}]+|[0-9a-z]+(?:[-.][0-9a-z]+)*")
+_CJK_RUN = re.compile(rf"[{_CJK}]+")
+
+
+@lru_cache(maxsize=1)
+def _t2s() -> Callable[[str], str]:
+    import opencc
+
+    return opencc.OpenCC("t2s").convert
+
+
+def fold(text: str) -> str:
+    """Full-width to half-width, traditional to simplified and case folding, so ＮａＣＮ and nacn, 氰化鈉
+    and 氰化钠 search alike."""
+    return _t2s()(unicodedata.normalize("NFKC", text)).lower()
+
+
+def tokens(text: str) -> list[str]:
+    out: list[str] = []
+    for run in _RUN.findall(fold(text)):
+        if _CJK_RUN.fullmatch(run):
+            if len(run) == 1:
+                out.append(run)
+            else:
+                out.extend(run[i : i + 2] for i in range(len(run) - 1))
+        else:
+            out.append(run)
+    return out
+
+
+def index_text(*parts: str | None) -> str:
+    """The token stream stored in the FTS table (space separated, so FTS5's unicode61 splits it)."""
+    return " ".join(t for p in parts if p for t in tokens(p))
+
+
+def match_query(text: str) -> str | None:
+    """An FTS5 MATCH expression: every term must occur; a multi-character Chinese term must occur as
+    consecutive bigrams (an FTS5 phrase), so 氰化钠 does not match 氰化物 ... 钠盐."""
+    clauses = []
+    for term in text.split():
+        toks = tokens(term)
+        if toks:
+            clauses.append('"' + " ".join(t.replace('"', "") for t in toks) + '"')
+    return " AND ".join(clauses) or None
+
+
+def highlight(text: str | None, query: str | None, *, width: int = 60, max_fragments: int = 3) -> list[str]:
+    """HTML fragments of `text` around query terms, escaped, with <em> marks: crawled text is hostile,
+    so nothing of it reaches a page unescaped."""
+    if not text or not query:
+        return []
+    folded = fold(text)
+    if len(folded) != len(text):  # NFKC changed lengths (rare ligatures): match on the original
+        folded = text.lower()
+    spans: list[tuple[int, int]] = []
+    for term in {fold(t) for t in query.split() if t.strip()}:
+        start = folded.find(term)
+        while start != -1:
+            spans.append((start, start + len(term)))
+            start = folded.find(term, start + len(term))
+    if not spans:
+        return []
+    spans.sort()
+    merged: list[list[int]] = []
+    for s, e in spans:
+        if merged and s <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], e)
+        else:
+            merged.append([s, e])
+    fragments = []
+    for s, e in merged[:max_fragments]:
+        lo, hi = max(0, s - width // 2), min(len(text), e + width // 2)
+        fragments.append(
+            ("…" if lo else "")
+            + html.escape(text[lo:s])
+            + "<em>"
+            + html.escape(text[s:e])
+            + "</em>"
+            + html.escape(text[e:hi])
+            + ("…" if hi < len(text) else "")
+        )
+    return fragments
