@@ -1,15 +1,181 @@
-"""`sweep demo`, `sweep demo-mall`, `sweep crawl` (filled in by the foundation work)."""
+"""`sweep demo`, `sweep demo-mall` and `sweep crawl`.
+
+`sweep demo` is the production pipeline on one machine, not a toy beside it: the demo marketplace
+runs as its own process, the Scrapy spider crawls it (browser for JavaScript pages), the item
+pipelines validate, detect and publish to the bus, and the indexer consumer moves leads from the bus
+into the lead store — the same classes that run against Kafka and Elasticsearch, with the embedded
+SQLite adapters behind the ports.
+"""
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections import Counter
+from pathlib import Path
+from typing import Annotated
 
-def demo() -> None:
-    raise NotImplementedError
+import orjson
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from sweep.models import FAMILIES, FAMILY_LABELS_ZH
+from sweep.settings import get_settings
+
+console = Console()
 
 
-def demo_mall() -> None:
-    raise NotImplementedError
+def demo_mall(
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0 picks a free one and prints it).")] = 8000,
+    listings: Annotated[int, typer.Option(help="How many listings the mall offers.", min=1)] = 300,
+    seed: Annotated[int, typer.Option(help="Same seed, same mall.")] = 7,
+    truth: Annotated[
+        Path | None, typer.Option(help="Write the ground truth (listing -> families) as JSON lines here.")
+    ] = None,
+    expected: Annotated[
+        Path | None, typer.Option(help="Write the listings a correct crawl must produce as JSON lines here.")
+    ] = None,
+) -> None:
+    from demomall.generator import generate
+    from demomall.server import serve_forever
+
+    mall = generate(listings, seed)
+    if truth:
+        mall.write_truth(truth)
+    if expected:
+        mall.write_listings(expected)
+    serve_forever(mall, port)
 
 
-def crawl() -> None:
-    raise NotImplementedError
+def crawl(
+    spider: Annotated[str, typer.Argument(help="Spider name, e.g. demo_mall.")],
+    base_url: Annotated[str, typer.Option(help="Where the platform is, e.g. http://127.0.0.1:8000.")],
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Also write listings as JSON lines.")] = None,
+    publish: Annotated[bool, typer.Option(help="Publish listings and findings to the bus.")] = True,
+) -> None:
+    from spiders.run import crawl as run_crawl
+
+    stats = run_crawl(spider, base_url=base_url, output=output, publish=publish, progress=True)
+    console.print(crawl_table(stats))
+    if stats.errors or stats.invalid:
+        raise typer.Exit(1)
+
+
+def crawl_table(stats: object) -> Table:
+    table = Table(title="抓取统计 crawl", title_justify="left", show_header=False)
+    for name in ("pages", "static_pages", "browser_pages", "listings", "findings", "invalid", "errors", "seconds"):
+        value = getattr(stats, name, None)
+        if value is not None:
+            table.add_row(name, f"{value:.1f}" if isinstance(value, float) else str(value))
+    return table
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_http(url: str, timeout_s: float, proc: subprocess.Popen) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the demo marketplace exited with code {proc.returncode} before it was ready")
+        try:
+            with urllib.request.urlopen(url, timeout=1):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"the demo marketplace did not answer at {url} within {timeout_s:.0f}s")
+
+
+def demo(
+    listings: Annotated[int, typer.Option(help="Size of the demo marketplace.", min=10)] = 300,
+    seed: Annotated[int, typer.Option(help="Seed of the demo marketplace.")] = 7,
+) -> None:
+    settings = get_settings()
+    data = settings.data_dir
+    data.mkdir(parents=True, exist_ok=True)
+    truth_path, crawl_out = data / "demo-truth.jsonl", data / "demo-listings.jsonl"
+    port = _free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    started = time.monotonic()
+    console.rule("[b]sweep demo[/b] — 网络交易监测演示")
+    console.print(f"1/3 启动演示商城 demo marketplace: {listings} listings, seed {seed} → {base_url}")
+    mall = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "sweep.cli.main",
+            "demo-mall",
+            "--port",
+            str(port),
+            "--listings",
+            str(listings),
+            "--seed",
+            str(seed),
+            "--truth",
+            str(truth_path),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=os.environ.copy(),
+    )
+    try:
+        _wait_http(base_url + "/robots.txt", 60, mall)
+        console.print("2/3 抓取、检测、发布 crawl → rules → bus")
+        from spiders.run import crawl as run_crawl
+
+        stats = run_crawl("demo_mall", base_url=base_url, output=crawl_out, publish=True, progress=True)
+    finally:
+        mall.terminate()
+        try:
+            mall.wait(10)
+        except subprocess.TimeoutExpired:
+            mall.kill()
+    console.print("3/3 索引线索 bus → indexer → lead store")
+    from consumers.indexer import Indexer
+    from sweep.wiring import open_bus, open_lead_store
+
+    with open_bus(settings) as bus, open_lead_store(settings) as store:
+        indexed = Indexer(bus, store, group="sweep-indexer").run(stop_when_idle=True, idle_s=1.0)
+        from sweep.store import LeadQuery
+
+        facets = store.search(LeadQuery(size=1)).facets
+        total_leads = store.count()
+    elapsed = time.monotonic() - started
+    console.print(crawl_table(stats))
+    console.print(summary_table(facets.get("family", {}), truth_path, crawl_out, settings.data_dir))
+    console.print(
+        f"[b]完成[/b] in {elapsed:.1f}s: {getattr(stats, 'pages', '?')} pages, {getattr(stats, 'listings', '?')} "
+        f"listings, {total_leads} leads in the store ({indexed!s})."
+    )
+    console.print(
+        "检索线索 search the leads:\n"
+        '  sweep leads search "氰化钠" --family chem.toxic\n'
+        "  sweep leads search 枸杞 --family origin.gi_mismatch --sort priority\n"
+        "  sweep leads search --status new --severity high"
+    )
+
+
+def summary_table(store_counts: dict[str, int], truth_path: Path, crawl_out: Path, data_dir: Path) -> Table:
+    """Leads per family next to the marketplace's ground truth, so a newcomer sees what was found and
+    what was missed."""
+    truth: Counter[str] = Counter()
+    if truth_path.exists():
+        for line in truth_path.read_bytes().splitlines():
+            if line.strip():
+                truth.update(orjson.loads(line)["families"])
+    table = Table(title="线索统计 leads per family (store vs. the mall's ground truth)", title_justify="left")
+    table.add_column("family")
+    table.add_column("类别")
+    table.add_column("leads", justify="right")
+    table.add_column("truth", justify="right")
+    for family in FAMILIES:
+        table.add_row(family, FAMILY_LABELS_ZH[family], str(store_counts.get(family, 0)), str(truth.get(family, 0)))
+    return table
