@@ -1,0 +1,39 @@
+# The two quick-start commands are `make demo` and `make test`; everything else is their parts.
+PYTHON ?= python3
+PIP ?= $(PYTHON) -m pip
+SERVICES ?= kafka opensearch elasticsearch
+
+.PHONY: install install-browser demo test test-unit test-integration services-up services-down lint bench
+
+install:  ## the Python package with its dev tools (editable)
+	$(PIP) install -q -e '.[dev]'
+
+install-browser:  ## Debian's chromium for JavaScript-rendered pages (Playwright cannot download one here)
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+	  { (apt-get update -qq || sudo apt-get update -qq) && \
+	    (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium || \
+	     sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium); }
+
+demo: install install-browser  ## install, then crawl the demo marketplace end to end
+	sweep demo
+
+services-up:  ## real Kafka (KRaft), OpenSearch and a minimal Elasticsearch on 127.0.0.1
+	bash services/up.sh $(SERVICES)
+
+services-down:
+	bash services/down.sh
+
+lint:
+	ruff check .
+	ruff format --check .
+
+test-unit: install
+	$(PYTHON) -m pytest -m "not integration" -q
+
+test: install install-browser services-up  ## everything: lint, unit and integration tests on real servers
+	ruff check .
+	set -a; . ./.services/env; set +a; $(PYTHON) -m pytest -ra -q; rc=$$?; \
+	  [ -n "$$SWEEP_KEEP_SERVICES" ] || bash services/down.sh; exit $$rc
+
+bench: install install-browser services-up
+	set -a; . ./.services/env; set +a; for b in benchmarks/bench_*.py; do $(PYTHON) $$b || exit 1; done
