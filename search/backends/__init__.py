@@ -1,0 +1,110 @@
+"""Search-engine backends of the LeadStore port, chosen by asking the server what it is.
+
+`GET /` answers differently: OpenSearch says `version.distribution == "opensearch"`; Elasticsearch
+has `version.build_flavor` and the tagline "You Know, for Search". A URL or port says nothing
+reliable (both default to 9200), so we never guess from it.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import ssl
+import urllib.error
+import urllib.request
+from typing import Any, Literal
+
+from search.backends.base import SearchEngineStore
+from search.errors import SearchError, SearchUnavailable
+from sweep.settings import Settings, get_settings
+
+Flavor = Literal["opensearch", "elasticsearch"]
+
+
+def server_info(
+    url: str,
+    *,
+    username: str | None = None,
+    password: str | None = None,
+    verify_certs: bool = True,
+    timeout_s: float = 10.0,
+) -> dict[str, Any]:
+    """GET / with the standard library: no client's product check stands between us and the answer."""
+    request = urllib.request.Request(url.rstrip("/") + "/", headers={"Accept": "application/json"})
+    if username:
+        token = base64.b64encode(f"{username}:{password or ''}".encode()).decode()
+        request.add_header("Authorization", f"Basic {token}")
+    context = None
+    if url.startswith("https") and not verify_certs:
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    try:
+        with urllib.request.urlopen(request, timeout=timeout_s, context=context) as response:
+            return json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        if exc.code >= 500 or exc.code == 429:
+            raise SearchUnavailable(f"{url}: HTTP {exc.code}") from exc
+        raise SearchError(f"{url}: HTTP {exc.code} {exc.reason}") from exc
+    except (urllib.error.URLError, OSError) as exc:
+        raise SearchUnavailable(f"{url}: {exc}") from exc
+
+
+def detect_flavor(info: dict[str, Any]) -> Flavor:
+    """Which engine answered `GET /`."""
+    version = info.get("version") or {}
+    if version.get("distribution") == "opensearch":
+        return "opensearch"
+    if "build_flavor" in version or info.get("tagline") == "You Know, for Search":
+        return "elasticsearch"
+    raise SearchError(f"not Elasticsearch or OpenSearch: {json.dumps(info)[:300]}")
+
+
+def open_search_store(
+    settings: Settings | None = None,
+    *,
+    prefix: str | None = None,
+    ensure: bool = True,
+    refresh: bool | str = False,
+    timeout_s: float = 30.0,
+) -> SearchEngineStore:
+    """The LeadStore for `settings.search_url`, with templates/indices/aliases ensured."""
+    settings = settings or get_settings()
+    if not settings.search_url:
+        raise SearchError("SWEEP_SEARCH_URL is not set")
+    password = settings.search_password.get_secret_value() if settings.search_password else None
+    common: dict[str, Any] = {
+        "username": settings.search_username,
+        "password": password,
+        "verify_certs": settings.search_verify_certs,
+    }
+    info = server_info(settings.search_url, **common)
+    flavor = detect_flavor(info)
+    store_kw: dict[str, Any] = {
+        **common,
+        "timeout_s": timeout_s,
+        "prefix": prefix or settings.index_prefix,
+        "ensure": ensure,
+        "refresh": refresh,
+    }
+    if flavor == "opensearch":
+        from search.backends.opensearch import OpenSearchStore
+
+        store: SearchEngineStore = OpenSearchStore(settings.search_url, **store_kw)
+    else:
+        major = str((info.get("version") or {}).get("number", "0")).split(".")[0]
+        import elasticsearch
+
+        client_major = elasticsearch.__versionstr__.split(".")[0]
+        if major.isdigit() and major != client_major:
+            raise SearchError(
+                f"Elasticsearch {major}.x needs the elasticsearch client {major}.x (installed: {client_major}.x)"
+            )
+        from search.backends.elasticsearch import ElasticsearchStore
+
+        store = ElasticsearchStore(settings.search_url, **store_kw)
+    store.server = info  # type: ignore[attr-defined]
+    return store
+
+
+__all__ = ["Flavor", "detect_flavor", "open_search_store", "server_info"]

@@ -1,0 +1,327 @@
+"""The LeadStore port on a search engine: everything both backends share.
+
+Subclasses (`opensearch`, `elasticsearch`) only translate a dozen primitive operations to their
+client library and map its exceptions to `search.errors`; the lead semantics live here once.
+
+Why merges happen in Python and not in a scripted upsert: `Lead.sighted` is the single definition of
+what a sighting does (replays are no-ops, triage is never touched), the minimal Elasticsearch has no
+painless, and a script would be a second implementation to keep in sync. Correctness under
+concurrent writers (several indexers, a person triaging) comes from optimistic concurrency instead:
+read (realtime mget) -> merge -> write with `if_seq_no`/`if_primary_term` (or `create` for a new
+lead); a write that lost the race gets 409 and that lead is re-read and merged again. So a triage
+update that lands between our read and our write is never overwritten, and two indexers applying the
+same sighting both end with it counted once.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from typing import Any
+
+from search import queries
+from search.errors import Conflict, NotFound, SearchError, SearchUnavailable
+from search.templates import (
+    CJK_PROBE,
+    KINDS,
+    AnalysisMode,
+    alias_name,
+    index_body,
+    index_name,
+    template_body,
+    template_name,
+)
+from sweep.models import Lead, LeadEvent, Listing, TriageStatus, utcnow
+from sweep.store.base import LeadQuery, LeadSearchResult, LeadStore, UpsertStats
+
+log = logging.getLogger("sweep.search")
+
+MAX_ROUNDS = 8
+"""Re-read/merge/write rounds for leads that lost an optimistic-concurrency race, per call."""
+
+
+class SearchEngineStore(LeadStore, ABC):
+    """LeadStore over Elasticsearch or OpenSearch; see the module docstring."""
+
+    flavor: str = "?"
+
+    def __init__(self, *, prefix: str = "sweep", ensure: bool = True, refresh: bool | str = False) -> None:
+        self.prefix = prefix
+        self.refresh_writes = refresh
+        """Passed as `refresh` on writes; tests use "wait_for", the indexer leaves it False (throughput)."""
+        self.leads_alias = alias_name(prefix, "leads")
+        self.listings_alias = alias_name(prefix, "listings")
+        self.complaints_alias = alias_name(prefix, "complaints")
+        self._analysis: AnalysisMode | None = None
+        if ensure:
+            self.ensure_indices()
+
+    # -- primitives each backend implements (raising search.errors) -------------------------------
+    @abstractmethod
+    def info(self) -> dict[str, Any]: ...
+
+    @abstractmethod
+    def analyze(self, body: dict[str, Any]) -> dict[str, Any]: ...
+
+    @abstractmethod
+    def put_template(self, name: str, body: dict[str, Any]) -> None: ...
+
+    @abstractmethod
+    def delete_template(self, name: str) -> None: ...
+
+    @abstractmethod
+    def exists(self, name: str) -> bool:
+        """Whether an index or alias of that name exists."""
+
+    @abstractmethod
+    def get_indices(self, pattern: str) -> dict[str, Any]:
+        """GET /{pattern}: index name -> {aliases, mappings, settings}; {} when nothing matches."""
+
+    @abstractmethod
+    def create_index(self, name: str, body: dict[str, Any]) -> None:
+        """Raises Conflict when it already exists."""
+
+    @abstractmethod
+    def delete_index(self, name: str) -> None: ...
+
+    @abstractmethod
+    def update_aliases(self, actions: list[dict[str, Any]]) -> None: ...
+
+    @abstractmethod
+    def refresh_index(self, name: str) -> None: ...
+
+    @abstractmethod
+    def mget(self, index: str, ids: list[str]) -> list[dict[str, Any]]:
+        """Realtime multi-get; each doc has _id, found, and when found _source, _seq_no, _primary_term."""
+
+    @abstractmethod
+    def bulk(self, operations: list[dict[str, Any]], refresh: bool | str = False) -> dict[str, Any]:
+        """Action/source lines as dicts; the raw response (errors, items)."""
+
+    @abstractmethod
+    def search_raw(self, index: str, body: dict[str, Any]) -> dict[str, Any]: ...
+
+    @abstractmethod
+    def count_index(self, index: str) -> int: ...
+
+    @abstractmethod
+    def get_doc(self, index: str, doc_id: str) -> dict[str, Any] | None:
+        """Realtime get with _seq_no/_primary_term, None when absent."""
+
+    @abstractmethod
+    def update_doc(self, index: str, doc_id: str, doc: dict[str, Any], *, if_seq_no: int, if_primary_term: int) -> None:
+        """Partial update with concurrency control; raises Conflict on a lost race, NotFound if gone."""
+
+    @abstractmethod
+    def reindex_server(self, source: str, dest: str) -> int:
+        """Server-side `_reindex`; returns documents copied. Raises SearchError if unsupported."""
+
+    @abstractmethod
+    def scan(self, index: str) -> Iterator[dict[str, Any]]:
+        """Every hit of an index (scroll), for the client-side reindex fallback."""
+
+    # -- setup ------------------------------------------------------------------------------------
+    def analysis_mode(self) -> AnalysisMode:
+        """Ask the server whether analysis-common (cjk_bigram) is there; cached."""
+        if self._analysis is None:
+            try:
+                self.analyze(CJK_PROBE)
+                self._analysis = "cjk"
+            except SearchUnavailable:
+                raise
+            except SearchError as exc:
+                log.info("cjk_bigram unavailable (%s): using the fallback analysis", exc)
+                self._analysis = "fallback"
+        return self._analysis
+
+    def ensure_indices(self) -> None:
+        """Idempotently install templates and create `{prefix}-{kind}-v1` behind its alias if the alias is
+        missing. Safe to race with other processes doing the same."""
+        mode = self.analysis_mode()
+        for kind in KINDS:
+            self.put_template(template_name(self.prefix, kind), template_body(self.prefix, kind, mode))
+            alias = alias_name(self.prefix, kind)
+            if self.exists(alias):
+                continue
+            first = index_name(self.prefix, kind, 1)
+            body = index_body(kind, mode)
+            body["aliases"] = {alias: {}}
+            try:
+                self.create_index(first, body)
+            except Conflict:
+                if not self.exists(alias):
+                    self.update_aliases([{"add": {"index": first, "alias": alias}}])
+
+    def refresh(self) -> None:
+        """Make recent writes searchable (tests, benchmarks, CLI)."""
+        for kind in KINDS:
+            self.refresh_index(alias_name(self.prefix, kind))
+
+    # -- LeadStore --------------------------------------------------------------------------------
+    def apply_events(self, events: Iterable[LeadEvent]) -> UpsertStats:
+        stats = UpsertStats()
+        by_id: dict[str, list[LeadEvent]] = {}
+        for event in events:
+            by_id.setdefault(event.lead_id, []).append(event)
+        pending = list(by_id)
+        delay = 0.05
+        for _round in range(MAX_ROUNDS):
+            if not pending:
+                return stats
+            ops: list[dict[str, Any]] = []
+            op_ids: list[str] = []
+            op_stats: list[UpsertStats] = []
+            for doc in self.mget(self.leads_alias, pending):
+                lead_id = doc["_id"]
+                evs = by_id[lead_id]
+                merged = UpsertStats()
+                if doc.get("found"):
+                    current = queries.lead_from_source(doc["_source"])
+                    lead = current
+                    for e in evs:
+                        new = lead.sighted(e)
+                        if new is lead:
+                            merged.unchanged += 1
+                        else:
+                            lead, merged.updated = new, merged.updated + 1
+                    if lead is current:
+                        stats += merged
+                        continue
+                    action = {
+                        "index": {
+                            "_index": self.leads_alias,
+                            "_id": lead_id,
+                            "if_seq_no": doc["_seq_no"],
+                            "if_primary_term": doc["_primary_term"],
+                        }
+                    }
+                else:
+                    lead = Lead.from_event(evs[0])
+                    merged.created = 1
+                    for e in evs[1:]:
+                        new = lead.sighted(e)
+                        if new is lead:
+                            merged.unchanged += 1
+                        lead = new
+                    action = {"create": {"_index": self.leads_alias, "_id": lead_id}}
+                ops += [action, queries.lead_document(lead)]
+                op_ids.append(lead_id)
+                op_stats.append(merged)
+            if not ops:
+                return stats
+            response = self.bulk(ops, refresh=self.refresh_writes)
+            retry: list[str] = []
+            transient: list[str] = []
+            for lead_id, merged, item in zip(op_ids, op_stats, response["items"], strict=True):
+                result = next(iter(item.values()))
+                status = int(result.get("status", 500))
+                if status < 300:
+                    stats += merged
+                elif status == 409:
+                    retry.append(lead_id)  # lost a race (or a concurrent create): re-read and merge again
+                elif status == 429 or status >= 500:
+                    transient.append(lead_id)
+                else:
+                    raise SearchError(f"lead {lead_id} rejected ({status}): {result.get('error')}")
+            pending = retry + transient
+            if transient:
+                time.sleep(delay)
+                delay = min(delay * 4, 2.0)
+        if pending:
+            raise SearchUnavailable(f"{len(pending)} leads still conflicting/rejected after {MAX_ROUNDS} rounds")
+        return stats
+
+    def index_listings(self, listings: Iterable[Listing]) -> int:
+        """Latest copy per listing: the crawl time becomes an external version, so a replayed older copy
+        (409) never replaces a newer one and an identical replay rewrites the same bytes."""
+        ops: list[dict[str, Any]] = []
+        for item in listings:
+            meta: dict[str, Any] = {"_index": self.listings_alias, "_id": item.key}
+            version = _epoch_ms(item.crawled_at)
+            if version is not None:
+                meta |= {"version": version, "version_type": "external_gte"}
+            ops += [{"index": meta}, item.model_dump(mode="json")]
+        if not ops:
+            return 0
+        written = 0
+        for _attempt in range(MAX_ROUNDS):
+            response = self.bulk(ops, refresh=self.refresh_writes)
+            again: list[dict[str, Any]] = []
+            for i, item in enumerate(response["items"]):
+                result = next(iter(item.values()))
+                status = int(result.get("status", 500))
+                if status < 300:
+                    written += 1
+                elif status == 409:
+                    continue  # we already hold a newer copy
+                elif status == 429 or status >= 500:
+                    again += ops[2 * i : 2 * i + 2]
+                else:
+                    raise SearchError(f"listing {result.get('_id')} rejected ({status}): {result.get('error')}")
+            if not again:
+                return written
+            ops = again
+            time.sleep(0.2)
+        raise SearchUnavailable(f"{len(ops) // 2} listings rejected as overloaded after {MAX_ROUNDS} attempts")
+
+    def get(self, lead_id: str) -> Lead | None:
+        doc = self.get_doc(self.leads_alias, lead_id)
+        return queries.lead_from_source(doc["_source"]) if doc else None
+
+    def set_status(
+        self, lead_id: str, status: TriageStatus, *, assignee: str | None = None, note: str | None = None
+    ) -> Lead:
+        """Partial update of the triage fields only, guarded by seq_no so a concurrent detection write
+        is never lost either (we re-read and retry)."""
+        for _attempt in range(MAX_ROUNDS):
+            doc = self.get_doc(self.leads_alias, lead_id)
+            if doc is None:
+                raise KeyError(lead_id)
+            lead = queries.lead_from_source(doc["_source"])
+            update: dict[str, Any] = {"status": TriageStatus(status), "status_updated_at": utcnow()}
+            if assignee is not None:
+                update["assignee"] = assignee
+            if note is not None:
+                update["note"] = note
+            lead = lead.model_copy(update=update)
+            partial = {k: v for k, v in queries.lead_document(lead).items() if k in update}
+            try:
+                self.update_doc(
+                    self.leads_alias,
+                    lead_id,
+                    partial,
+                    if_seq_no=doc["_seq_no"],
+                    if_primary_term=doc["_primary_term"],
+                )
+                return lead
+            except Conflict:
+                continue
+            except NotFound as exc:
+                raise KeyError(lead_id) from exc
+        raise SearchUnavailable(f"lead {lead_id}: too many concurrent updates")
+
+    def search(self, query: LeadQuery) -> LeadSearchResult:
+        return queries.parse_search(self.search_raw(self.leads_alias, queries.build_search(query)), query)
+
+    def count(self) -> int:
+        return self.count_index(self.leads_alias)
+
+    def count_listings(self) -> int:
+        return self.count_index(self.listings_alias)
+
+
+def _epoch_ms(value: str | None) -> int | None:
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        from datetime import UTC
+
+        parsed = parsed.replace(tzinfo=UTC)
+    return int(parsed.timestamp() * 1000)

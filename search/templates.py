@@ -1,0 +1,201 @@
+"""Index templates, mappings and names for the search engine, shared by both backends.
+
+Every index lives behind an alias (`{prefix}-leads` -> `{prefix}-leads-v1`): readers and writers only
+ever use the alias, so a mapping change is "create vN+1, reindex, swap the alias atomically" instead
+of an outage (see `search.admin.reindex`).
+
+Chinese text has no spaces, so a whitespace/standard analyzer alone is useless for recall *and*
+precision. With the analysis-common module (OpenSearch, full Elasticsearch) text is analysed with
+standard tokenizer + cjk_width (full-width ASCII, half-width katakana) + lowercase + cjk_bigram:
+出售氰化钠 -> 出售 售氰 氰化 化钠. Queries are phrase queries over the same bigrams, so 氰化钠
+(氰化 化钠 adjacent) finds 出售氰化钠 but not 氰化物检测仪 (氰化 化物 ...). A server without
+analysis-common (the minimal Elasticsearch distribution) gets the `fallback` analysis: Lucene's
+StandardAnalyzer, which splits Han text into single characters; phrase queries over those unigrams
+keep the same precision at a larger index and slower queries. The choice is made by asking the server
+(`_analyze` probe), never from its name.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, Literal
+
+AnalysisMode = Literal["cjk", "fallback"]
+KINDS: tuple[str, ...] = ("leads", "listings", "complaints")
+MAPPING_VERSION = 1
+"""Bump when a mapping below changes; `sweep search status` shows which version each index has."""
+
+TEXT_ANALYZER = "sweep_text"
+
+ANALYSIS: dict[AnalysisMode, dict[str, Any]] = {
+    "cjk": {
+        "analyzer": {
+            TEXT_ANALYZER: {
+                "type": "custom",
+                "tokenizer": "standard",
+                "filter": ["cjk_width", "lowercase", "cjk_bigram"],
+            }
+        }
+    },
+    "fallback": {"analyzer": {TEXT_ANALYZER: {"type": "standard", "max_token_length": 255}}},
+}
+
+CJK_PROBE: dict[str, Any] = {
+    "tokenizer": "standard",
+    "filter": ["cjk_width", "lowercase", "cjk_bigram"],
+    "text": "出售氰化钠",
+}
+"""`_analyze` request that succeeds only where analysis-common is installed."""
+
+
+def _text(keyword: bool = False) -> dict[str, Any]:
+    field: dict[str, Any] = {"type": "text", "analyzer": TEXT_ANALYZER}
+    if keyword:
+        field["fields"] = {"keyword": {"type": "keyword", "ignore_above": 256}}
+    return field
+
+
+_KW = {"type": "keyword"}
+_DATE = {"type": "date"}
+_STORED_ONLY = {"type": "keyword", "index": False, "doc_values": False}
+
+LEADS_MAPPING: dict[str, Any] = {
+    "dynamic": False,  # unknown fields stay in _source; a new model field never breaks indexing
+    "properties": {
+        "lead_id": _KW,
+        "platform": _KW,
+        "listing_id": _KW,
+        "family": _KW,
+        "rule_id": _KW,
+        "severity": _KW,
+        "severity_rank": {"type": "byte"},
+        "evidence": {
+            "properties": {
+                "field": _KW,
+                "text": _text(),
+                "start": {"type": "integer", "index": False},
+                "end": {"type": "integer", "index": False},
+            }
+        },
+        "legal_basis": _text(),
+        "title_zh": _text(),
+        "listing": {
+            "properties": {
+                "title": _text(keyword=True),
+                "url": _STORED_ONLY,
+                "category": _KW,
+                "price": {"type": "float"},
+                "unit": _KW,
+                "description": _text(),
+                "shop_id": _KW,
+                "shop_name": _text(keyword=True),
+                "shop_licence_no": _KW,
+                "region": _KW,
+            }
+        },
+        "first_seen": _DATE,
+        "last_seen": _DATE,
+        "times_seen": {"type": "integer"},
+        "status": _KW,
+        "assignee": _KW,
+        "note": _text(),
+        "status_updated_at": _DATE,
+    },
+}
+
+LISTINGS_MAPPING: dict[str, Any] = {
+    "dynamic": False,
+    "properties": {
+        "platform": _KW,
+        "listing_id": _KW,
+        "title": _text(keyword=True),
+        "url": _STORED_ONLY,
+        "description": _text(),
+        "category": _KW,
+        "price": {"type": "float"},
+        "currency": _KW,
+        "unit": _KW,
+        "shop": {
+            "properties": {
+                "shop_id": _KW,
+                "name": _text(keyword=True),
+                "url": _STORED_ONLY,
+                "licence_no": _KW,
+                "licence_company": _text(keyword=True),
+                "region": _KW,
+                "permits": {"properties": {"type": _KW, "number": _KW}},
+            }
+        },
+        "attributes": {"type": "object", "enabled": False},
+        "images": {"type": "object", "enabled": False},
+        # crawled_at comes from spiders as free text; a malformed value must not reject the listing
+        "crawled_at": {"type": "date", "ignore_malformed": True},
+    },
+}
+
+COMPLAINTS_MAPPING: dict[str, Any] = {
+    "dynamic": False,
+    "properties": {
+        "complaint_id": _KW,
+        "received_at": _DATE,
+        "platform": _KW,
+        "shop_name": _text(keyword=True),
+        "shop_uscc": _KW,
+        "product": _text(keyword=True),
+        "text": _text(),
+        # personal data arrives masked and is never searchable
+        "complainant_name": _STORED_ONLY,
+        "complainant_phone": _STORED_ONLY,
+    },
+}
+
+MAPPINGS: dict[str, dict[str, Any]] = {
+    "leads": LEADS_MAPPING,
+    "listings": LISTINGS_MAPPING,
+    "complaints": COMPLAINTS_MAPPING,
+}
+
+
+def alias_name(prefix: str, kind: str) -> str:
+    return f"{prefix}-{kind}"
+
+
+def index_name(prefix: str, kind: str, version: int) -> str:
+    return f"{prefix}-{kind}-v{version}"
+
+
+def index_version(prefix: str, kind: str, index: str) -> int | None:
+    """The N of `{prefix}-{kind}-vN`, or None for an index that is not ours."""
+    head = f"{prefix}-{kind}-v"
+    if index.startswith(head) and index[len(head) :].isdigit():
+        return int(index[len(head) :])
+    return None
+
+
+def index_body(kind: str, mode: AnalysisMode, *, shards: int = 1, replicas: int = 0) -> dict[str, Any]:
+    """Settings + mappings of one index. One shard per index: a regulator's lead volume (millions) fits
+    one shard comfortably, and one shard keeps facet counts exact and search_after cheap."""
+    mappings = copy.deepcopy(MAPPINGS[kind])
+    mappings["_meta"] = {"sweep_kind": kind, "sweep_mapping_version": MAPPING_VERSION, "sweep_analysis": mode}
+    return {
+        "settings": {
+            "index": {"number_of_shards": shards, "number_of_replicas": replicas},
+            "analysis": copy.deepcopy(ANALYSIS[mode]),
+        },
+        "mappings": mappings,
+    }
+
+
+def template_name(prefix: str, kind: str) -> str:
+    return f"{prefix}-{kind}"
+
+
+def template_body(prefix: str, kind: str, mode: AnalysisMode, **kw: int) -> dict[str, Any]:
+    """Composable index template (`_index_template`, same shape in OpenSearch 2 and Elasticsearch 8/9):
+    any `{prefix}-{kind}-vN` created later (reindex, by hand) gets the same settings and mappings."""
+    return {
+        "index_patterns": [f"{prefix}-{kind}-v*"],
+        "priority": 200,
+        "template": index_body(kind, mode, **kw),
+        "_meta": {"managed_by": "sweep", "sweep_mapping_version": MAPPING_VERSION},
+    }
