@@ -1,5 +1,106 @@
-"""`sweep search ...`: index administration."""
+"""`sweep search ...`: index administration (templates, aliases, reindex)."""
+
+from __future__ import annotations
+
+import json
 
 import typer
+from rich.console import Console
+from rich.table import Table
 
 app = typer.Typer(help="Search index administration (templates, reindex).", no_args_is_help=True)
+console = Console()
+
+
+def _store(prefix: str | None):
+    from search.backends import open_search_store
+    from sweep.settings import get_settings
+
+    settings = get_settings()
+    if not settings.search_url:
+        console.print("[red]SWEEP_SEARCH_URL is not set: the embedded SQLite store needs no index admin.[/]")
+        raise typer.Exit(2)
+    return open_search_store(settings, prefix=prefix)
+
+
+KindsOpt = typer.Option(["leads"], "--kind", help="leads, listings or complaints (repeatable)")
+PrefixOpt = typer.Option(None, "--prefix", help="index prefix (default: settings.index_prefix)")
+
+
+@app.command("init")
+def init(prefix: str | None = PrefixOpt) -> None:
+    """Install index templates and create `{prefix}-{kind}-v1` behind its alias where missing (idempotent)."""
+    from search import admin
+
+    with _store(prefix) as store:
+        _print_status(admin.status(store))
+
+
+@app.command("status")
+def status(
+    prefix: str | None = PrefixOpt,
+    as_json: bool = typer.Option(False, "--json", help="machine-readable output"),
+) -> None:
+    """Server flavour, analysis (cjk or fallback), aliases, index versions and document counts."""
+    from search import admin
+
+    with _store(prefix) as store:
+        data = admin.status(store)
+    if as_json:
+        print(json.dumps(data, ensure_ascii=False, indent=2))
+    else:
+        _print_status(data)
+
+
+@app.command("reindex")
+def reindex(
+    kind: list[str] = KindsOpt,
+    prefix: str | None = PrefixOpt,
+) -> None:
+    """Create vN+1 with the current mapping, copy vN into it, swap the alias atomically. vN is kept
+    (swap back by hand or delete it with `sweep search drop-old`). Pause indexers while it runs."""
+    from search import admin
+
+    with _store(prefix) as store:
+        for k in kind:
+            result = admin.reindex(store, k)
+            console.print(
+                f"[green]{result['alias']}[/]: {result['from']} -> {result['to']} "
+                f"({result['docs']} docs, {result['method']}-side copy); {result['from']} kept"
+            )
+
+
+@app.command("drop-old")
+def drop_old(
+    kind: str | None = typer.Option(None, "--kind", help="only this kind"),
+    prefix: str | None = PrefixOpt,
+    yes: bool = typer.Option(False, "--yes", help="do not ask"),
+) -> None:
+    """Delete versioned indices that no alias points to (the old side of a finished reindex)."""
+    from search import admin
+
+    if not yes:
+        typer.confirm("Delete un-aliased sweep indices?", abort=True)
+    with _store(prefix) as store:
+        dropped = admin.drop_old(store, kind)
+    console.print(f"dropped: {', '.join(dropped) or 'nothing'}")
+
+
+def _print_status(data: dict) -> None:
+    server = data["server"]
+    console.print(
+        f"[bold]{server['flavor']}[/] {server['number']} · analysis: [cyan]{data['analysis']}[/] · "
+        f"prefix: {data['prefix']}"
+    )
+    table = Table("alias", "index", "aliased", "docs", "mapping", "analysis")
+    for kind in data["kinds"].values():
+        for row in kind["indices"] or [{"index": "-", "aliased": False, "docs": 0}]:
+            table.add_row(
+                kind["alias"],
+                row["index"],
+                "yes" if row["aliased"] else "",
+                str(row["docs"]),
+                str(row.get("mapping_version") or ""),
+                str(row.get("analysis") or ""),
+            )
+    console.print(table)
