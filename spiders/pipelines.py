@@ -1,0 +1,183 @@
+"""Item pipelines: validate -> detect -> publish -> JSON lines.
+
+A spider yields plain dicts; `ValidatePipeline` turns each valid one into a `CrawledListing` (the
+typed `Listing` plus the findings detection adds) and drops invalid ones with the URL and the
+offending field in the log. No single bad page may stop a crawl; a bus that cannot confirm delivery
+must, because a crawl that silently lost its results would be reported as a success.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import orjson
+from jsonschema import Draft202012Validator
+from scrapy.exceptions import DropItem
+
+from sweep.models import Finding, Listing
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class CrawledListing:
+    """What flows between pipelines after validation."""
+
+    listing: Listing
+    findings: list[Finding] = field(default_factory=list)
+
+
+def load_schema() -> dict[str, Any]:
+    """The listing contract shipped inside the package (a copy of shared/schemas/listing.schema.json)."""
+    text = resources.files("spiders").joinpath("listing.schema.json").read_text(encoding="utf-8")
+    return json.loads(text)
+
+
+class ValidatePipeline:
+    def __init__(self, stats: Any) -> None:
+        self.stats = stats
+        self.validator = Draft202012Validator(load_schema())
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> ValidatePipeline:
+        return cls(crawler.stats)
+
+    def process_item(self, item: Any) -> CrawledListing:
+        if isinstance(item, CrawledListing):
+            return item
+        doc = dict(item)
+        errors = sorted(self.validator.iter_errors(doc), key=lambda e: list(e.path))
+        if not errors:
+            try:
+                return CrawledListing(Listing.model_validate(doc))
+            except Exception as exc:  # the schema and the model disagree: report, never crash
+                errors_text = str(exc)
+        else:
+            errors_text = "; ".join(f"{'/'.join(map(str, e.path)) or '(item)'}: {e.message}" for e in errors)
+        self.stats.inc_value("sweep/invalid")
+        logger.warning("invalid listing dropped url=%s: %s", doc.get("url"), errors_text)
+        raise DropItem(f"invalid listing {doc.get('url')}: {errors_text}")
+
+
+class DetectPipeline:
+    """Runs the rulebook (rules.load_rulebook) on each listing; detection errors are per listing."""
+
+    def __init__(self, stats: Any, enabled: bool) -> None:
+        self.stats = stats
+        self.enabled = enabled
+        self.rulebook: Any = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> DetectPipeline:
+        return cls(crawler.stats, crawler.settings.getbool("SWEEP_DETECT", True))
+
+    def open_spider(self, spider: Any = None) -> None:
+        if not self.enabled:
+            return
+        try:
+            from rules import load_rulebook
+        except ImportError as exc:
+            logger.warning("rules.load_rulebook is not available (%s): detection skipped", exc)
+            self.stats.set_value("sweep/detection", "skipped")
+            return
+        self.rulebook = load_rulebook()
+        self.stats.set_value("sweep/detection", "on")
+
+    def process_item(self, item: CrawledListing) -> CrawledListing:
+        if self.rulebook is None:
+            return item
+        try:
+            item.findings = list(self.rulebook.scan(item.listing))
+        except Exception:
+            logger.exception("detection failed for %s", item.listing.url)
+            self.stats.inc_value("sweep/detect_errors")
+            return item
+        self.stats.inc_value("sweep/findings", len(item.findings))
+        return item
+
+
+class PublishPipeline:
+    """Listings and findings to the bus through `sweep.publishing.Publisher`; flushed at close."""
+
+    def __init__(self, stats: Any, enabled: bool) -> None:
+        self.stats = stats
+        self.enabled = enabled
+        self.publisher: Any = None
+        self.bus: Any = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> PublishPipeline:
+        return cls(crawler.stats, crawler.settings.getbool("SWEEP_PUBLISH", True))
+
+    def open_spider(self, spider: Any = None) -> None:
+        if not self.enabled:
+            return
+        from sweep.publishing import Publisher
+        from sweep.wiring import open_bus
+
+        self.bus = open_bus()
+        self.publisher = Publisher(self.bus)
+
+    def process_item(self, item: CrawledListing) -> CrawledListing:
+        if self.publisher is None:
+            return item
+        try:
+            self.publisher.publish_listing(item.listing)
+            if item.findings:
+                self.publisher.publish_findings(item.listing, item.findings)
+        except Exception as exc:
+            self._failed(f"publish: {exc!r}")
+            raise
+        self.stats.inc_value("sweep/published_listings")
+        return item
+
+    def close_spider(self, spider: Any = None) -> None:
+        if self.publisher is None:
+            return
+        try:
+            self.publisher.flush()
+            self.stats.set_value("sweep/lead_events", self.publisher.lead_events)
+        except Exception as exc:
+            self._failed(f"flush: {exc!r}")
+            raise
+        finally:
+            try:
+                self.bus.close()
+            except Exception:
+                logger.exception("closing the bus failed")
+
+    def _failed(self, why: str) -> None:
+        logger.error("PUBLISH FAILED — results of this crawl are not confirmed on the bus: %s", why)
+        self.stats.set_value("sweep/publish_failed", why)
+
+
+class JsonLinesPipeline:
+    """`-o FILE`: the crawl's listings as JSON lines (the file is replaced, so a rerun never
+    duplicates lines)."""
+
+    def __init__(self, path: str | None) -> None:
+        self.path = Path(path) if path else None
+        self.fh: Any = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> JsonLinesPipeline:
+        return cls(crawler.settings.get("SWEEP_OUTPUT"))
+
+    def open_spider(self, spider: Any = None) -> None:
+        if self.path:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.fh = self.path.open("wb")
+
+    def process_item(self, item: CrawledListing) -> CrawledListing:
+        if self.fh is not None:
+            self.fh.write(orjson.dumps(item.listing.model_dump(mode="json")) + b"\n")
+        return item
+
+    def close_spider(self, spider: Any = None) -> None:
+        if self.fh is not None:
+            self.fh.close()

@@ -1,0 +1,161 @@
+"""Run a spider in this process and return what it did.
+
+Twisted's reactor can be started only once per process, so `crawl()` can be called once per process:
+the CLI calls it once; tests and benchmarks run `python -m spiders.run ...` (or `sweep crawl`) in a
+subprocess and read the stats JSON that `__main__` prints as its last line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from spiders.browser import require_chromium
+
+
+class CrawlFailedError(RuntimeError):
+    """The crawl ran but its results are not safe to trust (e.g. the bus did not confirm delivery)."""
+
+
+@dataclass
+class CrawlStats:
+    pages: int = 0
+    static_pages: int = 0
+    browser_pages: int = 0
+    listings: int = 0
+    findings: int = 0
+    invalid: int = 0
+    errors: int = 0
+    seconds: float = 0.0
+    shops: int = 0
+    malformed: int = 0
+    js_skipped: int = 0
+    finish_reason: str | None = None
+    detection: str | None = None
+
+    @property
+    def pages_per_second(self) -> float:
+        return self.pages / self.seconds if self.seconds else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self) | {"pages_per_second": round(self.pages_per_second, 1)}
+
+
+def build_settings(
+    *, output: Path | None, publish: bool, render_js: bool, overrides: dict[str, Any] | None, progress: bool
+) -> Any:
+    from scrapy.settings import Settings
+
+    settings = Settings()
+    settings.setmodule("spiders.settings", priority="project")
+    if render_js:
+        from sweep.settings import get_settings
+
+        # fail before the crawl, with the setting's name, rather than on the first JavaScript page
+        path = require_chromium(get_settings().chromium)
+        launch = dict(settings.getdict("PLAYWRIGHT_LAUNCH_OPTIONS"))
+        launch["executable_path"] = path
+        settings.set("PLAYWRIGHT_LAUNCH_OPTIONS", launch, priority="project")
+    else:
+        # plain Scrapy downloader only: no browser is launched or even loaded
+        settings.set("DOWNLOAD_HANDLERS", {}, priority="project")
+    settings.set("SWEEP_OUTPUT", str(output) if output else None, priority="cmdline")
+    settings.set("SWEEP_PUBLISH", publish, priority="cmdline")
+    settings.set("LOG_LEVEL", "INFO" if progress else "WARNING", priority="cmdline")
+    if progress:
+        settings.set("LOGSTATS_INTERVAL", 5.0, priority="cmdline")
+    for key, value in (overrides or {}).items():
+        settings.set(key, value, priority="cmdline")
+    return settings
+
+
+def crawl(
+    spider: str,
+    *,
+    base_url: str,
+    output: Path | None = None,
+    publish: bool = True,
+    settings_overrides: dict[str, Any] | None = None,
+    progress: bool = False,
+    render_js: bool = True,
+) -> CrawlStats:
+    """Crawl `base_url` with the named spider in this process (once per process: see module doc).
+
+    Raises `BrowserNotFoundError` before starting when JavaScript rendering is on and no Chromium is
+    found, and `CrawlFailedError` after the crawl when publishing failed.
+    """
+    from scrapy.crawler import CrawlerProcess
+
+    settings = build_settings(
+        output=output, publish=publish, render_js=render_js, overrides=settings_overrides, progress=progress
+    )
+    process = CrawlerProcess(settings)
+    crawler = process.create_crawler(spider)
+    started = time.monotonic()
+    process.crawl(crawler, base_url=base_url, render_js=render_js)
+    process.start()
+    elapsed = time.monotonic() - started
+    s = crawler.stats.get_stats()
+    browser = int(s.get("sweep/browser_pages", 0))
+    pages = int(s.get("response_received_count", 0))
+    stats = CrawlStats(
+        pages=pages,
+        static_pages=pages - browser,
+        browser_pages=browser,
+        listings=int(s.get("item_scraped_count", 0)),
+        findings=int(s.get("sweep/findings", 0)),
+        invalid=int(s.get("sweep/invalid", 0)),
+        errors=int(s.get("log_count/ERROR", 0)),
+        seconds=round(float(s.get("elapsed_time_seconds", elapsed)), 3),
+        shops=int(s.get("sweep/shops", 0)),
+        malformed=int(s.get("sweep/malformed", 0)),
+        js_skipped=int(s.get("sweep/client_rendered_skipped", 0)),
+        finish_reason=s.get("finish_reason"),
+        detection=s.get("sweep/detection"),
+    )
+    if s.get("sweep/publish_failed"):
+        raise CrawlFailedError(f"publishing failed: {s['sweep/publish_failed']} ({stats.to_dict()})")
+    return stats
+
+
+def _parse_set(values: list[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for kv in values:
+        key, _, raw = kv.partition("=")
+        try:
+            out[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            out[key] = raw
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m spiders.run", description="Run one sweep spider.")
+    ap.add_argument("spider")
+    ap.add_argument("--base-url", required=True)
+    ap.add_argument("-o", "--output", type=Path, help="JSON-lines file of the listings (replaced)")
+    ap.add_argument("--no-publish", action="store_true", help="do not publish to the bus")
+    ap.add_argument("--no-js", action="store_true", help="skip client-rendered pages (no browser)")
+    ap.add_argument("--progress", action="store_true", help="log progress every 5 s")
+    ap.add_argument("-s", "--set", action="append", default=[], metavar="NAME=VALUE", help="Scrapy setting")
+    args = ap.parse_args(argv)
+    try:
+        stats = crawl(
+            args.spider, base_url=args.base_url, output=args.output, publish=not args.no_publish,
+            settings_overrides=_parse_set(args.set), progress=args.progress, render_js=not args.no_js,
+        )
+    except Exception as exc:
+        print(f"crawl failed: {exc}", file=sys.stderr)
+        print(json.dumps({"error": str(exc)}, ensure_ascii=False))
+        return 1
+    print(json.dumps(stats.to_dict(), ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
