@@ -58,6 +58,7 @@ class OpenSearchStore(SearchEngineStore):
             max_retries=1,
             retry_on_timeout=False,
             http_compress=False,
+            pool_maxsize=8,
         )
         super().__init__(prefix=prefix, ensure=ensure, refresh=refresh)
 
