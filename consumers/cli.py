@@ -11,6 +11,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from sweep.bus.base import TOPIC_DEADLETTER, TOPIC_LEADS, TOPIC_LISTINGS
+
+DEFAULT_TOPICS = [TOPIC_LEADS, TOPIC_LISTINGS]
+TopicsOpt = typer.Option([], "--topic", help="topics to consume (repeatable; default: leads and listings)")
+
 app = typer.Typer(help="Run consumers of the bus (indexer, dead letters).", no_args_is_help=True)
 
 
@@ -51,6 +56,8 @@ def indexer(
     batch: int = typer.Option(500, "--batch", help="max messages per poll / store call"),
     every: float = typer.Option(5.0, "--every", help="seconds between progress lines"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="only the final summary"),
+    topic: list[str] = TopicsOpt,
+    deadletter_topic: str = typer.Option(TOPIC_DEADLETTER, "--deadletter-topic", help="where poison goes"),
 ) -> None:
     """Index lead events and listings from the bus into the lead store (at-least-once, idempotent).
 
@@ -88,7 +95,9 @@ def indexer(
     bus = open_bus()
     store = open_lead_store()
     try:
-        worker = Indexer(bus, store, group=group, batch=batch)
+        worker = Indexer(
+            bus, store, group=group, batch=batch, topics=topic or DEFAULT_TOPICS, deadletter_topic=deadletter_topic
+        )
         stats = worker.run(stop_when_idle=until_idle, idle_s=idle, stop=stop, on_batch=on_batch)
     finally:
         store.close()
