@@ -1,0 +1,719 @@
+"""The rulebook engine: listing -> findings, as a pure function.
+
+Per listing the hot path is: join the fields the rules look at into one string (separated by NUL),
+normalise it once, run one Aho-Corasick automaton over it (all terms of all rules and catalogs), find
+CAS numbers with one regex, drop matches that lie inside a longer match (so 硝酸 inside 硝酸铵钙 or 第一
+inside 第一次 do not count), and then evaluate only the rules whose terms were hit (plus the few
+regex/check rules). Everything that can be prepared is prepared at load time.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from bisect import bisect_right
+from dataclasses import dataclass, field
+from typing import Any
+
+import ahocorasick
+
+from rules.catalog import Catalog, Entry
+from rules.checks import SC_RE, blank, names_place, uscc_problem
+from rules.normalize import Normalized, find_cas, norm_term, normalize
+from rules.schema import Matcher, RuleSpec
+from sweep.models import FAMILIES, SEVERITY_RANK, Evidence, Finding, Listing, Shop
+
+SEP = "\x00"
+NEGATION_RE = re.compile(
+    r"(?:不含|不含有|未含|无|非|不是|并非|拒绝|没有|不添加|未添加|零添加|不使用|杜绝|绝不|不能|不可|不得|严禁|禁止|"
+    r"谨防|警惕|打击|举报|远离|不卖|不售|不出售|不做|不接)(?:任何|有|添加)?$"
+)
+PCT_RE = re.compile(r"(\d+(?:\.\d+)?)\s*%")
+PCT_WINDOW = 16
+ORIGIN_KEYS = ("产地", "原产地", "产区", "生产地", "种植地", "养殖地", "出产地")
+ADDRESS_KEYS = ("厂址", "生产地址", "厂家地址", "生产企业地址", "企业地址", "生产商地址", "地址")
+MAKER_KEYS = ("厂名", "生产厂家", "生产商", "生产企业", "制造商", "厂家名称", "生产者", "厂家", "生产单位", "委托方")
+SC_KEYS = ("生产许可证", "许可证编号", "SC", "sc编号", "食品生产许可")
+MAKER_TEXT_RE = re.compile(r"(?:厂名|生产厂家|生产商|生产企业|制造商)\s*[:：]\s*[^\s，。；;]{2,}")
+ADDRESS_TEXT_RE = re.compile(r"(?:厂址|生产地址|厂家地址)\s*[:：]\s*[^\s，。；;]{2,}")
+
+
+@dataclass(slots=True)
+class Ref:
+    """What a dictionary term stands for: a lexicon (catalog or inline term list) and, for catalog
+    terms, the catalog entry."""
+
+    lexicon: int
+    entry: Entry | None = None
+
+
+@dataclass(slots=True)
+class Hit:
+    start: int  # normalised blob offsets
+    end: int
+    term: str
+    refs: list[Ref]
+    field: str = ""
+    pruned_by: str | None = None
+
+
+@dataclass(slots=True)
+class Trigger:
+    hit: Hit
+    entry: Entry | None
+    matcher: int
+
+
+@dataclass(slots=True)
+class FieldSeg:
+    name: str
+    text: str
+    orig_start: int  # in the original blob
+    norm_start: int = 0
+    norm_end: int = 0
+
+
+@dataclass(slots=True)
+class Prepared:
+    """One listing, normalised and matched; shared by every rule evaluated on it."""
+
+    listing: Listing
+    norm: Normalized
+    fields: list[FieldSeg]
+    starts: list[int]
+    hits: list[Hit]  # all hits, including pruned ones
+    by_lexicon: dict[int, list[Hit]]  # unpruned hits per lexicon
+    any_by_lexicon: dict[int, list[Hit]]  # all hits per lexicon (for exclusions)
+    category: str | None
+
+    def field_of(self, norm_pos: int) -> FieldSeg:
+        return self.fields[bisect_right(self.starts, norm_pos) - 1]
+
+    def evidence(self, hit_start: int, hit_end: int) -> Evidence:
+        seg = self.field_of(hit_start)
+        o_start, o_end = self.norm.orig_span(hit_start, hit_end)
+        s, e = o_start - seg.orig_start, o_end - seg.orig_start
+        return Evidence(field=seg.name, text=seg.text[s:e], start=s, end=e)
+
+
+@dataclass
+class CompiledMatcher:
+    spec: Matcher
+    lexicon: int | None
+    regex: re.Pattern[str] | None
+    fields: tuple[str, ...]
+
+
+@dataclass
+class CompiledExclusion:
+    lexicon: int | None
+    within: int | None
+    anywhere: bool
+    negation: bool
+    label: str
+    in_fields: tuple[str, ...] | None = None
+
+
+@dataclass
+class Rule:
+    spec: RuleSpec
+    order: int
+    file: str
+    line: int
+    matchers: list[CompiledMatcher]
+    also: list[CompiledMatcher]
+    exclusions: list[CompiledExclusion]
+    categories: tuple[str, ...] | None
+    exclude_categories: tuple[str, ...]
+    unknown_category: bool
+
+    @property
+    def id(self) -> str:
+        return self.spec.id
+
+
+@dataclass
+class RuleResult:
+    """How one rule fared on one listing: the raw material of `explain`."""
+
+    rule: Rule
+    in_scope: bool = True
+    triggers: list[Trigger] = field(default_factory=list)
+    excluded: list[tuple[Trigger, str]] = field(default_factory=list)
+    blocked: str | None = None  # why a rule with live triggers still did not fire
+    fired: bool = False
+    evidence: list[Evidence] = field(default_factory=list)
+    note: str | None = None
+
+
+def _field_ok(seg_name: str, fields: tuple[str, ...]) -> bool:
+    return any(f == seg_name or (f == "attributes" and seg_name.startswith("attributes.")) for f in fields)
+
+
+def _cat_norm(value: str) -> str:
+    return norm_term(value).strip()
+
+
+class Engine:
+    """Compiled rules plus the automaton; built by `rules.loader`, immutable afterwards."""
+
+    def __init__(
+        self,
+        rules: list[Rule],
+        catalogs: dict[str, Catalog],
+        lexicon_names: list[str],
+        automaton: ahocorasick.Automaton | None,
+        cas_index: dict[str, list[Ref]],
+        lexicon_rules: dict[int, list[Rule]],
+        always_rules: list[Rule],
+        wanted_fields: set[str],
+        catalog_lexicon: dict[str, int],
+        catx_lexicon: dict[str, int],
+    ) -> None:
+        self.rules = rules
+        self.catalogs = catalogs
+        self.lexicon_names = lexicon_names
+        self.automaton = automaton
+        self.cas_index = cas_index
+        self.lexicon_rules = lexicon_rules
+        self.always_rules = always_rules
+        self.wanted_fields = wanted_fields
+        self.catalog_lexicon = catalog_lexicon
+        self.catx_lexicon = catx_lexicon
+        self.want_attributes = any(f.startswith("attributes") for f in wanted_fields)
+
+    # ---------------------------------------------------------------- preparation
+    def prepare(self, listing: Listing) -> Prepared:
+        segs: list[FieldSeg] = []
+        parts: list[str] = []
+        pos = 0
+
+        def add(name: str, text: str | None) -> None:
+            nonlocal pos
+            if not text:
+                return
+            if SEP in text:
+                text = text.replace(SEP, " ")
+            segs.append(FieldSeg(name, text, pos))
+            parts.append(text)
+            pos += len(text) + 1
+
+        wanted = self.wanted_fields
+        add("title", listing.title)
+        if "description" in wanted:
+            add("description", listing.description)
+        if self.want_attributes and listing.attributes:
+            for k, v in listing.attributes.items():
+                add(f"attributes.{k}", v)
+        if "category" in wanted:
+            add("category", listing.category)
+        if "unit" in wanted:
+            add("unit", listing.unit)
+        shop = listing.shop
+        if shop is not None:
+            if "shop.name" in wanted:
+                add("shop.name", shop.name)
+            if "shop.licence_company" in wanted:
+                add("shop.licence_company", shop.licence_company)
+        blob = SEP.join(parts)
+        norm = normalize(blob)
+        text = norm.text
+        # segment boundaries in normalised text: separators survive normalisation one-to-one
+        starts: list[int] = []
+        p = 0
+        for seg in segs:
+            starts.append(p)
+            seg.norm_start = p
+            q = text.find(SEP, p)
+            if q < 0:
+                q = len(text)
+            seg.norm_end = q
+            p = q + 1
+        if not segs:
+            segs.append(FieldSeg("title", "", 0))
+            starts.append(0)
+
+        hits: list[Hit] = []
+        if self.automaton is not None and text:
+            for end, (term, refs, ascii_edges, case_form) in self.automaton.iter(text):
+                start = end - len(term) + 1
+                if ascii_edges:
+                    if ascii_edges & 1 and start > 0 and text[start - 1].isascii() and text[start - 1].isalnum():
+                        continue
+                    if ascii_edges & 2 and end + 1 < len(text) and text[end + 1].isascii() and text[end + 1].isalnum():
+                        continue
+                if case_form is not None:
+                    # chemical formulas are case-sensitive: Mg is magnesium, mg is milligrams
+                    o_s, o_e = norm.orig_span(start, end + 1)
+                    if unicodedata.normalize("NFKC", norm.original[o_s:o_e]).replace(" ", "") != case_form:
+                        continue
+                hits.append(Hit(start, end + 1, term, refs))
+        if self.cas_index:
+            for s, e, cas in find_cas(text):
+                refs = self.cas_index.get(cas)
+                if refs:
+                    hits.append(Hit(s, e, cas, refs))
+        if len(hits) > 1:
+            hits.sort(key=lambda h: (h.start, -h.end))
+            best_end = -1
+            best_term = ""
+            for h in hits:
+                if h.end <= best_end:
+                    h.pruned_by = best_term
+                else:
+                    best_end = h.end
+                    best_term = h.term
+        by_lex: dict[int, list[Hit]] = {}
+        any_lex: dict[int, list[Hit]] = {}
+        for h in hits:
+            h.field = segs[bisect_right(starts, h.start) - 1].name
+            for r in h.refs:
+                any_lex.setdefault(r.lexicon, []).append(h)
+                if h.pruned_by is None:
+                    by_lex.setdefault(r.lexicon, []).append(h)
+        category = _cat_norm(listing.category) if listing.category else None
+        return Prepared(listing, norm, segs, starts, hits, by_lex, any_lex, category)
+
+    # ---------------------------------------------------------------- evaluation
+    def in_scope(self, rule: Rule, category: str | None) -> bool:
+        if category is None:
+            return rule.unknown_category
+        if any(category.startswith(c) for c in rule.exclude_categories):
+            return False
+        if rule.categories is None:
+            return True
+        return any(category.startswith(c) for c in rule.categories)
+
+    def _matcher_hits(self, prep: Prepared, m: CompiledMatcher) -> list[Trigger]:
+        out: list[Trigger] = []
+        idx = 0
+        if m.lexicon is not None:
+            for h in prep.by_lexicon.get(m.lexicon, ()):
+                if not _field_ok(h.field, m.fields):
+                    continue
+                entry = next((r.entry for r in h.refs if r.lexicon == m.lexicon), None)
+                out.append(Trigger(h, entry, idx))
+        elif m.regex is not None:
+            for seg in prep.fields:
+                if not _field_ok(seg.name, m.fields):
+                    continue
+                for mt in m.regex.finditer(prep.norm.text, seg.norm_start, seg.norm_end):
+                    if mt.end() > mt.start():
+                        out.append(Trigger(Hit(mt.start(), mt.end(), mt.group(0), [], seg.name), None, idx))
+        return out
+
+    def _exclusion_reason(self, prep: Prepared, rule: Rule, trig: Trigger) -> str | None:
+        h = trig.hit
+        text = prep.norm.text
+        seg = prep.field_of(h.start)
+        entry = trig.entry
+        if entry is not None:
+            if entry.exclude:
+                lex = self.catx_lexicon.get(entry.catalog)
+                for x in prep.any_by_lexicon.get(lex, ()) if lex is not None else ():
+                    if x.field == h.field and any(r.lexicon == lex and r.entry is entry for r in x.refs):
+                        return f"目录 {entry.catalog} 第{entry.line}行排除词「{x.term}」"
+            if entry.min_pct is not None:
+                lo, hi = max(seg.norm_start, h.start - PCT_WINDOW), min(seg.norm_end, h.end + PCT_WINDOW)
+                pcts = [float(m.group(1)) for m in PCT_RE.finditer(text, lo, hi)]
+                if pcts and max(pcts) <= entry.min_pct:
+                    return f"浓度 {max(pcts):g}% 不超过名录阈值 {entry.min_pct:g}%"
+        for ex in rule.exclusions:
+            if ex.negation:
+                if NEGATION_RE.search(text, max(seg.norm_start, h.start - 6), h.start):
+                    return f"否定用语：「{text[max(seg.norm_start, h.start - 6) : h.start]}」"
+                continue
+            for x in prep.any_by_lexicon.get(ex.lexicon, ()):  # type: ignore[arg-type]
+                if x is h:
+                    continue
+                if ex.anywhere or (ex.in_fields is not None and _field_ok(x.field, ex.in_fields)):
+                    return f"{ex.label}「{x.term}」（{x.field}）"
+                if ex.in_fields is not None:
+                    continue
+                if x.field != h.field:
+                    continue
+                if ex.within is None:
+                    return f"{ex.label}「{x.term}」"
+                gap = max(x.start - h.end, h.start - x.end, 0)
+                if gap <= ex.within:
+                    return f"{ex.label}「{x.term}」（距离{gap}字内）"
+        return None
+
+    def evaluate(self, prep: Prepared, rule: Rule, full: bool = False) -> RuleResult:
+        """Evaluate one rule. With `full`, keep going after the first decisive step (for explain)."""
+        res = RuleResult(rule)
+        if not self.in_scope(rule, prep.category):
+            res.in_scope = False
+            return res
+        spec = rule.spec
+        live: list[Trigger] = []
+        for i, m in enumerate(rule.matchers):
+            for t in self._matcher_hits(prep, m):
+                t.matcher = i
+                res.triggers.append(t)
+                why = self._exclusion_reason(prep, rule, t)
+                if why is None:
+                    live.append(t)
+                else:
+                    res.excluded.append((t, why))
+            if live and not full:
+                break
+        if rule.matchers and not live:
+            return res
+        for j, m in enumerate(rule.also):
+            if not self._matcher_hits(prep, m):
+                res.blocked = f"缺少上下文条件 also[{j}]"
+                return res
+        listing = prep.listing
+        if spec.shop is not None and spec.shop.lacks_permit:
+            want = spec.shop.lacks_permit
+            shop = listing.shop
+            if shop is not None and any(want in (p.type or "") for p in shop.permits):
+                res.blocked = f"店铺已公示{want}"
+                return res
+        if spec.check:
+            ok, ev, note = CHECK_FUNCS[spec.check](self, prep, live)
+            res.note = note
+            if not ok:
+                res.blocked = note or f"检查 {spec.check} 未命中"
+                return res
+            res.evidence = ev
+        else:
+            seen: set[tuple[int, int]] = set()
+            for t in live:
+                key = (t.hit.start, t.hit.end)
+                if key in seen:
+                    continue
+                seen.add(key)
+                res.evidence.append(prep.evidence(t.hit.start, t.hit.end))
+                if len(res.evidence) >= 5:
+                    break
+        res.fired = True
+        return res
+
+    def candidates(self, prep: Prepared) -> list[Rule]:
+        seen: set[int] = set()
+        out: list[Rule] = []
+        for lex in prep.by_lexicon:
+            for r in self.lexicon_rules.get(lex, ()):
+                if r.order not in seen:
+                    seen.add(r.order)
+                    out.append(r)
+        for r in self.always_rules:
+            if r.order not in seen:
+                seen.add(r.order)
+                out.append(r)
+        out.sort(key=lambda r: r.order)
+        return out
+
+    def resolve(self, listing: Listing, results: list[RuleResult]) -> tuple[list[Finding], dict[str, str]]:
+        """At most one finding per family: the most severe fired rule, first in book order on ties;
+        then families suppressed by a more specific one are dropped."""
+        best: dict[str, RuleResult] = {}
+        for res in results:
+            if not res.fired:
+                continue
+            fam = res.rule.spec.family
+            cur = best.get(fam)
+            if cur is None or SEVERITY_RANK[res.rule.spec.severity] > SEVERITY_RANK[cur.rule.spec.severity]:
+                best[fam] = res
+        suppressed: dict[str, str] = {}
+        for fam, res in list(best.items()):
+            for other in res.rule.spec.suppressed_by:
+                if other in best:
+                    suppressed[fam] = other
+                    break
+        findings = []
+        for fam in FAMILIES:
+            res = best.get(fam)
+            if res is None or fam in suppressed:
+                continue
+            spec = res.rule.spec
+            findings.append(
+                Finding(
+                    platform=listing.platform,
+                    listing_id=listing.listing_id,
+                    family=fam,
+                    rule_id=spec.id,
+                    severity=spec.severity,
+                    evidence=res.evidence,
+                    legal_basis=spec.legal_basis,
+                    title_zh=spec.title,
+                )
+            )
+        return findings, suppressed
+
+    def scan(self, listing: Listing) -> list[Finding]:
+        prep = self.prepare(listing)
+        results = [self.evaluate(prep, r) for r in self.candidates(prep)]
+        return self.resolve(listing, results)[0]
+
+    def explain(self, listing: Listing) -> dict[str, Any]:
+        prep = self.prepare(listing)
+        results = [self.evaluate(prep, r, full=True) for r in self.rules]
+        findings, suppressed = self.resolve(listing, results)
+        reported = {(f.family, f.rule_id) for f in findings}
+        rows = []
+        for res in results:
+            spec = res.rule.spec
+            if not res.in_scope:
+                status, why = "out_of_scope", f"类目 {listing.category!r} 不在适用范围"
+            elif res.fired and (spec.family, spec.id) in reported:
+                status, why = "reported", res.note or "命中"
+            elif res.fired and spec.family in suppressed:
+                status, why = "suppressed", f"同一商品已命中更具体的类别 {suppressed[spec.family]}"
+            elif res.fired:
+                status, why = "superseded", "同类别已由其他规则报告"
+            elif res.blocked:
+                status, why = "blocked", res.blocked
+            elif res.excluded:
+                status, why = "excluded", "；".join(w for _, w in res.excluded[:3])
+            else:
+                status, why = "no_match", "未命中"
+            rows.append(
+                {
+                    "rule_id": spec.id,
+                    "family": spec.family,
+                    "severity": spec.severity,
+                    "title": spec.title,
+                    "status": status,
+                    "why": why,
+                    "matched": [self._trigger_dict(prep, t) for t in res.triggers],
+                    "excluded": [{**self._trigger_dict(prep, t), "reason": w} for t, w in res.excluded],
+                    "evidence": [e.model_dump() for e in res.evidence],
+                }
+            )
+        return {
+            "platform": listing.platform,
+            "listing_id": listing.listing_id,
+            "normalized": {s.name: prep.norm.text[s.norm_start : s.norm_end] for s in prep.fields},
+            "rules": rows,
+            "findings": [f.model_dump() for f in findings],
+        }
+
+    def _trigger_dict(self, prep: Prepared, t: Trigger) -> dict[str, Any]:
+        ev = prep.evidence(t.hit.start, t.hit.end)
+        return {
+            "field": ev.field,
+            "text": ev.text,
+            "start": ev.start,
+            "end": ev.end,
+            "term": t.hit.term,
+            "entry": t.entry.name if t.entry else None,
+            "catalog": t.entry.catalog if t.entry else None,
+            "pruned_by": t.hit.pruned_by,
+        }
+
+
+# -------------------------------------------------------------------- checks referenced by rules
+def _attr_items(listing: Listing, keys: tuple[str, ...]) -> list[tuple[str, str]]:
+    return [(k, v) for k, v in listing.attributes.items() if any(key.lower() in k.lower() for key in keys)]
+
+
+def _check_uscc_invalid(engine: Engine, prep: Prepared, live: list[Trigger]):
+    shop = prep.listing.shop
+    if shop is None or blank(shop.licence_no):
+        return False, [], "未公示执照号（由 licence_missing 处理）"
+    code = shop.licence_no or ""
+    problem = uscc_problem(code)
+    if problem is None:
+        return False, [], "统一社会信用代码校验通过"
+    return True, [Evidence(field="shop.licence_no", text=code, start=0, end=len(code))], problem
+
+
+def _check_licence_missing(engine: Engine, prep: Prepared, live: list[Trigger]):
+    shop: Shop | None = prep.listing.shop
+    if shop is None:
+        return False, [], "无店铺信息，无法判断"
+    if not blank(shop.licence_no):
+        return False, [], "已公示执照号"
+    return True, [Evidence(field="shop.licence_no", text=shop.licence_no or "", start=0, end=0)], "店铺未公示营业执照号"
+
+
+def _check_food_sanwu(engine: Engine, prep: Prepared, live: list[Trigger]):
+    listing = prep.listing
+    attrs = listing.attributes
+    desc = listing.description or ""
+    missing = []
+    sc_ok = any(SC_RE.search(v) for v in attrs.values()) or bool(SC_RE.search(desc))
+    if not sc_ok:
+        missing.append("SC食品生产许可证编号")
+    makers = [v for k, v in _attr_items(listing, MAKER_KEYS) if "地址" not in k]
+    if not any(not blank(v) for v in makers) and not MAKER_TEXT_RE.search(desc):
+        missing.append("厂名")
+    if not any(not blank(v) for _, v in _attr_items(listing, ADDRESS_KEYS)) and not ADDRESS_TEXT_RE.search(desc):
+        missing.append("厂址")
+    if not missing:
+        return False, [], "SC编号、厂名、厂址齐全"
+    note = "缺少" + "、".join(missing)
+    return True, [Evidence(field="attributes", text=note, start=0, end=0)], note
+
+
+def _check_gi_mismatch(engine: Engine, prep: Prepared, live: list[Trigger]):
+    listing = prep.listing
+    claims = [t for t in live if t.entry is not None and t.entry.regions and not t.hit.field.startswith("attributes.")]
+    if not claims:
+        return False, [], "无产地宣称"
+    origin_attrs = [(k, v) for k, v in _attr_items(listing, ORIGIN_KEYS) if not blank(v)]
+    addr_attrs = [(k, v) for k, v in _attr_items(listing, ADDRESS_KEYS) if not blank(v) and (k, v) not in origin_attrs]
+    for group in (origin_attrs, addr_attrs):
+        placed = [(k, v) for k, v in group if names_place(v)]
+        if not placed:
+            continue
+        for t in claims:
+            regions = t.entry.regions  # type: ignore[union-attr]
+            agree = [(k, v) for k, v in placed if any(norm_term(r) in norm_term(v) for r in regions)]
+            if agree:
+                return False, [], f"{agree[0][0]}「{agree[0][1]}」与宣称产地一致"
+            k, v = placed[0]
+            ev = [prep.evidence(t.hit.start, t.hit.end), Evidence(field=f"attributes.{k}", text=v, start=0, end=len(v))]
+            return True, ev, f"宣称「{t.entry.name}」（{'/'.join(regions[:3])}），但{k}为「{v}」"  # type: ignore[union-attr]
+    return False, [], "未标明可比对的产地/厂址"
+
+
+CHECK_FUNCS = {
+    "uscc_invalid": _check_uscc_invalid,
+    "licence_missing": _check_licence_missing,
+    "food_sanwu": _check_food_sanwu,
+    "gi_mismatch": _check_gi_mismatch,
+}
+
+
+def compile_engine(specs: list[tuple[RuleSpec, str, int]], catalogs: dict[str, Catalog]) -> Engine:
+    """Build the automaton and compiled rules. Raises ValueError(rule index, message) for bad refs."""
+    lexicon_names: list[str] = []
+    lex_ids: dict[str, int] = {}
+    term_refs: dict[str, list[Ref]] = {}
+    cas_index: dict[str, list[Ref]] = {}
+
+    def lexicon(name: str) -> tuple[int, bool]:
+        if name in lex_ids:
+            return lex_ids[name], False
+        lex_ids[name] = len(lexicon_names)
+        lexicon_names.append(name)
+        return lex_ids[name], True
+
+    case_forms: dict[str, str | None] = {}
+
+    def add_term(term: str, ref: Ref, formula: bool = False) -> None:
+        t = norm_term(term).strip()
+        if not t:
+            return
+        form = unicodedata.normalize("NFKC", term).replace(" ", "") if formula else None
+        if t in case_forms and case_forms[t] != form:
+            form = None
+        case_forms[t] = form
+        refs = term_refs.setdefault(t, [])
+        if not any(r.lexicon == ref.lexicon and r.entry is ref.entry for r in refs):
+            refs.append(ref)
+
+    catalog_lexicon: dict[str, int] = {}
+    catx_lexicon: dict[str, int] = {}
+
+    def catalog_lex(name: str) -> int:
+        lid, new = lexicon(f"catalog:{name}")
+        if new:
+            cat = catalogs[name]
+            catalog_lexicon[name] = lid
+            xid, _ = lexicon(f"catalog-exclude:{name}")
+            catx_lexicon[name] = xid
+            for e in cat.entries:
+                ref = Ref(lid, e)
+                for t in e.terms:
+                    add_term(t, ref, formula=t in e.formulas)
+                if e.cas:
+                    cas_index.setdefault(e.cas, []).append(ref)
+                for x in e.exclude:
+                    add_term(x, Ref(xid, e))
+        return lid
+
+    # shadows and ordinary-usage lists only take part in longest-match pruning
+    for name in ("shadows", "absolute_ordinary"):
+        if name in catalogs:
+            catalog_lex(name)
+
+    rules: list[Rule] = []
+    lexicon_rules: dict[int, list[Rule]] = {}
+    always: list[Rule] = []
+    wanted: set[str] = {"title"}
+
+    def compile_matcher(m: Matcher, where: str) -> CompiledMatcher:
+        lid = None
+        rx = None
+        if m.catalog is not None:
+            if m.catalog not in catalogs:
+                raise ValueError(f"{where}: 未知目录 {m.catalog!r}；可用: {', '.join(sorted(catalogs))}")
+            lid = catalog_lex(m.catalog)
+        elif m.terms is not None:
+            lid, _ = lexicon(f"{where}")
+            for t in m.terms:
+                add_term(t, Ref(lid))
+        else:
+            rx = re.compile(m.regex or "")
+        wanted.update("attributes" if f.startswith("attributes") else f for f in m.fields)
+        return CompiledMatcher(m, lid, rx, tuple(m.fields))
+
+    for order, (spec, file, line) in enumerate(specs):
+        matchers = [compile_matcher(m, f"{spec.id}:match[{i}]") for i, m in enumerate(spec.match)]
+        also = [compile_matcher(m, f"{spec.id}:also[{i}]") for i, m in enumerate(spec.also)]
+        exclusions = []
+        for i, x in enumerate(spec.exclude):
+            if x.negation:
+                exclusions.append(CompiledExclusion(None, None, False, True, "否定"))
+                continue
+            if x.catalog is not None:
+                if x.catalog not in catalogs:
+                    raise ValueError(f"{spec.id}:exclude[{i}]: 未知目录 {x.catalog!r}")
+                lid = catalog_lex(x.catalog)
+            else:
+                lid, _ = lexicon(f"{spec.id}:exclude[{i}]")
+                for t in x.terms or []:
+                    add_term(t, Ref(lid))
+            exclusions.append(
+                CompiledExclusion(
+                    lid,
+                    x.within,
+                    x.anywhere,
+                    False,
+                    x.reason or "排除语境",
+                    tuple(x.in_fields) if x.in_fields is not None else None,
+                )
+            )
+        scope = spec.scope
+        if scope == "any":
+            cats, xcats, unknown = None, (), True
+        else:
+            cats = None if scope.categories == "any" else tuple(_cat_norm(c) for c in scope.categories)
+            xcats = tuple(_cat_norm(c) for c in scope.exclude_categories)
+            unknown = scope.unknown_category
+        rule = Rule(spec, order, file, line, matchers, also, exclusions, cats, xcats, unknown)
+        if not spec.enabled:
+            continue
+        rules.append(rule)
+        if spec.check in ("uscc_invalid", "licence_missing", "food_sanwu") or any(m.regex for m in matchers):
+            always.append(rule)
+        for m in matchers:
+            if m.lexicon is not None:
+                lexicon_rules.setdefault(m.lexicon, []).append(rule)
+        if spec.check == "food_sanwu":
+            wanted.update({"attributes", "description"})
+
+    automaton = None
+    if term_refs:
+        automaton = ahocorasick.Automaton()
+        for t, refs in term_refs.items():
+            edges = (1 if t[0].isascii() and t[0].isalnum() else 0) | (2 if t[-1].isascii() and t[-1].isalnum() else 0)
+            automaton.add_word(t, (t, refs, edges, case_forms.get(t)))
+        automaton.make_automaton()
+    return Engine(
+        rules,
+        catalogs,
+        lexicon_names,
+        automaton,
+        cas_index,
+        lexicon_rules,
+        always,
+        wanted,
+        catalog_lexicon,
+        catx_lexicon,
+    )
