@@ -22,6 +22,8 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
+import orjson
+
 from search import queries
 from search.errors import Conflict, NotFound, SearchError, SearchUnavailable
 from search.templates import (
@@ -41,6 +43,12 @@ log = logging.getLogger("sweep.search")
 
 MAX_ROUNDS = 8
 """Re-read/merge/write rounds for leads that lost an optimistic-concurrency race, per call."""
+
+
+def ndjson(operations: list[dict[str, Any]]) -> bytes:
+    """Bulk body serialized with orjson: several times faster than the clients' stdlib json, and the
+    indexer's throughput is bound by Python CPU on a small machine."""
+    return b"\n".join(orjson.dumps(op) for op in operations) + b"\n"
 
 
 class SearchEngineStore(LeadStore, ABC):

@@ -14,7 +14,7 @@ from typing import Any
 import elasticsearch as es
 from elasticsearch import Elasticsearch, helpers
 
-from search.backends.base import SearchEngineStore
+from search.backends.base import SearchEngineStore, ndjson
 from search.errors import Conflict, NotFound, SearchError, SearchUnavailable
 
 
@@ -112,9 +112,10 @@ class ElasticsearchStore(SearchEngineStore):
 
     def bulk(self, operations: list[dict[str, Any]], refresh: bool | str = False) -> dict[str, Any]:
         with _errors():
+            body = ndjson(operations)
             if refresh:
-                return dict(self.client.bulk(operations=operations, refresh=refresh))  # type: ignore[arg-type]
-            return dict(self.client.bulk(operations=operations))
+                return dict(self.client.bulk(operations=body, refresh=refresh))  # type: ignore[arg-type]
+            return dict(self.client.bulk(operations=body))  # type: ignore[arg-type]
 
     def search_raw(self, index: str, body: dict[str, Any]) -> dict[str, Any]:
         with _errors():

@@ -9,7 +9,7 @@ from typing import Any
 from opensearchpy import OpenSearch, helpers
 from opensearchpy import exceptions as osx
 
-from search.backends.base import SearchEngineStore
+from search.backends.base import SearchEngineStore, ndjson
 from search.errors import Conflict, NotFound, SearchError, SearchUnavailable
 
 
@@ -111,7 +111,7 @@ class OpenSearchStore(SearchEngineStore):
     def bulk(self, operations: list[dict[str, Any]], refresh: bool | str = False) -> dict[str, Any]:
         params = {"refresh": str(refresh).lower()} if refresh else None
         with _errors():
-            return self.client.bulk(body=operations, params=params)
+            return self.client.bulk(body=ndjson(operations), params=params)
 
     def search_raw(self, index: str, body: dict[str, Any]) -> dict[str, Any]:
         with _errors():
