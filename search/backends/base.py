@@ -102,6 +102,10 @@ class SearchEngineStore(LeadStore, ABC):
     def refresh_index(self, name: str) -> None: ...
 
     @abstractmethod
+    def update_index_settings(self, name: str, settings: dict[str, Any]) -> None:
+        """Dynamic settings (refresh_interval during bulk loads)."""
+
+    @abstractmethod
     def mget(self, index: str, ids: list[str]) -> list[dict[str, Any]]:
         """Realtime multi-get; each doc has _id, found, and when found _source, _seq_no, _primary_term."""
 

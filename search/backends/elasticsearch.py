@@ -106,6 +106,10 @@ class ElasticsearchStore(SearchEngineStore):
         with _errors():
             self.client.indices.refresh(index=name)
 
+    def update_index_settings(self, name: str, settings: dict[str, Any]) -> None:
+        with _errors():
+            self.client.indices.put_settings(index=name, settings=settings)
+
     def mget(self, index: str, ids: list[str]) -> list[dict[str, Any]]:
         with _errors():
             return list(self.client.mget(index=index, ids=ids, realtime=True)["docs"])

@@ -104,6 +104,10 @@ class OpenSearchStore(SearchEngineStore):
         with _errors():
             self.client.indices.refresh(index=name)
 
+    def update_index_settings(self, name: str, settings: dict[str, Any]) -> None:
+        with _errors():
+            self.client.indices.put_settings(index=name, body=settings)
+
     def mget(self, index: str, ids: list[str]) -> list[dict[str, Any]]:
         with _errors():
             return self.client.mget(index=index, body={"ids": ids}, params={"realtime": "true"})["docs"]
