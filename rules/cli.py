@@ -1,5 +1,240 @@
-"""`sweep rules ...`: analyst tools for the rulebook."""
+"""`sweep rules ...`: analyst tools for the rulebook.
 
+The commands are thin: loading, linting, backtesting and diffing live in importable modules
+(`rules.loader`, `rules.lint`, `rules.backtest`) so notebooks and tests use the same code.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import orjson
 import typer
+from rich.console import Console
+from rich.table import Table
+
+from rules.errors import RulebookError
 
 app = typer.Typer(help="规则库工具 — lint, test, explain, backtest and diff the rulebook.", no_args_is_help=True)
+
+BookOpt = Annotated[
+    Path | None,
+    typer.Option("--book", "-b", help="规则库目录（含 book/ 与 catalogs/）或 YAML 目录；默认为内置规则库"),
+]
+
+
+def _console() -> Console:
+    return Console(highlight=False, soft_wrap=False)
+
+
+def _load(book: Path | None):  # type: ignore[no-untyped-def]
+    from rules import load_rulebook
+
+    try:
+        return load_rulebook(book)
+    except RulebookError as exc:
+        _console().print(f"[bold red]规则库加载失败[/] {exc}")
+        raise typer.Exit(2) from exc
+
+
+@app.command("lint")
+def lint_cmd(book: BookOpt = None, strict: Annotated[bool, typer.Option(help="警告也视为失败")] = False) -> None:
+    """检查规则库：模式校验、重复 id、不可达/从未起作用的排除条件、目录引用。"""
+    from rules.lint import lint
+
+    con = _console()
+    try:
+        problems = lint(book)
+    except RulebookError as exc:
+        con.print(f"[bold red]错误[/] {exc}")
+        raise typer.Exit(1) from exc
+    if not problems:
+        con.print("[green]规则库检查通过[/]")
+        return
+    table = Table(title="规则库检查")
+    for col in ("级别", "位置", "规则", "问题"):
+        table.add_column(col)
+    for p in problems:
+        table.add_row("[red]错误[/]" if p.level == "error" else "[yellow]警告[/]", p.where, p.rule_id or "", p.message)
+    con.print(table)
+    if any(p.level == "error" for p in problems) or strict:
+        raise typer.Exit(1)
+
+
+@app.command("test")
+def test_cmd(book: BookOpt = None, verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
+    """运行所有规则内嵌的正反例；失败时显示文本与原因，退出码 1。"""
+    rb = _load(book)
+    con = _console()
+    results = rb.run_examples()
+    failed = [r for r in results if not r.ok]
+    if failed or verbose:
+        table = Table(title="规则样例" + ("（失败）" if failed and not verbose else ""))
+        for col in ("结果", "规则", "位置", "期望", "文本", "原因"):
+            table.add_column(col, overflow="fold")
+        for r in results if verbose else failed:
+            table.add_row(
+                "[green]通过[/]" if r.ok else "[red]失败[/]",
+                r.rule_id,
+                f"{Path(r.file).name}:{r.line}",
+                "命中" if r.expect == "match" else "不命中",
+                r.text,
+                r.why,
+            )
+        con.print(table)
+    con.print(f"{len(results)} 个样例，{len(results) - len(failed)} 通过，{len(failed)} 失败")
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command("explain")
+def explain_cmd(
+    listing_file: Annotated[Path, typer.Argument(help="一条商品 JSON（或 JSONL 的第一行）")],
+    book: BookOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="输出 JSON")] = False,
+    all_rules: Annotated[bool, typer.Option("--all", help="也列出未命中的规则")] = True,
+) -> None:
+    """逐条说明每个规则对该商品的判断：命中了什么、被什么排除、为何未报告。"""
+    from sweep.models import Listing
+
+    rb = _load(book)
+    raw = listing_file.read_bytes().strip()
+    data = orjson.loads(raw.splitlines()[0] if raw.startswith(b"{") and b"\n{" in raw else raw)
+    data.pop("families", None)
+    listing = Listing.model_validate(data)
+    exp = rb.explain(listing)
+    if as_json:
+        typer.echo(orjson.dumps(exp, option=orjson.OPT_INDENT_2).decode())
+        return
+    con = _console()
+    con.print(f"[bold]{listing.platform}:{listing.listing_id}[/] {listing.title}")
+    table = Table(title="规则判断")
+    for col in ("规则", "类别", "状态", "命中", "排除", "说明"):
+        table.add_column(col, overflow="fold")
+    colors = {
+        "reported": "bold green",
+        "suppressed": "yellow",
+        "superseded": "yellow",
+        "excluded": "magenta",
+        "blocked": "cyan",
+        "no_match": "dim",
+        "out_of_scope": "dim",
+    }
+    for row in exp["rules"]:
+        if not all_rules and row["status"] in ("no_match", "out_of_scope"):
+            continue
+        matched = "；".join(f"{m['field']}「{m['text']}」" for m in row["matched"][:4])
+        excluded = "；".join(f"「{m['text']}」{m['reason']}" for m in row["excluded"][:3])
+        table.add_row(
+            row["rule_id"], row["family"], f"[{colors[row['status']]}]{row['status']}[/]", matched, excluded, row["why"]
+        )
+    con.print(table)
+    if exp["findings"]:
+        con.print("[bold]报告：[/] " + "，".join(f"{f['family']}（{f['rule_id']}）" for f in exp["findings"]))
+    else:
+        con.print("[bold]报告：[/] 无")
+
+
+@app.command("backtest")
+def backtest_cmd(
+    labelled: Annotated[Path, typer.Argument(help="带标注的 JSONL（商品 + families），或配合 --truth 的商品 JSONL")],
+    truth: Annotated[Path | None, typer.Option("--truth", help="真值 JSONL：{platform, listing_id, families}")] = None,
+    book: BookOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="输出 JSON（供程序使用）")] = False,
+    show: Annotated[int, typer.Option(help="显示的误判条数")] = 30,
+) -> None:
+    """回测：逐类别的精确率、召回率、F1，混淆表与误判商品。"""
+    from rules.backtest import backtest, labelled_rows
+
+    rb = _load(book)
+    report = backtest(rb, labelled_rows(labelled, truth))
+    if as_json:
+        typer.echo(orjson.dumps(report.to_dict(), option=orjson.OPT_INDENT_2).decode())
+        return
+    con = _console()
+    table = Table(title=f"回测（{report.n_listings} 条商品）")
+    for col in ("类别", "精确率", "召回率", "F1", "TP", "FP", "FN", "真值数"):
+        table.add_column(col, justify="right" if col != "类别" else "left")
+    for fam, s in report.scores.items():
+        table.add_row(
+            fam, f"{s.precision:.3f}", f"{s.recall:.3f}", f"{s.f1:.3f}", str(s.tp), str(s.fp), str(s.fn), str(s.support)
+        )
+    micro = report.micro()
+    table.add_row(
+        "[bold]合计(micro)[/]",
+        f"{micro['precision']:.3f}",
+        f"{micro['recall']:.3f}",
+        f"{micro['f1']:.3f}",
+        "",
+        "",
+        "",
+        "",
+    )
+    con.print(table)
+    conf = Table(title="混淆表（行：真值类别，列：预测类别，单元：商品数）")
+    fams = sorted({p for row in report.confusion.values() for p in row})
+    conf.add_column("真值\\预测")
+    for f in fams:
+        conf.add_column(f.split(".")[-1][:10], justify="right")
+    for t in sorted(report.confusion):
+        conf.add_row(t, *[str(report.confusion[t].get(p, "")) for p in fams])
+    con.print(conf)
+    if report.mistakes:
+        mt = Table(title=f"误判（前 {show} 条，共 {len(report.mistakes)} 条）")
+        for col in ("类型", "类别", "商品", "标题", "规则", "证据"):
+            mt.add_column(col, overflow="fold")
+        for m in report.mistakes[:show]:
+            mt.add_row(
+                "误报" if m.kind == "fp" else "漏报",
+                m.family,
+                m.listing_id,
+                m.title,
+                m.rule_id or "",
+                "；".join(f"{e['field']}「{e['text']}」" for e in m.evidence[:3]),
+            )
+        con.print(mt)
+
+
+@app.command("diff")
+def diff_cmd(
+    old_book: Annotated[Path, typer.Argument(help="旧规则库")],
+    new_book: Annotated[Path, typer.Argument(help="新规则库")],
+    corpus: Annotated[Path, typer.Argument(help="商品 JSONL")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    examples: Annotated[int, typer.Option(help="每类显示的样例数")] = 3,
+) -> None:
+    """比较两个规则库在同一语料上的发现：新增、消失与改由其他规则报告的。"""
+    from rules.backtest import diff, iter_jsonl
+    from sweep.models import Listing
+
+    old, new = _load(old_book), _load(new_book)
+
+    def listings():  # type: ignore[no-untyped-def]
+        for row in iter_jsonl(corpus):
+            row.pop("families", None)
+            yield Listing.model_validate(row)
+
+    report = diff(old, new, listings())
+    if as_json:
+        typer.echo(orjson.dumps(report.to_dict(), option=orjson.OPT_INDENT_2).decode())
+        return
+    con = _console()
+    table = Table(title=f"规则库差异（{report.n_listings} 条商品）")
+    for col in ("类别", "新增", "消失", "改由其他规则"):
+        table.add_column(col)
+    for fam, c in sorted(report.summary().items()):
+        table.add_row(fam, str(c["added"]), str(c["removed"]), str(c["changed_rule"]))
+    con.print(table)
+    for title, items in (("新增", report.added), ("消失", report.removed)):
+        by_fam: dict[str, list[dict]] = {}
+        for it in items:
+            by_fam.setdefault(it["family"], []).append(it)
+        for fam, its in sorted(by_fam.items()):
+            for it in its[:examples]:
+                ev = "；".join(f"{e['field']}「{e['text']}」" for e in it.get("evidence", [])[:2])
+                con.print(
+                    f"  [{'green' if title == '新增' else 'red'}]{title}[/] {fam} {it['listing_id']} {it['title']} {ev}"
+                )
+    if not report.added and not report.removed and not report.changed_rule:
+        con.print("[green]无差异[/]")

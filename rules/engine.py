@@ -311,7 +311,8 @@ class Engine:
             if entry.exclude:
                 lex = self.catx_lexicon.get(entry.catalog)
                 for x in prep.any_by_lexicon.get(lex, ()) if lex is not None else ():
-                    if x.field == h.field and any(r.lexicon == lex and r.entry is entry for r in x.refs):
+                    same = x.field == h.field or x.field == "title"  # the title says what the product is
+                    if same and any(r.lexicon == lex and r.entry is entry for r in x.refs):
                         return f"目录 {entry.catalog} 第{entry.line}行排除词「{x.term}」"
             if entry.min_pct is not None:
                 lo, hi = max(seg.norm_start, h.start - PCT_WINDOW), min(seg.norm_end, h.end + PCT_WINDOW)

@@ -1,0 +1,84 @@
+"""`sweep rules lint`: problems a loader cannot see because the book is still loadable.
+
+Load errors (schema, duplicate ids, unknown catalogs, bad CAS) are reported as errors. On a loadable
+book we also look for exclusions that can never take effect:
+  * an exclusion term that normalises to nothing or to one of the rule's own trigger terms (it would
+    cancel every match, so the rule could never fire on that term);
+  * an `in_fields` exclusion on fields the listing never has;
+  * exclusions that no inline example exercises (a warning: untested context is how false negatives
+    creep in unnoticed).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from rules.book import Rulebook, load_rulebook
+from rules.errors import RulebookError
+from rules.normalize import norm_term
+
+
+@dataclass
+class Problem:
+    level: str  # "error" | "warning"
+    where: str
+    rule_id: str | None
+    message: str
+
+
+def lint(path: Path | str | None = None) -> list[Problem]:
+    try:
+        book = load_rulebook(path)
+    except RulebookError as exc:
+        return [Problem("error", f"{exc.file}:{exc.line or ''}", None, exc.message)]
+    return lint_book(book)
+
+
+def lint_book(book: Rulebook) -> list[Problem]:
+    problems: list[Problem] = []
+    engine = book.engine
+    for rule in book.rules:
+        where = f"{Path(rule.file).name}:{rule.line}"
+        spec = rule.spec
+        trigger_terms: set[str] = set()
+        for m in spec.match:
+            if m.terms:
+                trigger_terms.update(norm_term(t) for t in m.terms)
+            if m.catalog:
+                for e in engine.catalogs[m.catalog].entries:
+                    trigger_terms.update(norm_term(t) for t in e.terms)
+        for i, x in enumerate(spec.exclude):
+            for t in x.terms or []:
+                n = norm_term(t).strip()
+                if not n:
+                    problems.append(Problem("error", where, spec.id, f"exclude[{i}] 词条 {t!r} 归一化后为空"))
+                elif n in trigger_terms:
+                    problems.append(
+                        Problem("error", where, spec.id, f"exclude[{i}] 词条 {t!r} 与命中词相同，规则对它永远不会命中")
+                    )
+        if spec.check is None and not spec.match:
+            problems.append(Problem("error", where, spec.id, "规则既无 match 也无 check，永远不会命中"))
+        if not spec.examples.match:
+            problems.append(Problem("warning", where, spec.id, "没有应命中的样例"))
+        if spec.exclude and not spec.examples.no_match:
+            problems.append(Problem("warning", where, spec.id, "有排除条件但没有不应命中的样例"))
+        # which exclusions do the examples exercise?
+        used: set[int] = set()
+        for ex_i, ex in enumerate(spec.examples.no_match):
+            listing = book.example_listing(rule, ex, f"lint#{ex_i}")
+            prep = engine.prepare(listing)
+            res = engine.evaluate(prep, rule, full=True)
+            for _, why in res.excluded:
+                for k, cx in enumerate(rule.exclusions):
+                    if (cx.negation and why.startswith("否定")) or (not cx.negation and why.startswith(cx.label)):
+                        used.add(k)
+        for k, _cx in enumerate(rule.exclusions):
+            if k not in used:
+                problems.append(
+                    Problem("warning", where, spec.id, f"exclude[{k}] 未被任何不应命中的样例触发（未经测试的排除条件）")
+                )
+    for name, cat in book.catalogs.items():
+        if not cat.entries:
+            problems.append(Problem("warning", str(cat.path.name), None, f"目录 {name} 为空"))
+    return problems
