@@ -463,13 +463,14 @@ def _es_home() -> Path:
 def _es_prepare(svc: Service) -> list[str]:
     user = _ensure_es_user()
     home = _es_home()
-    # the service user reads the distribution from root's cache
-    for p in [home, *home.parents]:
+    # the service user reads the distribution from root's cache: traverse-only (o+x) on the parents
+    # (e.g. /root), never read access to them
+    for p in home.parents:
         if p == Path("/"):
             break
         mode = p.stat().st_mode
-        if mode & 0o005 != 0o005:
-            p.chmod(mode | 0o005)
+        if mode & 0o001 == 0:
+            p.chmod(mode | 0o001)
     conf = svc.dir / "config"
     svc.dir.mkdir(parents=True, exist_ok=True)
     shutil.rmtree(conf, ignore_errors=True)
@@ -730,13 +731,17 @@ def print_status() -> bool:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title="sweep services (127.0.0.1)")
-    for col in ("service", "state", "pid", "ports", "version", "log"):
-        table.add_column(col)
+    logs_dir = STATE / "logs"
+    shown = logs_dir.relative_to(REPO) if logs_dir.is_relative_to(REPO) else logs_dir
+    table = Table(title="sweep services (127.0.0.1)", caption=f"logs: {shown}/<service>.log, env: {ENV_FILE.name}")
+    for col in ("service", "state", "pid", "ports", "version"):
+        table.add_column(col, no_wrap=col != "version")
     rows = status()
     for r in rows:
         color = "green" if r["state"].startswith("healthy") else ("yellow" if r["pid"] != "-" else "red")
-        table.add_row(*(f"[{color}]{v}[/]" if k == "state" else v for k, v in r.items()))
+        table.add_row(
+            *(f"[{color}]{r[k]}[/]" if k == "state" else r[k] for k in ("service", "state", "pid", "ports", "version"))
+        )
     Console().print(table)
     return all(r["state"].startswith("healthy") for r in rows)
 
