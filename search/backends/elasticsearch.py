@@ -12,10 +12,13 @@ from contextlib import contextmanager
 from typing import Any
 
 import elasticsearch as es
+from elastic_transport import Urllib3HttpNode
 from elasticsearch import Elasticsearch, helpers
 
 from search.backends.base import SearchEngineStore, ndjson
 from search.errors import Conflict, NotFound, SearchError, SearchUnavailable
+
+CLIENT_MAJOR = int(es.__versionstr__.split(".")[0])
 
 
 @contextmanager
@@ -40,6 +43,28 @@ def _errors() -> Iterator[None]:
         raise SearchUnavailable(f"Elasticsearch transport error: {exc}") from exc
 
 
+def _compat_node_class(server_major: int) -> type[Urllib3HttpNode]:
+    """A transport node that asks for `compatible-with=<server major>` instead of the client's own.
+
+    The 9.x client always sends `compatible-with=9`, which an 8.x server refuses (400). Every API this
+    store uses has the same shape in 8 and 9, so talking to an 8.x server only needs the header
+    lowered; the rest of the client (product check, retries, typed APIs) stays as is.
+    """
+    client_tag = f"compatible-with={CLIENT_MAJOR}"
+    server_tag = f"compatible-with={server_major}"
+
+    class CompatNode(Urllib3HttpNode):
+        def perform_request(self, method, target, body=None, headers=None, **kw):  # type: ignore[no-untyped-def]
+            if headers is not None:
+                headers = headers.copy()
+                for name in ("accept", "content-type"):
+                    if name in headers and client_tag in headers[name]:
+                        headers[name] = headers[name].replace(client_tag, server_tag)
+            return super().perform_request(method, target, body=body, headers=headers, **kw)
+
+    return CompatNode
+
+
 class ElasticsearchStore(SearchEngineStore):
     flavor = "elasticsearch"
 
@@ -54,8 +79,14 @@ class ElasticsearchStore(SearchEngineStore):
         prefix: str = "sweep",
         ensure: bool = True,
         refresh: bool | str = False,
+        server_major: int | None = None,
     ) -> None:
         self.url = url
+        extra: dict[str, Any] = {}
+        if server_major is not None and server_major < 8:
+            raise SearchError(f"Elasticsearch {server_major}.x is too old (8.x or {CLIENT_MAJOR}.x needed)")
+        if server_major is not None and server_major != CLIENT_MAJOR:
+            extra["node_class"] = _compat_node_class(server_major)
         self.client = Elasticsearch(
             url,
             basic_auth=(username, password or "") if username else None,
@@ -63,12 +94,20 @@ class ElasticsearchStore(SearchEngineStore):
             request_timeout=timeout_s,
             max_retries=1,
             retry_on_timeout=False,
+            **extra,
         )
         super().__init__(prefix=prefix, ensure=ensure, refresh=refresh)
 
     def info(self) -> dict[str, Any]:
-        with _errors():
-            return dict(self.client.info())
+        try:
+            with _errors():
+                return dict(self.client.info())
+        except SearchUnavailable:
+            raise
+        except SearchError:  # minimal distributions refuse GET /: same facts from _nodes/_local
+            with _errors():
+                node = next(iter(self.client.nodes.info(node_id="_local")["nodes"].values()))
+            return {"version": {"number": node.get("version"), "build_flavor": node.get("build_flavor")}}
 
     def analyze(self, body: dict[str, Any]) -> dict[str, Any]:
         with _errors():
