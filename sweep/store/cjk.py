@@ -17,6 +17,8 @@ from functools import lru_cache
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _RUN = re.compile(rf"[{_CJK}]+|[0-9a-z]+(?:[-.][0-9a-z]+)*")
 _CJK_RUN = re.compile(rf"[{_CJK}]+")
+_FILLER = re.compile(rf"(?<=[{_CJK}])[\s*/\\_.·•|~+\-]+(?=[{_CJK}])")
+"""Separators sellers put between Chinese characters to dodge keyword filters (氰 化 钠, 氰*化*钠)."""
 
 
 @lru_cache(maxsize=1)
@@ -34,7 +36,7 @@ def fold(text: str) -> str:
 
 def tokens(text: str) -> list[str]:
     out: list[str] = []
-    for run in _RUN.findall(fold(text)):
+    for run in _RUN.findall(_FILLER.sub("", fold(text))):
         if _CJK_RUN.fullmatch(run):
             if len(run) == 1:
                 out.append(run)

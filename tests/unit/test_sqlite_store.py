@@ -36,12 +36,13 @@ def test_chinese_full_text_search_with_filters_and_facets(tmp_path, t0):
             make_event("A", at=t0, title="出售高纯氰化钠 98%"),
             make_event("B", at=t0, title="氰化物检测仪 便携式"),
             make_event("C", at=t0, title="出售氰化鈉 工业级"),  # traditional characters
+            make_event("E", at=t0, title="氰 * 化-钠 现货"),  # separators between the characters
             make_event("D", family="ad.absolute_terms", at=t0, title="国家级 顶级枸杞", severity="low"),
         ]
     )
     hits = store.search(LeadQuery(text="氰化钠"))
-    assert {lead.listing_id for lead in hits.leads} == {"A", "C"}
-    assert hits.facets["family"] == {"chem.toxic": 2}
+    assert {lead.listing_id for lead in hits.leads} == {"A", "C", "E"}
+    assert hits.facets["family"] == {"chem.toxic": 3}
     assert hits.highlights[make_event("A").lead_id]["title"] == ["出售高纯<em>氰化钠</em> 98%"]
     assert hits.highlights[make_event("C").lead_id]["title"] == ["出售<em>氰化鈉</em> 工业级"]
     only_ads = store.search(LeadQuery(families=["ad.absolute_terms"]))
