@@ -214,7 +214,8 @@ INCENSE_HONEST = ("西藏自治区拉萨市尼木县", "西藏自治区拉萨市
 INCENSE_FAKE = ("河北省保定市", "福建省泉州市", "广东省佛山市")
 
 COUNTERFEIT = [
-    ("apparel", "AJ1 篮球鞋 莆田纯原 黑红脚趾", "莆田纯原", "耐克"), ("apparel", "LV 老花手袋 原单 专柜品质", "原单", "LV"),
+    ("apparel", "AJ1 篮球鞋 莆田纯原 黑红脚趾", "莆田纯原", "耐克"),
+    ("apparel", "LV 老花手袋 原单 专柜品质", "原单", "LV"),
     ("digital", "AirPods Pro 二代 1:1复刻 高仿 支持弹窗", "1:1复刻", "苹果"),
     ("apparel", "劳力士 绿水鬼 A货 机械表", "A货", "劳力士"),
     ("apparel", "古驰 同款高仿 双G腰带", "同款高仿", "古驰"),
@@ -557,8 +558,8 @@ class _Builder:
                 desc.append(f"{neg}，{self.pick(['欢迎选购', '产地直发', '当季新货'])}。")
         unit = self.pick(kind.units)
         title = " ".join(p for p in title_parts if p) + f" {unit.split('/')[0]}"
-        town = origin
-        factory = f"{town[:6].replace('自治', '')}{self.pick(SURNAMES)}氏{self.pick(['食品', '农业', '生物科技'])}有限公司"
+        trade = self.pick(["食品", "农业", "生物科技"])
+        factory = f"{origin[:6].replace('自治', '')}{self.pick(SURNAMES)}氏{trade}有限公司"
         attrs = {
             "品名": kind.product, "产地": origin, "生产许可证编号": self.sc_number(), "厂名": factory,
             "厂址": f"{origin}工业园区{rng.randint(1, 99)}号", "生产日期": self.date(), "保质期": kind.shelf,
@@ -568,7 +569,8 @@ class _Builder:
         if mismatch and rng.random() < 0.5:
             attrs["厂址"] = f"{self.pick(kind.fake_regions)}经济开发区{rng.randint(1, 99)}号"
         if sanwu:
-            for key in self.pick([("生产许可证编号",), ("厂名", "厂址"), ("厂址",), ("生产许可证编号", "厂名", "厂址")]):
+            missing = [("生产许可证编号",), ("厂名", "厂址"), ("厂址",), ("生产许可证编号", "厂名", "厂址")]
+            for key in self.pick(missing):
                 attrs.pop(key)
             desc.append(self.pick(["自家作坊生产，散装分装。", "无需标签，放心购买。", "农户自产自销。"]))
             fams.add("food.sanwu")
@@ -606,7 +608,7 @@ class _Builder:
             origin = self.pick(INCENSE_FAKE)
             fams.add("origin.gi_mismatch")
         elif rng.random() < 0.6:
-            claim, true_region = self.pick(INCENSE_CLAIMS)
+            claim = self.pick(INCENSE_CLAIMS)[0]
             origin = "西藏自治区拉萨市尼木县" if claim == "尼木藏香" else self.pick(INCENSE_HONEST)
         parts = [claim or "藏香", self.pick(["手工线香", "卧香", "盘香"]), self.pick(["檀香", "柏木", "藏红花"])]
         desc = [f"{claim or '藏香'}，{self.pick(['传统手工制作', '天然香料配比', '无化学助燃剂'])}，产地{origin}。"]
@@ -668,9 +670,10 @@ class _Builder:
         title, _kw = self.pick(DATA_SALE)
         desc = [self.pick(["数据真实有效，按条计价，一万条起售。", "可按城市、年龄、职业筛选，Excel交付。",
                            "每日更新，支持试用100条。"])]
+        attrs = {"交付方式": "网盘/邮箱", "数据量": f"{self.rng.randint(1, 500)}万条"}
         return {"title": title, "description": "\n".join(desc), "category": "services",
                 "price": self.price(100, 5000), "unit": self.pick(["1万条", "1份", "10万条"]),
-                "attributes": {"交付方式": "网盘/邮箱", "数据量": f"{self.rng.randint(1, 500)}万条"}}, {"privacy.personal_data_sale"}
+                "attributes": attrs}, {"privacy.personal_data_sale"}
 
 
 def _weighted(rng: random.Random, n: int) -> list[str]:

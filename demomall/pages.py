@@ -12,7 +12,7 @@ import json
 from html import escape
 from urllib.parse import quote
 
-from demomall.generator import CATEGORIES, CATEGORY_GROUPS, SITE_NAME, Mall, MallItem, MallShop, MalformedPage
+from demomall.generator import CATEGORIES, CATEGORY_GROUPS, SITE_NAME, MalformedPage, Mall, MallItem, MallShop
 
 PAGE_SIZE = 20
 
@@ -57,7 +57,8 @@ def home(mall: Mall) -> str:
 def _card(listing_id: str, title: str, price: float | None, shop_id: str) -> str:
     price_text = f"¥{price:.2f}" if price is not None else "面议"
     return (
-        f'<li class="item-card" data-id="{escape(listing_id)}"><a class="item-link" href="/item/{escape(listing_id)}.html">'
+        f'<li class="item-card" data-id="{escape(listing_id)}">'
+        f'<a class="item-link" href="/item/{escape(listing_id)}.html">'
         f'<img src="/img/{escape(listing_id)}-1.svg" alt="" width="200" height="200">'
         f'<span class="card-title">{escape(title)}</span></a><span class="card-price">{price_text}</span>'
         f'<a class="card-shop" href="/shop/{escape(shop_id)}.html">进店</a></li>'
@@ -108,11 +109,14 @@ def item_page(item: MallItem) -> str:
     return (
         _head(f"{lst.title} - {SITE_NAME}")
         + f'<main class="item" data-listing-id="{escape(lst.listing_id)}" data-category="{escape(cat)}">'
-        f'<nav class="crumbs"><a href="/">首页</a> &gt; <a href="/c/{escape(cat)}">{escape(CATEGORIES.get(cat, cat))}</a></nav>'
+        f'<nav class="crumbs"><a href="/">首页</a> &gt; '
+        f'<a href="/c/{escape(cat)}">{escape(CATEGORIES.get(cat, cat))}</a></nav>'
         f'<div class="gallery">{imgs}</div>'
         f'<h1 class="item-title">{escape(lst.title)}</h1>'
-        f'<div class="price">¥<span class="price-value">{price}</span> / <span class="unit">{escape(lst.unit or "")}</span></div>'
-        f'<div class="shop-link">店铺：<a class="shop" href="{escape(shop.url or "")}" data-shop-id="{escape(shop.shop_id or "")}">'
+        f'<div class="price">¥<span class="price-value">{price}</span> / '
+        f'<span class="unit">{escape(lst.unit or "")}</span></div>'
+        f'<div class="shop-link">店铺：<a class="shop" href="{escape(shop.url or "")}" '
+        f'data-shop-id="{escape(shop.shop_id or "")}">'
         f"{escape(shop.name or '')}</a></div>"
         f'<button class="buy">加入购物车</button>'
         f'<table class="spec"><caption>规格参数</caption><tbody>{_spec_rows(lst.attributes)}</tbody></table>'
@@ -229,7 +233,8 @@ def shop_page(mall_shop: MallShop, items: list[MallItem]) -> str:
         for p in s.permits
     )
     permits_html = (
-        f'<table class="permits"><thead><tr><th>许可证类型</th><th>许可证编号</th></tr></thead><tbody>{permits}</tbody></table>'
+        '<table class="permits"><thead><tr><th>许可证类型</th><th>许可证编号</th></tr></thead>'
+        f"<tbody>{permits}</tbody></table>"
         if s.permits
         else '<p class="no-permits">暂无其他许可证信息</p>'
     )
@@ -238,7 +243,8 @@ def shop_page(mall_shop: MallShop, items: list[MallItem]) -> str:
     )
     return (
         _head(f"{s.name} - {SITE_NAME}")
-        + f'<main class="shop" data-shop-id="{escape(s.shop_id or "")}"><h1 class="shop-name">{escape(s.name or "")}</h1>'
+        + f'<main class="shop" data-shop-id="{escape(s.shop_id or "")}">'
+        f'<h1 class="shop-name">{escape(s.name or "")}</h1>'
         f'<section class="qualification"><h2>店铺资质</h2><dl class="licence">{licence}'
         f'<dt>所在地</dt><dd class="region">{escape(s.region or "")}</dd></dl>{permits_html}</section>'
         f'<section class="shop-items"><h2>店铺商品（{len(items)}）</h2><ul class="items">{cards}</ul></section></main>'
@@ -256,7 +262,8 @@ def search_page(mall: Mall, query: str) -> str:
     )
     return (
         _head(f"搜索“{q}” - {SITE_NAME}")
-        + f'<main class="search"><h1>搜索“{escape(q)}”</h1><p>找到 {len(hits)} 件商品</p><ul class="items">{cards}</ul></main>'
+        + f'<main class="search"><h1>搜索“{escape(q)}”</h1><p>找到 {len(hits)} 件商品</p>'
+        f'<ul class="items">{cards}</ul></main>'
         + _FOOT
     )
 
@@ -281,5 +288,6 @@ def sitemap(mall: Mall, host_base: str, category_page_counts: dict[str, int]) ->
 
 PLACEHOLDER_SVG = (
     b'<svg xmlns="http://www.w3.org/2000/svg" width="200" height="200"><rect width="200" height="200" fill="#eee"/>'
-    b'<text x="100" y="105" font-size="20" text-anchor="middle" fill="#999">\xe5\x95\x86\xe5\x93\x81\xe5\x9b\xbe</text></svg>'
+    b'<text x="100" y="105" font-size="20" text-anchor="middle" fill="#999">'
+    b"\xe5\x95\x86\xe5\x93\x81\xe5\x9b\xbe</text></svg>"
 )

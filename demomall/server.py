@@ -214,7 +214,9 @@ def run_in_thread(mall: Mall, port: int = 0, host: str = "127.0.0.1") -> tuple[s
     return f"http://{host}:{state['port']}", stop
 
 
-def serve_forever(mall: Mall, port: int = 8000, host: str = "127.0.0.1", on_ready: Callable[[str], None] | None = None) -> None:
+def serve_forever(
+    mall: Mall, port: int = 8000, host: str = "127.0.0.1", on_ready: Callable[[str], None] | None = None
+) -> None:
     """Serve until interrupted (the `sweep demo-mall` command)."""
 
     async def main() -> None:

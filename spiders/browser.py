@@ -20,6 +20,10 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
     "--no-first-run",
+    # fewer renderer processes and no /dev/shm: cheaper on small (2-core, container) machines
+    "--renderer-process-limit=2",
+    "--disable-extensions",
+    "--disable-dev-shm-usage",
 ]
 
 

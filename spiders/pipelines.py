@@ -85,7 +85,13 @@ class DetectPipeline:
             logger.warning("rules.load_rulebook is not available (%s): detection skipped", exc)
             self.stats.set_value("sweep/detection", "skipped")
             return
-        self.rulebook = load_rulebook()
+        try:
+            self.rulebook = load_rulebook()
+        except Exception as exc:
+            # a broken rulebook must stop the crawl: silently missing detections look like clean listings
+            logger.error("the rulebook could not be loaded, crawl aborted: %s", exc)
+            self.stats.set_value("sweep/detection", f"failed: {exc}")
+            raise
         self.stats.set_value("sweep/detection", "on")
 
     def process_item(self, item: CrawledListing) -> CrawledListing:

@@ -118,6 +118,9 @@ def crawl(
         finish_reason=s.get("finish_reason"),
         detection=s.get("sweep/detection"),
     )
+    if stats.finish_reason is None:
+        why = s.get("sweep/detection") if str(s.get("sweep/detection", "")).startswith("failed") else None
+        raise CrawlFailedError(f"the spider did not run to the end ({why or 'see the log above'})")
     if s.get("sweep/publish_failed"):
         raise CrawlFailedError(f"publishing failed: {s['sweep/publish_failed']} ({stats.to_dict()})")
     return stats
@@ -140,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--base-url", required=True)
     ap.add_argument("-o", "--output", type=Path, help="JSON-lines file of the listings (replaced)")
     ap.add_argument("--no-publish", action="store_true", help="do not publish to the bus")
+    ap.add_argument("--no-detect", action="store_true", help="do not run the rulebook")
     ap.add_argument("--no-js", action="store_true", help="skip client-rendered pages (no browser)")
     ap.add_argument("--progress", action="store_true", help="log progress every 5 s")
     ap.add_argument("-s", "--set", action="append", default=[], metavar="NAME=VALUE", help="Scrapy setting")
@@ -147,7 +151,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         stats = crawl(
             args.spider, base_url=args.base_url, output=args.output, publish=not args.no_publish,
-            settings_overrides=_parse_set(args.set), progress=args.progress, render_js=not args.no_js,
+            settings_overrides={"SWEEP_DETECT": not args.no_detect} | _parse_set(args.set),
+            progress=args.progress, render_js=not args.no_js,
         )
     except Exception as exc:
         print(f"crawl failed: {exc}", file=sys.stderr)

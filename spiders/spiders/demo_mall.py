@@ -92,6 +92,8 @@ class DemoMallSpider(scrapy.Spider):
             yield response.request.replace(
                 meta={
                     "playwright": True,
+                    # the shell's DOM is all we need; don't wait for the window load event
+                    "playwright_page_goto_kwargs": {"wait_until": "domcontentloaded"},
                     "playwright_page_methods": [
                         PageMethod("wait_for_selector", 'main#app[data-rendered="1"]', timeout=15_000)
                     ],
