@@ -6,6 +6,7 @@ The commands are thin: loading, linting, backtesting and diffing live in importa
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -25,7 +26,8 @@ BookOpt = Annotated[
 
 
 def _console() -> Console:
-    return Console(highlight=False, soft_wrap=False)
+    """Rich console; wide when writing to a file or pipe so rule ids and evidence stay readable."""
+    return Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 220)
 
 
 def _load(book: Path | None):  # type: ignore[no-untyped-def]

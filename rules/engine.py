@@ -13,6 +13,7 @@ import re
 import unicodedata
 from bisect import bisect_right
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import ahocorasick
@@ -93,7 +94,7 @@ class Prepared:
         seg = self.field_of(hit_start)
         o_start, o_end = self.norm.orig_span(hit_start, hit_end)
         s, e = o_start - seg.orig_start, o_end - seg.orig_start
-        return Evidence(field=seg.name, text=seg.text[s:e], start=s, end=e)
+        return Evidence.model_construct(field=seg.name, text=seg.text[s:e], start=s, end=e)
 
 
 @dataclass
@@ -146,10 +147,18 @@ class RuleResult:
     note: str | None = None
 
 
+@lru_cache(maxsize=8192)
+def _attr_field(key: str) -> str:
+    return f"attributes.{key}"
+
+
+@lru_cache(maxsize=8192)
 def _field_ok(seg_name: str, fields: tuple[str, ...]) -> bool:
+    """Whether a field selector list covers a field (cached: few distinct names and selector lists)."""
     return any(f == seg_name or (f == "attributes" and seg_name.startswith("attributes.")) for f in fields)
 
 
+@lru_cache(maxsize=4096)
 def _cat_norm(value: str) -> str:
     return norm_term(value).strip()
 
@@ -181,40 +190,37 @@ class Engine:
         self.catalog_lexicon = catalog_lexicon
         self.catx_lexicon = catx_lexicon
         self.want_attributes = any(f.startswith("attributes") for f in wanted_fields)
+        self._always_cache: dict[str | None, list[Rule]] = {}
 
     # ---------------------------------------------------------------- preparation
     def prepare(self, listing: Listing) -> Prepared:
+        wanted = self.wanted_fields
+        named: list[tuple[str, str | None]] = [("title", listing.title)]
+        if "description" in wanted:
+            named.append(("description", listing.description))
+        if self.want_attributes and listing.attributes:
+            named.extend((_attr_field(k), v) for k, v in listing.attributes.items())
+        if "category" in wanted:
+            named.append(("category", listing.category))
+        if "unit" in wanted:
+            named.append(("unit", listing.unit))
+        shop = listing.shop
+        if shop is not None:
+            if "shop.name" in wanted:
+                named.append(("shop.name", shop.name))
+            if "shop.licence_company" in wanted:
+                named.append(("shop.licence_company", shop.licence_company))
         segs: list[FieldSeg] = []
         parts: list[str] = []
         pos = 0
-
-        def add(name: str, text: str | None) -> None:
-            nonlocal pos
+        for name, text in named:
             if not text:
-                return
+                continue
             if SEP in text:
                 text = text.replace(SEP, " ")
             segs.append(FieldSeg(name, text, pos))
             parts.append(text)
             pos += len(text) + 1
-
-        wanted = self.wanted_fields
-        add("title", listing.title)
-        if "description" in wanted:
-            add("description", listing.description)
-        if self.want_attributes and listing.attributes:
-            for k, v in listing.attributes.items():
-                add(f"attributes.{k}", v)
-        if "category" in wanted:
-            add("category", listing.category)
-        if "unit" in wanted:
-            add("unit", listing.unit)
-        shop = listing.shop
-        if shop is not None:
-            if "shop.name" in wanted:
-                add("shop.name", shop.name)
-            if "shop.licence_company" in wanted:
-                add("shop.licence_company", shop.licence_company)
         blob = SEP.join(parts)
         norm = normalize(blob)
         text = norm.text
@@ -393,16 +399,22 @@ class Engine:
         return res
 
     def candidates(self, prep: Prepared) -> list[Rule]:
+        """Rules worth evaluating: those whose terms were hit plus regex/check rules, in scope."""
         seen: set[int] = set()
         out: list[Rule] = []
+        cat = prep.category
+        lexicon_rules = self.lexicon_rules
         for lex in prep.by_lexicon:
-            for r in self.lexicon_rules.get(lex, ()):
+            for r in lexicon_rules.get(lex, ()):
                 if r.order not in seen:
                     seen.add(r.order)
                     out.append(r)
-        for r in self.always_rules:
+        out = [r for r in out if self.in_scope(r, cat)]
+        always = self._always_cache.get(cat)
+        if always is None:
+            always = self._always_cache[cat] = [r for r in self.always_rules if self.in_scope(r, cat)]
+        for r in always:
             if r.order not in seen:
-                seen.add(r.order)
                 out.append(r)
         out.sort(key=lambda r: r.order)
         return out
@@ -431,7 +443,7 @@ class Engine:
                 continue
             spec = res.rule.spec
             findings.append(
-                Finding(
+                Finding.model_construct(
                     platform=listing.platform,
                     listing_id=listing.listing_id,
                     family=fam,
@@ -507,8 +519,15 @@ class Engine:
 
 
 # -------------------------------------------------------------------- checks referenced by rules
+@lru_cache(maxsize=4096)
+def _key_has(k: str, keys: tuple[str, ...]) -> bool:
+    low = k.lower()
+    return any(key.lower() in low for key in keys)
+
+
 def _attr_items(listing: Listing, keys: tuple[str, ...]) -> list[tuple[str, str]]:
-    return [(k, v) for k, v in listing.attributes.items() if any(key.lower() in k.lower() for key in keys)]
+    """Attributes whose key contains one of `keys` (cached per key: sellers reuse a few dozen keys)."""
+    return [(k, v) for k, v in listing.attributes.items() if _key_has(k, keys)]
 
 
 def _check_uscc_invalid(engine: Engine, prep: Prepared, live: list[Trigger]):
@@ -563,13 +582,22 @@ def _check_gi_mismatch(engine: Engine, prep: Prepared, live: list[Trigger]):
             continue
         for t in claims:
             regions = t.entry.regions  # type: ignore[union-attr]
-            agree = [(k, v) for k, v in placed if any(norm_term(r) in norm_term(v) for r in regions)]
+            agree = [(k, v) for k, v in placed if any(r in _norm_cached(v) for r in _norm_regions(t.entry))]
             if agree:
                 return False, [], f"{agree[0][0]}「{agree[0][1]}」与宣称产地一致"
             k, v = placed[0]
             ev = [prep.evidence(t.hit.start, t.hit.end), Evidence(field=f"attributes.{k}", text=v, start=0, end=len(v))]
             return True, ev, f"宣称「{t.entry.name}」（{'/'.join(regions[:3])}），但{k}为「{v}」"  # type: ignore[union-attr]
     return False, [], "未标明可比对的产地/厂址"
+
+
+@lru_cache(maxsize=8192)
+def _norm_cached(value: str) -> str:
+    return norm_term(value)
+
+
+def _norm_regions(entry: Entry) -> list[str]:
+    return [_norm_cached(r) for r in entry.regions]
 
 
 CHECK_FUNCS = {

@@ -42,15 +42,16 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode, deep: bool = Fal
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
-def _node_at(node: yaml.Node, loc: tuple[Any, ...]) -> yaml.Node:
+def _node_at(node: yaml.Node, loc: tuple[Any, ...], key_last: bool = True) -> yaml.Node:
     """Deepest YAML node along a pydantic error location (keys and list indices)."""
     cur = node
-    for part in loc:
+    for i, part in enumerate(loc):
         if isinstance(cur, yaml.MappingNode):
-            nxt = next((v for k, v in cur.value if getattr(k, "value", None) == str(part)), None)
-            if nxt is None:
+            pair = next(((k, v) for k, v in cur.value if getattr(k, "value", None) == str(part)), None)
+            if pair is None:
                 break
-            cur = nxt
+            # the last step points at the key: that is the line an analyst has to edit
+            cur = pair[0] if key_last and i == len(loc) - 1 else pair[1]
         elif isinstance(cur, yaml.SequenceNode) and isinstance(part, int) and part < len(cur.value):
             cur = cur.value[part]
         else:
@@ -120,7 +121,7 @@ def load_specs(files: list[Path]) -> list[tuple[RuleSpec, str, int]]:
             target = _node_at(node, tuple(err["loc"]))
             loc = ".".join(str(x) for x in err["loc"])
             raise RulebookError(f, target.start_mark.line + 1, f"{loc}: {err['msg']}") from exc
-        rule_nodes = _node_at(node, ("rules",))
+        rule_nodes = _node_at(node, ("rules",), key_last=False)
         for i, spec in enumerate(book.rules):
             line = rule_nodes.value[i].start_mark.line + 1 if isinstance(rule_nodes, yaml.SequenceNode) else 1
             where = f"{f}:{line}"

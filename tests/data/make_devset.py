@@ -58,49 +58,103 @@ def uscc(rng: random.Random, valid: bool = True) -> str:
 
 # ---------------------------------------------------------------- substances: (name, cas, formula, aliases)
 TOXIC = [
-    ("氰化钠", "143-33-9", "NaCN", ["山奈"]), ("氰化钾", "151-50-8", "KCN", ["山奈钾"]),
-    ("三氧化二砷", "1327-53-3", "As2O3", ["砒霜", "白砒"]), ("氯化汞", "7487-94-7", "HgCl2", ["升汞"]),
-    ("毒鼠强", "80-12-6", None, ["四亚甲基二砜四胺"]), ("氟乙酸钠", "62-74-8", None, []),
-    ("叠氮化钠", "26628-22-8", "NaN3", []), ("硫酸铊", "7446-18-6", "Tl2SO4", []),
-    ("四乙基铅", "78-00-2", None, []), ("甲基对硫磷", "298-00-0", None, []), ("久效磷", "6923-22-4", None, []),
-    ("涕灭威", "116-06-3", None, ["铁灭克"]), ("克百威", "1563-66-2", None, ["呋喃丹"]),
-    ("氢氰酸", "74-90-8", "HCN", ["氰化氢"]), ("硝酸汞", "10045-94-0", None, []),
-    ("亚砷酸钠", "7784-46-5", None, []), ("氟乙酰胺", "640-19-7", None, []), ("亚硒酸钠", "10102-18-8", None, []),
-    ("氯化氰", "506-77-4", None, []), ("对硫磷", "56-38-2", None, []),
+    ("氰化钠", "143-33-9", "NaCN", ["山奈"]),
+    ("氰化钾", "151-50-8", "KCN", ["山奈钾"]),
+    ("三氧化二砷", "1327-53-3", "As2O3", ["砒霜", "白砒"]),
+    ("氯化汞", "7487-94-7", "HgCl2", ["升汞"]),
+    ("毒鼠强", "80-12-6", None, ["四亚甲基二砜四胺"]),
+    ("氟乙酸钠", "62-74-8", None, []),
+    ("叠氮化钠", "26628-22-8", "NaN3", []),
+    ("硫酸铊", "7446-18-6", "Tl2SO4", []),
+    ("四乙基铅", "78-00-2", None, []),
+    ("甲基对硫磷", "298-00-0", None, []),
+    ("久效磷", "6923-22-4", None, []),
+    ("涕灭威", "116-06-3", None, ["铁灭克"]),
+    ("克百威", "1563-66-2", None, ["呋喃丹"]),
+    ("氢氰酸", "74-90-8", "HCN", ["氰化氢"]),
+    ("硝酸汞", "10045-94-0", None, []),
+    ("亚砷酸钠", "7784-46-5", None, []),
+    ("氟乙酰胺", "640-19-7", None, []),
+    ("亚硒酸钠", "10102-18-8", None, []),
+    ("氯化氰", "506-77-4", None, []),
+    ("对硫磷", "56-38-2", None, []),
 ]
 EXPLOSIVE = [
-    ("硝酸铵", "6484-52-2", "NH4NO3", []), ("硝酸钾", "7757-79-1", "KNO3", ["火硝"]),
-    ("氯酸钾", "3811-04-9", "KClO3", []), ("高氯酸钾", "7778-74-7", "KClO4", []),
-    ("重铬酸钾", "7778-50-9", "K2Cr2O7", ["红矾钾"]), ("硝基甲烷", "75-52-5", "CH3NO2", []),
-    ("金属镁粉", "7439-95-4", None, []), ("铝粉", "7429-90-5", None, []), ("硫磺粉", "7704-34-9", None, ["硫黄"]),
-    ("硝酸钠", "7631-99-4", "NaNO3", []), ("过氧化钠", "1313-60-6", "Na2O2", []), ("硝化棉", "9004-70-0", None, []),
-    ("金属钠", "7440-23-5", None, []), ("水合肼", "10217-52-4", None, []), ("硝酸银", "7761-88-8", "AgNO3", []),
-    ("高氯酸", "7601-90-3", "HClO4", []), ("氯酸钠", "7775-09-9", "NaClO3", []),
+    ("硝酸铵", "6484-52-2", "NH4NO3", []),
+    ("硝酸钾", "7757-79-1", "KNO3", ["火硝"]),
+    ("氯酸钾", "3811-04-9", "KClO3", []),
+    ("高氯酸钾", "7778-74-7", "KClO4", []),
+    ("重铬酸钾", "7778-50-9", "K2Cr2O7", ["红矾钾"]),
+    ("硝基甲烷", "75-52-5", "CH3NO2", []),
+    ("金属镁粉", "7439-95-4", None, []),
+    ("铝粉", "7429-90-5", None, []),
+    ("硫磺粉", "7704-34-9", None, ["硫黄"]),
+    ("硝酸钠", "7631-99-4", "NaNO3", []),
+    ("过氧化钠", "1313-60-6", "Na2O2", []),
+    ("硝化棉", "9004-70-0", None, []),
+    ("金属钠", "7440-23-5", None, []),
+    ("水合肼", "10217-52-4", None, []),
+    ("硝酸银", "7761-88-8", "AgNO3", []),
+    ("高氯酸", "7601-90-3", "HClO4", []),
+    ("氯酸钠", "7775-09-9", "NaClO3", []),
 ]
 PEROXIDE_STRENGTHS = ["27.5%", "30%", "35%", "50%"]
 DRUG = [
-    ("丙酮", "67-64-1", None, []), ("甲苯", "108-88-3", None, []), ("硫酸", "7664-93-9", "H2SO4", []),
-    ("盐酸", "7647-01-0", "HCl", []), ("乙醚", "60-29-7", None, []), ("三氯甲烷", "67-66-3", "CHCl3", ["氯仿"]),
-    ("醋酸酐", "108-24-7", None, ["乙酸酐"]), ("苯乙酸", "103-82-2", None, []), ("哌啶", "110-89-4", None, []),
-    ("麻黄碱", "299-42-3", None, ["麻黄素"]), ("胡椒醛", "120-57-0", None, ["洋茉莉醛"]),
-    ("邻氨基苯甲酸", "118-92-3", None, []), ("丁酮", "78-93-3", None, ["甲基乙基酮"]), ("溴素", "7726-95-6", None, []),
-    ("羟亚胺", "90717-16-1", None, []), ("N-苯乙基-4-哌啶酮", "39742-60-4", None, []),
-    ("黄樟素", "94-59-7", None, []), ("1-苯基-2-丙酮", "103-79-7", None, []),
+    ("丙酮", "67-64-1", None, []),
+    ("甲苯", "108-88-3", None, []),
+    ("硫酸", "7664-93-9", "H2SO4", []),
+    ("盐酸", "7647-01-0", "HCl", []),
+    ("乙醚", "60-29-7", None, []),
+    ("三氯甲烷", "67-66-3", "CHCl3", ["氯仿"]),
+    ("醋酸酐", "108-24-7", None, ["乙酸酐"]),
+    ("苯乙酸", "103-82-2", None, []),
+    ("哌啶", "110-89-4", None, []),
+    ("麻黄碱", "299-42-3", None, ["麻黄素"]),
+    ("胡椒醛", "120-57-0", None, ["洋茉莉醛"]),
+    ("邻氨基苯甲酸", "118-92-3", None, []),
+    ("丁酮", "78-93-3", None, ["甲基乙基酮"]),
+    ("溴素", "7726-95-6", None, []),
+    ("羟亚胺", "90717-16-1", None, []),
+    ("N-苯乙基-4-哌啶酮", "39742-60-4", None, []),
+    ("黄樟素", "94-59-7", None, []),
+    ("1-苯基-2-丙酮", "103-79-7", None, []),
 ]
 BOTH = [("高锰酸钾", "7722-64-7", "KMnO4", ["灰锰氧"])]  # 易制爆 and 易制毒 (category 3)
 HAZCHEM = [
-    ("甲醇", "67-56-1", "CH3OH", []), ("无水乙醇", "64-17-5", None, []), ("氢氧化钠", "1310-73-2", "NaOH", ["烧碱", "片碱"]),
-    ("次氯酸钠", "7681-52-9", None, []), ("乙酸乙酯", "141-78-6", None, []), ("二甲苯", "1330-20-7", None, []),
-    ("正己烷", "110-54-3", None, []), ("氨水", "1336-21-6", None, []), ("石油醚", "8032-32-4", None, []),
-    ("异丙醇", "67-63-0", None, []), ("环己烷", "110-82-7", None, []), ("氢氟酸", "7664-39-3", None, []),
-    ("甲醛溶液", "50-00-0", None, ["福尔马林"]), ("冰醋酸", "64-19-7", None, []), ("苯酚", "108-95-2", None, []),
-    ("二氯甲烷", "75-09-2", None, []), ("四氢呋喃", "109-99-9", None, []), ("乙腈", "75-05-8", None, []),
-    ("电石", "75-20-7", None, ["碳化钙"]), ("氢氧化钾", "1310-58-3", "KOH", []),
+    ("甲醇", "67-56-1", "CH3OH", []),
+    ("无水乙醇", "64-17-5", None, []),
+    ("氢氧化钠", "1310-73-2", "NaOH", ["烧碱", "片碱"]),
+    ("次氯酸钠", "7681-52-9", None, []),
+    ("乙酸乙酯", "141-78-6", None, []),
+    ("二甲苯", "1330-20-7", None, []),
+    ("正己烷", "110-54-3", None, []),
+    ("氨水", "1336-21-6", None, []),
+    ("石油醚", "8032-32-4", None, []),
+    ("异丙醇", "67-63-0", None, []),
+    ("环己烷", "110-82-7", None, []),
+    ("氢氟酸", "7664-39-3", None, []),
+    ("甲醛溶液", "50-00-0", None, ["福尔马林"]),
+    ("冰醋酸", "64-19-7", None, []),
+    ("苯酚", "108-95-2", None, []),
+    ("二氯甲烷", "75-09-2", None, []),
+    ("四氢呋喃", "109-99-9", None, []),
+    ("乙腈", "75-05-8", None, []),
+    ("电石", "75-20-7", None, ["碳化钙"]),
+    ("氢氧化钾", "1310-58-3", "KOH", []),
 ]
 HARMLESS_CHEM = [
-    ("柠檬酸", "77-92-9"), ("碳酸氢钠", "144-55-8"), ("甘油", "56-81-5"), ("尿素", "57-13-6"), ("硬脂酸", "57-11-4"),
-    ("葡萄糖", "50-99-7"), ("氯化钠", "7647-14-5"), ("碳酸钙", "471-34-1"), ("EDTA二钠", "6381-92-6"),
-    ("硫酸镁", "7487-88-9"), ("硫酸铜", "7758-98-7"), ("碳酸钠", "497-19-8"),
+    ("柠檬酸", "77-92-9"),
+    ("碳酸氢钠", "144-55-8"),
+    ("甘油", "56-81-5"),
+    ("尿素", "57-13-6"),
+    ("硬脂酸", "57-11-4"),
+    ("葡萄糖", "50-99-7"),
+    ("氯化钠", "7647-14-5"),
+    ("碳酸钙", "471-34-1"),
+    ("EDTA二钠", "6381-92-6"),
+    ("硫酸镁", "7487-88-9"),
+    ("硫酸铜", "7758-98-7"),
+    ("碳酸钠", "497-19-8"),
 ]
 
 FULLWIDTH = {c: chr(ord(c) + 0xFEE0) for c in "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-"}
@@ -108,20 +162,34 @@ SELL = ["现货速发", "量大从优", "厂家直销", "实验室用", "工业�
 CHEM_DESC = ["白色结晶粉末", "无色透明液体", "含量稳定", "正规厂家出品", "品质稳定", "密封包装"]
 CHEM_TAIL = ["私聊发货，无需证件。", "量大可谈，全国物流。", "需要的老板直接拍。", "支持小批量，样品可寄。", "懂的来。"]
 
-_T2S_REV: dict[str, str] | None = None
+_S2T: Any = None
 
 
 def traditional(text: str) -> str:
     """Simplified -> traditional (OpenCC s2t) for the traditional-character evasion."""
-    import opencc
+    global _S2T
+    if _S2T is None:
+        import opencc
 
-    return opencc.OpenCC("s2t").convert(text)
+        _S2T = opencc.OpenCC("s2t")
+    return _S2T.convert(text)
 
 
 def evasive_name(rng: random.Random, name: str, cas: str, formula: str | None, aliases: list[str]) -> tuple[str, str]:
     """A way of naming a substance; returns (title fragment, style)."""
-    styles = ["plain", "plain", "spaced", "symbol", "zerowidth", "traditional", "cas", "cas_fullwidth", "alias",
-              "formula", "fullwidth_name"]
+    styles = [
+        "plain",
+        "plain",
+        "spaced",
+        "symbol",
+        "zerowidth",
+        "traditional",
+        "cas",
+        "cas_fullwidth",
+        "alias",
+        "formula",
+        "fullwidth_name",
+    ]
     style = rng.choice(styles)
     if style == "spaced":
         return " ".join(name), style
@@ -146,23 +214,93 @@ def evasive_name(rng: random.Random, name: str, cas: str, formula: str | None, a
 
 # ---------------------------------------------------------------- food
 FOODS = [
-    ("枸杞", "food/goji"), ("蜂蜜", "food/honey"), ("藜麦", "food/quinoa"), ("牦牛肉干", "food/yak"),
-    ("苦荞茶", "food/tea"), ("黑枸杞", "food/goji"), ("红枣", "food/dried-fruit"), ("核桃", "food/nuts"),
-    ("小米", "food/grain"), ("菊花茶", "food/tea"), ("桑葚干", "food/dried-fruit"), ("山药粉", "food/grain"),
+    ("枸杞", "food/goji"),
+    ("蜂蜜", "food/honey"),
+    ("藜麦", "food/quinoa"),
+    ("牦牛肉干", "food/yak"),
+    ("苦荞茶", "food/tea"),
+    ("黑枸杞", "food/goji"),
+    ("红枣", "food/dried-fruit"),
+    ("核桃", "food/nuts"),
+    ("小米", "food/grain"),
+    ("菊花茶", "food/tea"),
+    ("桑葚干", "food/dried-fruit"),
+    ("山药粉", "food/grain"),
 ]
-MEDICAL = ["降血糖", "降血压", "降血脂", "治疗糖尿病", "根治胃病", "抗癌防癌", "可替代药物", "药到病除", "治疗高血压",
-           "预防肿瘤", "治愈失眠", "降三高", "吃了可以停药", "专治痛风", "抗肿瘤", "防治心脑血管疾病", "根治便秘",
-           "治疗前列腺炎", "消炎杀菌", "医治关节炎"]
+MEDICAL = [
+    "降血糖",
+    "降血压",
+    "降血脂",
+    "治疗糖尿病",
+    "根治胃病",
+    "抗癌防癌",
+    "可替代药物",
+    "药到病除",
+    "治疗高血压",
+    "预防肿瘤",
+    "治愈失眠",
+    "降三高",
+    "吃了可以停药",
+    "专治痛风",
+    "抗肿瘤",
+    "防治心脑血管疾病",
+    "根治便秘",
+    "治疗前列腺炎",
+    "消炎杀菌",
+    "医治关节炎",
+]
 MEDICAL_SOFT = ["营养丰富", "口感香甜", "老少皆宜", "颗粒饱满", "自然晾晒", "精选原料", "冲泡方便"]
-ABSOLUTE = ["国家级", "最高级", "最佳品质", "销量第一", "顶级", "极品", "送礼首选", "独一无二", "全网第一", "销量冠军",
-            "史上最低价", "最低价", "万能", "100%有效", "行业第一品牌", "世界级", "全国第一", "最好的", "绝无仅有",
-            "No.1", "史上最强"]
-HONEST_FOOD = ["特级", "一级", "二级", "精选", "头茬", "新货", "第一次购买送小样", "最新采摘", "最佳食用期12个月",
-               "第一批新货", "顶部密封", "产地直发", "本品不能代替药物", "最好冷藏保存", "新客第一单包邮",
-               "本品为普通食品，不能代替药物治疗疾病", "不具有疾病预防、治疗功能", "一级品"]
+ABSOLUTE = [
+    "国家级",
+    "最高级",
+    "最佳品质",
+    "销量第一",
+    "顶级",
+    "极品",
+    "送礼首选",
+    "独一无二",
+    "全网第一",
+    "销量冠军",
+    "史上最低价",
+    "最低价",
+    "万能",
+    "100%有效",
+    "行业第一品牌",
+    "世界级",
+    "全国第一",
+    "最好的",
+    "绝无仅有",
+    "No.1",
+    "史上最强",
+]
+HONEST_FOOD = [
+    "特级",
+    "一级",
+    "二级",
+    "精选",
+    "头茬",
+    "新货",
+    "第一次购买送小样",
+    "最新采摘",
+    "最佳食用期12个月",
+    "第一批新货",
+    "顶部密封",
+    "产地直发",
+    "本品不能代替药物",
+    "最好冷藏保存",
+    "新客第一单包邮",
+    "本品为普通食品，不能代替药物治疗疾病",
+    "不具有疾病预防、治疗功能",
+    "一级品",
+]
 
 GI = [
-    ("柴达木枸杞", "枸杞", "food/goji", ["青海省海西蒙古族藏族自治州格尔木市", "青海省海西州都兰县诺木洪", "青海省德令哈市"]),
+    (
+        "柴达木枸杞",
+        "枸杞",
+        "food/goji",
+        ["青海省海西蒙古族藏族自治州格尔木市", "青海省海西州都兰县诺木洪", "青海省德令哈市"],
+    ),
     ("中宁枸杞", "枸杞", "food/goji", ["宁夏回族自治区中卫市中宁县", "宁夏中宁县舟塔乡"]),
     ("宁夏枸杞", "枸杞", "food/goji", ["宁夏回族自治区银川市", "宁夏回族自治区中卫市中宁县", "宁夏固原市"]),
     ("那曲牦牛", "牦牛肉干", "food/yak", ["西藏自治区那曲市色尼区", "西藏那曲市"]),
@@ -173,19 +311,74 @@ GI = [
     ("门源蜂蜜", "蜂蜜", "food/honey", ["青海省海北藏族自治州门源回族自治县"]),
     ("五常大米", "大米", "food/grain", ["黑龙江省哈尔滨市五常市"]),
 ]
-ELSEWHERE = ["河北省邢台市巨鹿县", "甘肃省张掖市", "内蒙古自治区巴彦淖尔市", "河北省保定市", "福建省泉州市",
-             "山东省临沂市", "广东省佛山市", "河南省周口市", "新疆维吾尔自治区精河县", "安徽省亳州市"]
+ELSEWHERE = [
+    "河北省邢台市巨鹿县",
+    "甘肃省张掖市",
+    "内蒙古自治区巴彦淖尔市",
+    "河北省保定市",
+    "福建省泉州市",
+    "山东省临沂市",
+    "广东省佛山市",
+    "河南省周口市",
+    "新疆维吾尔自治区精河县",
+    "安徽省亳州市",
+]
 
-BRANDS = ["耐克", "阿迪达斯", "LV", "古驰", "香奈儿", "劳力士", "迪奥", "爱马仕", "AirPods", "巴黎世家", "卡地亚", "AJ1",
-          "欧米茄", "普拉达", "戴森"]
-FAKE_SIGNALS = ["高仿", "1:1复刻", "A货", "原单", "莆田纯原", "同款高仿", "超A", "精仿", "顶级复刻", "1比1", "外贸原单",
-                "公司级纯原", "仿品"]
+BRANDS = [
+    "耐克",
+    "阿迪达斯",
+    "LV",
+    "古驰",
+    "香奈儿",
+    "劳力士",
+    "迪奥",
+    "爱马仕",
+    "AirPods",
+    "巴黎世家",
+    "卡地亚",
+    "AJ1",
+    "欧米茄",
+    "普拉达",
+    "戴森",
+]
+FAKE_SIGNALS = [
+    "高仿",
+    "1:1复刻",
+    "A货",
+    "原单",
+    "莆田纯原",
+    "同款高仿",
+    "超A",
+    "精仿",
+    "顶级复刻",
+    "1比1",
+    "外贸原单",
+    "公司级纯原",
+    "仿品",
+]
 FAKE_GOODS = ["运动鞋", "手提包", "机械表", "无线耳机", "腰带", "围巾", "吹风机", "卫衣", "钱包", "墨镜"]
-DATA_SALE = ["全国手机号数据", "快递单号信息 含收件人电话", "小区业主名单 含电话", "车主信息 车险到期", "客户资料 按行业分类",
-             "身份证信息 实名", "精准客源 宝妈粉", "学生家长名单", "股民名单 精准", "企业主名单 老板电话", "贷款客户名单",
-             "快递面单数据 实时", "手机号码资源 按地区"]
-DATA_DESC = ["数据真实有效，按条计价，一万条起售。", "可按城市、年龄、职业筛选，Excel交付。", "每日更新，支持试用100条。",
-             "一手资源，非二手倒卖。", "网盘交付，量大优惠。"]
+DATA_SALE = [
+    "全国手机号数据",
+    "快递单号信息 含收件人电话",
+    "小区业主名单 含电话",
+    "车主信息 车险到期",
+    "客户资料 按行业分类",
+    "身份证信息 实名",
+    "精准客源 宝妈粉",
+    "学生家长名单",
+    "股民名单 精准",
+    "企业主名单 老板电话",
+    "贷款客户名单",
+    "快递面单数据 实时",
+    "手机号码资源 按地区",
+]
+DATA_DESC = [
+    "数据真实有效，按条计价，一万条起售。",
+    "可按城市、年龄、职业筛选，Excel交付。",
+    "每日更新，支持试用100条。",
+    "一手资源，非二手倒卖。",
+    "网盘交付，量大优惠。",
+]
 
 
 class Gen:
@@ -215,14 +408,21 @@ class Gen:
                 elif i == count - 3 and kind in ("general", "food"):
                     lic = rng.choice(["  ", "无", "暂无"])
                     fams.add("shop.licence_missing")
-                permits = [{"type": HAZ_PERMIT, "number": f"鲁应急经字〔2024〕{rng.randint(1, 99999):06d}"}] \
-                    if kind == "chem_licensed" else []
+                permits = (
+                    [{"type": HAZ_PERMIT, "number": f"鲁应急经字〔2024〕{rng.randint(1, 99999):06d}"}]
+                    if kind == "chem_licensed"
+                    else []
+                )
                 if kind == "food":
                     permits.append({"type": "食品经营许可证", "number": "JY1" + str(rng.randint(10**12, 10**13 - 1))})
-                shop = {"shop_id": f"DS{k:03d}", "name": f"{rng.choice('王李张刘陈杨黄赵')}记{kind}店{k}",
-                        "licence_no": lic, "licence_company": None if lic is None else f"某某{kind}有限公司",
-                        "region": rng.choice(["山东省淄博市", "浙江省杭州市", "青海省西宁市", "广东省深圳市"]),
-                        "permits": permits}
+                shop = {
+                    "shop_id": f"DS{k:03d}",
+                    "name": f"{rng.choice('王李张刘陈杨黄赵')}记{kind}店{k}",
+                    "licence_no": lic,
+                    "licence_company": None if lic is None else f"某某{kind}有限公司",
+                    "region": rng.choice(["山东省淄博市", "浙江省杭州市", "青海省西宁市", "广东省深圳市"]),
+                    "permits": permits,
+                }
                 out[kind].append((shop, fams))
         return out
 
@@ -232,13 +432,31 @@ class Gen:
             pool = [s for s in pool if not s[1]]
         return self.rng.choice(pool)
 
-    def row(self, title: str, desc: str, category: str | None, attrs: dict[str, str], fams: set[str],
-            shop_kind: str, healthy: float = 0.85, unit: str | None = None) -> dict[str, Any]:
+    def row(
+        self,
+        title: str,
+        desc: str,
+        category: str | None,
+        attrs: dict[str, str],
+        fams: set[str],
+        shop_kind: str,
+        healthy: float = 0.85,
+        unit: str | None = None,
+    ) -> dict[str, Any]:
         self.n += 1
         shop, shop_fams = self.shop(shop_kind, healthy)
-        return {"platform": PLATFORM, "listing_id": f"D{self.n:06d}", "title": title, "description": desc,
-                "category": category, "price": round(self.rng.uniform(5, 900), 1), "unit": unit,
-                "shop": shop, "attributes": attrs, "families": sorted(fams | shop_fams)}
+        return {
+            "platform": PLATFORM,
+            "listing_id": f"D{self.n:06d}",
+            "title": title,
+            "description": desc,
+            "category": category,
+            "price": round(self.rng.uniform(5, 900), 1),
+            "unit": unit,
+            "shop": shop,
+            "attributes": attrs,
+            "families": sorted(fams | shop_fams),
+        }
 
     # ------------------------------------------------------------ chemical scenarios
     def chem(self, pool: list, fams: set[str]) -> dict[str, Any]:
@@ -248,11 +466,15 @@ class Gen:
         extra = ""
         if name == "过氧化氢":
             extra = " " + rng.choice(PEROXIDE_STRENGTHS)
-        title = f"{frag}{extra} {rng.choice(['99%', '98%', 'AR500g', '25kg/袋', '500ml', ''])} {rng.choice(SELL)}".strip()
+        title = (
+            f"{frag}{extra} {rng.choice(['99%', '98%', 'AR500g', '25kg/袋', '500ml', ''])} {rng.choice(SELL)}".strip()
+        )
         desc = f"{rng.choice(CHEM_DESC)}，{rng.choice(['用于电镀', '用于实验', '工业原料', '用于合成', '用途广泛'])}。"
         desc += rng.choice(CHEM_TAIL)
-        attrs = {"规格": rng.choice(["500g/瓶", "25kg/袋", "500ml/瓶", "1kg/袋"]),
-                 "纯度": rng.choice(["99%", "98%", "AR", "工业级"])}
+        attrs = {
+            "规格": rng.choice(["500g/瓶", "25kg/袋", "500ml/瓶", "1kg/袋"]),
+            "纯度": rng.choice(["99%", "98%", "AR", "工业级"]),
+        }
         hide = style in ("cas", "cas_fullwidth", "formula")
         if not hide and rng.random() < 0.5:
             attrs["品名"] = name
@@ -290,7 +512,8 @@ class Gen:
             frag = formula
         title = f"{frag} {rng.choice(['99%', '工业级', '桶装', '分析纯', '25kg'])} {rng.choice(SELL)}"
         desc = f"{name}，{rng.choice(['溶剂', '清洗', '工业原料', '实验室用'])}。" + (
-            "本店持证经营，凭单位证明购买。" if licensed else rng.choice(["个人也可购买。", "下单即发。", ""]))
+            "本店持证经营，凭单位证明购买。" if licensed else rng.choice(["个人也可购买。", "下单即发。", ""])
+        )
         attrs = {"品名": name, "规格": rng.choice(["500ml/瓶", "25kg/桶", "20L/桶"])}
         if rng.random() < 0.5:
             attrs["CAS号"] = cas
@@ -302,8 +525,9 @@ class Gen:
         name, cas = rng.choice(HARMLESS_CHEM)
         title = f"{name} {rng.choice(['食品级', '工业级', '试剂级'])} {rng.choice(['500g', '25kg/袋'])}"
         desc = f"{name}，CAS {cas}。{rng.choice(['第一次购买可领券。', '厂家直销。', '支持开票。'])}"
-        return self.row(title, desc, "chemicals", {"CAS号": cas, "品名": name}, set(),
-                        rng.choice(["chem_plain", "chem_licensed"]))
+        return self.row(
+            title, desc, "chemicals", {"CAS号": cas, "品名": name}, set(), rng.choice(["chem_plain", "chem_licensed"])
+        )
 
     def chem_hardneg(self) -> dict[str, Any]:
         rng = self.rng
@@ -346,9 +570,14 @@ class Gen:
     # ------------------------------------------------------------ food scenarios
     def food_attrs(self, origin: str, complete: bool = True) -> dict[str, str]:
         rng = self.rng
-        attrs = {"产地": origin, "生产许可证编号": "SC" + "".join(str(rng.randrange(10)) for _ in range(14)),
-                 "厂名": f"{origin[:4]}{rng.choice('鑫盛泰丰源恒')}食品有限公司", "厂址": f"{origin}工业园区{rng.randint(1, 99)}号",
-                 "保质期": rng.choice(["12个月", "18个月", "24个月"]), "生产日期": f"2026-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}"}
+        attrs = {
+            "产地": origin,
+            "生产许可证编号": "SC" + "".join(str(rng.randrange(10)) for _ in range(14)),
+            "厂名": f"{origin[:4]}{rng.choice('鑫盛泰丰源恒')}食品有限公司",
+            "厂址": f"{origin}工业园区{rng.randint(1, 99)}号",
+            "保质期": rng.choice(["12个月", "18个月", "24个月"]),
+            "生产日期": f"2026-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}",
+        }
         return attrs
 
     def food(self, medical: bool = False, absolute: bool = False) -> dict[str, Any]:
@@ -390,7 +619,9 @@ class Gen:
         desc = f"{product}，{rng.choice(MEDICAL_SOFT)}。"
         fams: set[str] = set()
         if sanwu:
-            drop = rng.choice([("生产许可证编号",), ("厂名",), ("厂址",), ("厂名", "厂址"), ("生产许可证编号", "厂名", "厂址")])
+            drop = rng.choice(
+                [("生产许可证编号",), ("厂名",), ("厂址",), ("厂名", "厂址"), ("生产许可证编号", "厂名", "厂址")]
+            )
             for k in drop:
                 if rng.random() < 0.3:
                     attrs[k] = rng.choice(["无", "暂无", ""])
@@ -408,23 +639,33 @@ class Gen:
                 attrs["生产地址"] = attrs.pop("厂址")
             elif style < 0.35:
                 attrs["生产许可证编号"] = attrs["生产许可证编号"].replace("SC", "SC ")
-        return self.row(f"{product} {rng.choice(['特级', '精选', '新货'])} {rng.choice(['500g', '1kg', '250g'])}", desc, cat,
-                        attrs, fams, "food")
+        return self.row(
+            f"{product} {rng.choice(['特级', '精选', '新货'])} {rng.choice(['500g', '1kg', '250g'])}",
+            desc,
+            cat,
+            attrs,
+            fams,
+            "food",
+        )
 
     def gi(self, mismatch: bool) -> dict[str, Any]:
         rng = self.rng
         claim, product, cat, homes = rng.choice(GI)
         origin = rng.choice(ELSEWHERE) if mismatch else rng.choice(homes)
-        title = f"{claim} {rng.choice(['特级', '精选', '新货', '手工'])} {product if product not in claim else ''}".strip()
+        title = (
+            f"{claim} {rng.choice(['特级', '精选', '新货', '手工'])} {product if product not in claim else ''}".strip()
+        )
         desc = f"{claim}，{rng.choice(MEDICAL_SOFT)}。"
-        attrs = self.food_attrs(origin) if cat.startswith("food") else {
-            "产地": origin, "厂名": "某某藏香厂", "厂址": f"{origin}{rng.randint(1, 80)}号"}
+        attrs = (
+            self.food_attrs(origin)
+            if cat.startswith("food")
+            else {"产地": origin, "厂名": "某某藏香厂", "厂址": f"{origin}{rng.randint(1, 80)}号"}
+        )
         if mismatch and not cat.startswith("food") and rng.random() < 0.3:
             attrs.pop("厂址", None)  # incense is not food: a missing address is not food.sanwu
         if not mismatch and rng.random() < 0.3:  # packed elsewhere, grown at home: not a mismatch
             attrs["厂址"] = f"{rng.choice(ELSEWHERE)}分装厂"
-        return self.row(title, desc, cat, attrs, {"origin.gi_mismatch"} if mismatch else set(),
-                        "food")
+        return self.row(title, desc, cat, attrs, {"origin.gi_mismatch"} if mismatch else set(), "food")
 
     def gi_negative_style(self) -> dict[str, Any]:
         rng = self.rng
@@ -432,8 +673,11 @@ class Gen:
         origin = rng.choice(ELSEWHERE)
         # no claim of the protected origin: plain product from elsewhere, or an explicit "not"
         title = rng.choice([f"{product} 精选 500g", f"非{claim} 普通{product} 实惠装"])
-        attrs = self.food_attrs(origin) if cat.startswith("food") else {
-            "产地": origin, "厂名": "某某香厂", "厂址": f"{origin}1号"}
+        attrs = (
+            self.food_attrs(origin)
+            if cat.startswith("food")
+            else {"产地": origin, "厂名": "某某香厂", "厂址": f"{origin}1号"}
+        )
         return self.row(title, f"{product}，{rng.choice(MEDICAL_SOFT)}。", cat, attrs, set(), "food")
 
     # ------------------------------------------------------------ other families
@@ -449,9 +693,17 @@ class Gen:
             if "顶级" in title:
                 fams.add("ad.absolute_terms")
         else:
-            title = rng.choice([f"{brand} {goods} 正品行货 专柜同款", f"自有品牌 {goods} 仿古风", f"{goods} 原单价299 限时89",
-                                f"{goods} 拒绝高仿 假一赔十", f"浓缩洗衣液 兑水1:1使用 {goods}",
-                                f"1:1比例 {brand} 模型 手办", f"{brand} 官方授权 {goods}"])
+            title = rng.choice(
+                [
+                    f"{brand} {goods} 正品行货 专柜同款",
+                    f"自有品牌 {goods} 仿古风",
+                    f"{goods} 原单价299 限时89",
+                    f"{goods} 拒绝高仿 假一赔十",
+                    f"浓缩洗衣液 兑水1:1使用 {goods}",
+                    f"1:1比例 {brand} 模型 手办",
+                    f"{brand} 官方授权 {goods}",
+                ]
+            )
             desc = rng.choice(["正品保障，支持专柜验货。", "全国联保。", "原单价299元，现价89元。"])
             fams = set()
         return self.row(title, desc, rng.choice(["apparel", "digital", "bags"]), {"品牌": brand}, fams, "fashion")
@@ -464,25 +716,60 @@ class Gen:
                 t = traditional(t)
             title, desc, fams = t, rng.choice(DATA_DESC), {"privacy.personal_data_sale"}
         else:
-            title = rng.choice(["快递面单纸 热敏 100*150 500张", "身份证信息读卡器 二代证", "客户资料管理软件 CRM 终身版",
-                                "快递单号查询 物流跟踪 代查", "隐私面单 防泄露 快递单涂抹章", "企业工商注册 代办执照",
-                                "手机号码 靓号 选号 (运营商营业厅)", "快递代发 仓储服务", "个人信息保护合规咨询"])
+            title = rng.choice(
+                [
+                    "快递面单纸 热敏 100*150 500张",
+                    "身份证信息读卡器 二代证",
+                    "客户资料管理软件 CRM 终身版",
+                    "快递单号查询 物流跟踪 代查",
+                    "隐私面单 防泄露 快递单涂抹章",
+                    "企业工商注册 代办执照",
+                    "手机号码 靓号 选号 (运营商营业厅)",
+                    "快递代发 仓储服务",
+                    "个人信息保护合规咨询",
+                ]
+            )
             desc, fams = rng.choice(["正规企业服务。", "支持开票。", "保护个人隐私。"]), set()
         return self.row(title, desc, "services", {"交付方式": rng.choice(["网盘", "邮箱", "快递"])}, fams, "services")
 
     def general(self) -> dict[str, Any]:
         rng = self.rng
-        title = rng.choice(["不锈钢保温杯 500ml", "洗衣液 薰衣草 2kg", "竹纤维抹布 10条", "收纳箱 加厚 3个装", "蓝牙音箱 便携",
-                            "纯棉短袖T恤", "运动袜 5双装", "数据线 1.5米 快充", "最新款 手机壳 防摔", "第一次养猫 猫砂 10kg"])
-        return self.row(title, rng.choice(["家用必备。", "七天无理由退换。", "品质保证。"]), rng.choice(["daily", "digital"]),
-                        {"品牌": "自有品牌"}, set(), "general", healthy=0.6)
+        title = rng.choice(
+            [
+                "不锈钢保温杯 500ml",
+                "洗衣液 薰衣草 2kg",
+                "竹纤维抹布 10条",
+                "收纳箱 加厚 3个装",
+                "蓝牙音箱 便携",
+                "纯棉短袖T恤",
+                "运动袜 5双装",
+                "数据线 1.5米 快充",
+                "最新款 手机壳 防摔",
+                "第一次养猫 猫砂 10kg",
+            ]
+        )
+        return self.row(
+            title,
+            rng.choice(["家用必备。", "七天无理由退换。", "品质保证。"]),
+            rng.choice(["daily", "digital"]),
+            {"品牌": "自有品牌"},
+            set(),
+            "general",
+            healthy=0.6,
+        )
 
     def absolute_other(self) -> dict[str, Any]:
         rng = self.rng
         term = rng.choice(ABSOLUTE)
         goods = rng.choice(["保温杯", "藏香 盘香", "蓝牙耳机", "洗衣液", "羽绒服"])
-        return self.row(f"{term} {goods}", "品质保证。", rng.choice(["daily", "incense", "digital"]), {"品牌": "自有品牌"},
-                        {"ad.absolute_terms"}, "general")
+        return self.row(
+            f"{term} {goods}",
+            "品质保证。",
+            rng.choice(["daily", "incense", "digital"]),
+            {"品牌": "自有品牌"},
+            {"ad.absolute_terms"},
+            "general",
+        )
 
 
 def generate(n: int, seed: int = 20261123) -> Iterator[dict[str, Any]]:
