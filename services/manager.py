@@ -319,7 +319,10 @@ def _kafka_healthy() -> bool:
         from kafka import KafkaAdminClient
 
         admin = KafkaAdminClient(
-            bootstrap_servers=f"127.0.0.1:{KAFKA_PORT}", request_timeout_ms=5000, client_id="sweep-services-health"
+            bootstrap_servers=f"127.0.0.1:{KAFKA_PORT}",
+            request_timeout_ms=5000,
+            client_id="sweep-services-health",
+            **({"bootstrap_timeout_ms": 5000} if "bootstrap_timeout_ms" in KafkaAdminClient.DEFAULT_CONFIG else {}),
         )
         try:
             admin.describe_cluster()

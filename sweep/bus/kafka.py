@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 SWEEP_TOPICS = (TOPIC_LISTINGS, TOPIC_LEADS, TOPIC_DEADLETTER, TOPIC_COMPLAINTS)
 REQUEST_TIMEOUT_MS = 30_000
 BOOTSTRAP_TIMEOUT_MS = 10_000
+_COMPACT_AT = 50_000
 
 # kafka-python 2.x raises NoBrokersAvailable for an unreachable bootstrap; 3.x raises KafkaTimeoutError
 # ("Unable to bootstrap from ...") after `bootstrap_timeout_ms`.
@@ -158,6 +159,9 @@ class KafkaBus(Bus):
             raise BusDeliveryError(f"could not queue a message for {topic!r} on {self.bootstrap}: {exc}") from exc
         with self._lock:
             self._pending.append(future)
+            if len(self._pending) >= _COMPACT_AT:
+                # a long publisher that rarely flushes: forget sends already acknowledged, keep failures
+                self._pending = [f for f in self._pending if not (f.is_done and f.succeeded())]
 
     def flush(self, timeout_s: float = 60.0) -> None:
         with self._lock:
