@@ -7,6 +7,7 @@ claimed origin; these functions can, and the YAML rules reference them by name (
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import lru_cache
 
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -41,7 +42,8 @@ def uscc_problem(code: str) -> str | None:
 
     Cached by licence string: a shop's code is the same on each of its thousands of listings.
     """
-    c = code.strip().upper().replace(" ", "")
+    c = re.sub(r"[\s\-_:：]", "", unicodedata.normalize("NFKC", code)).upper()
+    c = re.sub(r"^(?:统一社会信用代码|信用代码|USCC)", "", c)
     if len(c) != 18:
         return f"长度为{len(c)}位，应为18位"
     bad = [ch for ch in c if ch not in _USCC_VALUE]

@@ -27,12 +27,24 @@ from sweep.models import FAMILIES, SEVERITY_RANK, Evidence, Finding, Listing, Sh
 SEP = "\x00"
 NEGATION_RE = re.compile(
     r"(?:不含|不含有|未含|无|非|不是|并非|拒绝|没有|不添加|未添加|零添加|不使用|杜绝|绝不|不能|不可|不得|严禁|禁止|"
-    r"谨防|警惕|打击|举报|远离|不卖|不售|不出售|不做|不接)(?:任何|有|添加)?$"
+    r"谨防|警惕|打击|举报|不卖|不售|不出售|不做|不接|无法|不会|不宜|防止)(?:任何|有|添加)?$"
 )
+GIFT_RE = re.compile(r"(?:送|赠|附赠|赠送|附送|加送)[^\s，。,；;]{0,4}$")
 PCT_RE = re.compile(r"(\d+(?:\.\d+)?)\s*%")
 PCT_WINDOW = 16
-ORIGIN_KEYS = ("产地", "原产地", "产区", "生产地", "种植地", "养殖地", "出产地")
-ADDRESS_KEYS = ("厂址", "生产地址", "厂家地址", "生产企业地址", "企业地址", "生产商地址", "地址")
+ORIGIN_KEYS = ("产地", "原产地", "产区", "生产地", "种植地", "养殖地", "出产地", "省份", "生产地区")
+ADDRESS_KEYS = (
+    "厂址",
+    "生产地址",
+    "厂家地址",
+    "生产企业地址",
+    "企业地址",
+    "生产商地址",
+    "制造商地址",
+    "工厂地址",
+    "生产厂址",
+)
+IMPORT_KEYS = ("原产国", "进口商", "进口代理商", "国内代理商", "境内代理商", "报关单")
 MAKER_KEYS = ("厂名", "生产厂家", "生产商", "生产企业", "制造商", "厂家名称", "生产者", "厂家", "生产单位", "委托方")
 SC_KEYS = ("生产许可证", "许可证编号", "SC", "sc编号", "食品生产许可")
 MAKER_TEXT_RE = re.compile(r"(?:厂名|生产厂家|生产商|生产企业|制造商)\s*[:：]\s*[^\s，。；;]{2,}")
@@ -331,8 +343,8 @@ class Engine:
                     return f"否定用语：「{text[max(seg.norm_start, h.start - 6) : h.start]}」"
                 continue
             for x in prep.any_by_lexicon.get(ex.lexicon, ()):  # type: ignore[arg-type]
-                if x is h:
-                    continue
+                if x is h or GIFT_RE.search(text, max(0, x.start - 6), x.start):
+                    continue  # "送手套", "附赠试纸": a free gift does not change what the product is
                 if ex.anywhere or (ex.in_fields is not None and _field_ok(x.field, ex.in_fields)):
                     return f"{ex.label}「{x.term}」（{x.field}）"
                 if ex.in_fields is not None:
@@ -367,17 +379,26 @@ class Engine:
                 break
         if rule.matchers and not live:
             return res
+        if not rule.matchers:
+            for ex in rule.exclusions:
+                for x in prep.any_by_lexicon.get(ex.lexicon, ()) if ex.lexicon is not None else ():
+                    if ex.anywhere or ex.in_fields is None or _field_ok(x.field, ex.in_fields):
+                        res.blocked = f"{ex.label}「{x.term}」（{x.field}）"
+                        return res
         for j, m in enumerate(rule.also):
             if not self._matcher_hits(prep, m):
                 res.blocked = f"缺少上下文条件 also[{j}]"
                 return res
         listing = prep.listing
         if spec.shop is not None and spec.shop.lacks_permit:
-            want = spec.shop.lacks_permit
+            wants = spec.shop.lacks_permit
+            wants = [wants] if isinstance(wants, str) else wants
             shop = listing.shop
-            if shop is not None and any(want in (p.type or "") for p in shop.permits):
-                res.blocked = f"店铺已公示{want}"
-                return res
+            if shop is not None:
+                held = [p.type for p in shop.permits if p.type and any(w in norm_term(p.type) for w in wants)]
+                if held:
+                    res.blocked = f"店铺已公示{held[0]}"
+                    return res
         if spec.check:
             ok, ev, note = CHECK_FUNCS[spec.check](self, prep, live)
             res.note = note
@@ -554,6 +575,10 @@ def _check_food_sanwu(engine: Engine, prep: Prepared, live: list[Trigger]):
     listing = prep.listing
     attrs = listing.attributes
     desc = listing.description or ""
+    imported = [(k, v) for k, v in _attr_items(listing, IMPORT_KEYS) if not blank(v)]
+    if imported:
+        # imported food carries 原产国 and the importer instead of an SC number (食品安全法 第九十七条)
+        return False, [], f"进口食品（{imported[0][0]}：{imported[0][1]}），不适用SC编号要求"
     missing = []
     sc_ok = any(SC_RE.search(v) for v in attrs.values()) or bool(SC_RE.search(desc))
     if not sc_ok:

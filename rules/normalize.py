@@ -22,6 +22,7 @@ _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _FILLER_CHARS = (
     " \t\r\n\u00a0\u1680\u2000-\u200f\u2028-\u202f\u205f-\u2064\u3000\ufeff"
     r"*\-_.·•・~|/\\+#@^=`'\"°"
+    "\u2190-\u21ff\u2460-\u24ff\u2500-\u27bf\u2b00-\u2bff\U0001f000-\U0001faff\ufe0f"
 )
 _FILLER_RUN = re.compile(f"(?<=[{_CJK}])[{_FILLER_CHARS}]+(?=[{_CJK}])")
 _ZERO_WIDTH = re.compile("[\u200b-\u200f\u2060-\u2064\ufeff\u00ad]+")

@@ -95,7 +95,8 @@ class Scope(_Strict):
 
 
 class ShopCondition(_Strict):
-    lacks_permit: str | None = None
+    lacks_permit: str | list[str] | None = None
+    """Fire only when no shop permit's type contains this text (or any of these texts)."""
 
 
 class Examples(_Strict):

@@ -59,7 +59,7 @@ def test_lint_flags_exclusion_equal_to_trigger(tmp_path: Path) -> None:
     shutil.copytree(DEFAULT_BOOK, root / "book")
     shutil.copytree(DEFAULT_CATALOGS, root / "catalogs")
     f = root / "book" / "ip.yaml"
-    f.write_text(f.read_text(encoding="utf-8").replace("[原单价, ", "[高仿, 原单价, "), encoding="utf-8")
+    f.write_text(f.read_text(encoding="utf-8").replace("[翡翠, ", "[高仿, 翡翠, "), encoding="utf-8")
     errors = [p for p in lint(root) if p.level == "error"]
     assert errors and "高仿" in errors[0].message
 
