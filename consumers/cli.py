@@ -69,6 +69,8 @@ def indexer(
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     console = Console(stderr=True)
+    if not console.is_terminal:
+        console = Console(stderr=True, width=160)  # logs: keep the stats table readable
     stop = threading.Event()
 
     def _on_signal(signum: int, _frame: object) -> None:

@@ -217,7 +217,8 @@ def test_crash_kill9_and_restart_loses_and_duplicates_nothing(pipeline: Pipeline
                 proc.kill()
         log2 = (tmp_path / "indexer2.log").open("w")
         restarted = subprocess.run(
-            [*_indexer_cmd(pipeline), "--until-idle", "--idle", "8"],
+            # idle > Kafka's session timeout (30 s): the killed member holds its partitions until then
+            [*_indexer_cmd(pipeline), "--until-idle", "--idle", "40"],
             env=_env(pipeline),
             cwd=tmp_path,
             stdout=log2,
@@ -256,6 +257,8 @@ class Proxy:
     def cut(self) -> None:
         with self._lock:
             if self._listener is not None:
+                with contextlib.suppress(OSError):  # wakes the thread blocked in accept() (Linux)
+                    self._listener.shutdown(socket.SHUT_RDWR)
                 self._listener.close()
                 self._listener = None
             for conn in self._conns:
@@ -315,8 +318,10 @@ def test_search_outage_backs_off_and_loses_nothing(pipeline: Pipeline) -> None:
             proxy.cut()
             publish(bus, pipeline.leads, events[half:])
             wait_until(lambda: worker.stats.retries >= 3, 60, "the indexer to notice the outage")
+            direct.refresh()
             during = direct.count()
             time.sleep(2)
+            direct.refresh()
             assert direct.count() == during  # nothing gets through while cut
             proxy.restore()
             wait_until(lambda: direct.count() == len(expected), 180, "catching up after the outage")
