@@ -190,6 +190,15 @@ def pid_alive(pid: int) -> bool:
         return False
 
 
+def process_start_time(pid: int) -> str:
+    """Start time of a process in clock ticks since boot (field 22 of /proc/PID/stat)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return "?"
+    return stat.rsplit(")", 1)[1].split()[19]
+
+
 @dataclass
 class Service:
     name: str
@@ -215,11 +224,19 @@ class Service:
         return STATE / "logs" / f"{self.name}.log"
 
     def pid(self) -> int | None:
+        """The PID from the PID file if that process still runs and is the one we started.
+
+        The file holds the PID and the process start time: after a reboot or a crash the PID may
+        belong to an unrelated process, which `down` must never signal.
+        """
         try:
-            pid = int(self.pid_file.read_text().strip())
-        except (OSError, ValueError):
+            fields = self.pid_file.read_text().split()
+            pid, started = int(fields[0]), fields[1] if len(fields) > 1 else None
+        except (OSError, ValueError, IndexError):
             return None
-        return pid if pid_alive(pid) else None
+        if not pid_alive(pid) or (started is not None and process_start_time(pid) != started):
+            return None
+        return pid
 
 
 # ------------------------------------------------------------------------------------------------ kafka
@@ -600,7 +617,7 @@ def _launch(svc: Service) -> tuple[int, float]:
             env=env,
             start_new_session=True,
         )
-    svc.pid_file.write_text(f"{proc.pid}\n")
+    svc.pid_file.write_text(f"{proc.pid} {process_start_time(proc.pid)}\n")
     return proc.pid, time.monotonic()
 
 
