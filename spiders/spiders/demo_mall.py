@@ -31,6 +31,20 @@ def _text(sel: Any) -> str | None:
     return sel[0].xpath("string(.)").get()
 
 
+def _text_of(el: Any) -> str:
+    """XPath string(): all descendant text, entities decoded, whitespace kept."""
+    return "".join(el.itertext())
+
+
+def _by_class(root: Any, cls: str, tag: str | None = None) -> list[Any]:
+    return [e for e in root.find_class(cls) if tag is None or e.tag == tag]
+
+
+def _first_text(root: Any, cls: str, tag: str | None = None) -> str | None:
+    found = _by_class(root, cls, tag)
+    return _text_of(found[0]) if found else None
+
+
 class DemoMallSpider(scrapy.Spider):
     name = "demo_mall"
     platform = PLATFORM
@@ -118,46 +132,58 @@ class DemoMallSpider(scrapy.Spider):
 
     def extract_listing(self, response: Response) -> dict[str, Any] | None:
         """Listing fields of a (static or rendered) detail page. Missing parts are reported and left
-        out; the validate pipeline decides whether what remains is a listing."""
-        main = response.css("main.item")
-        if not main:
+        out; the validate pipeline decides whether what remains is a listing.
+
+        Walks the lxml tree directly instead of issuing parsel queries per field: at several hundred
+        pages per second, per-query overhead was the spider's largest own cost (measured).
+        """
+        main_sel = response.css("main.item")
+        if not main_sel:
             self._malformed(response, "no main.item element")
             return None
-        listing_id = main.attrib.get("data-listing-id") or response.url.rsplit("/", 1)[-1].removesuffix(".html")
+        main = main_sel[0].root
+        listing_id = main.get("data-listing-id") or response.url.rsplit("/", 1)[-1].removesuffix(".html")
         item: dict[str, Any] = {
             "platform": PLATFORM,
             "listing_id": listing_id,
             "url": response.url,
-            "category": main.attrib.get("data-category") or None,
+            "category": main.get("data-category") or None,
             "currency": "CNY",
             "crawled_at": rfc3339_now(),
         }
-        title = _text(main.css("h1.item-title"))
+        title = _first_text(main, "item-title", "h1")
         if title:
             item["title"] = title
         else:
             self._malformed(response, "missing title")
-        price_text = (_text(main.css(".price-value")) or "").strip().replace(",", "")
+        price_text = (_first_text(main, "price-value") or "").strip().replace(",", "")
         if price_text:
             try:
                 item["price"] = float(price_text)
             except ValueError:
                 self._malformed(response, f"unparsable price {price_text!r}")
-        item["unit"] = _text(main.css(".price .unit")) or None
+        item["unit"] = _first_text(main, "unit", "span") or None
         attrs: dict[str, str] = {}
         broken_rows = 0
-        for row in main.css("table.spec tr"):
-            th, td = row.xpath("./th"), row.xpath("./td")
-            if len(th) == 1 and len(td) == 1:
-                attrs[th[0].xpath("string(.)").get()] = td[0].xpath("string(.)").get()
-            else:
-                broken_rows += 1
+        for table in _by_class(main, "spec", "table"):
+            for row in table.iter("tr"):
+                ths = [c for c in row if c.tag == "th"]
+                tds = [c for c in row if c.tag == "td"]
+                if len(ths) == 1 and len(tds) == 1:
+                    attrs[_text_of(ths[0])] = _text_of(tds[0])
+                else:
+                    broken_rows += 1
         if broken_rows:
             self._malformed(response, f"{broken_rows} broken row(s) in the 规格参数 table")
         item["attributes"] = attrs
-        paragraphs = [p.xpath("string(.)").get() for p in main.css("section.desc > p")]
+        paragraphs = [_text_of(p) for sec in _by_class(main, "desc", "section") for p in sec if p.tag == "p"]
         item["description"] = "\n".join(paragraphs) if paragraphs else None
-        item["images"] = [response.urljoin(src) for src in main.css(".gallery img::attr(src)").getall()]
+        item["images"] = [
+            response.urljoin(img.get("src"))
+            for gallery in _by_class(main, "gallery")
+            for img in gallery.iter("img")
+            if img.get("src")
+        ]
         return item
 
     # ---- shops ---------------------------------------------------------------------------------
