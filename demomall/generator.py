@@ -96,7 +96,7 @@ EXPLOSIVE = [
        units=("500ml/瓶", "25kg/桶"), purity="30%", use="漂白、工业氧化"),
     _s("硝基甲烷", "75-52-5", "CH3NO2", "chem.explosive_precursor", traditional="硝基甲烷",
        units=("500ml/瓶", "1L/瓶"), use="溶剂、模型燃料"),
-    _s("镁粉", "7439-95-4", "Mg", "chem.explosive_precursor", aliases=("金属镁粉",), traditional="鎂粉",
+    _s("镁粉", "7439-95-4", "Mg粉", "chem.explosive_precursor", aliases=("金属镁粉",), traditional="鎂粉",
        units=("500g/瓶", "1kg/袋"), purity="99.9% 200目", use="烟花、冶金"),
 ]
 DRUG = [
@@ -541,7 +541,7 @@ class _Builder:
         title_parts = [product, grade, kind.product if claim and kind.product not in claim else ""]
         desc = [f"{product}，产自{origin}，{self.pick(['颗粒饱满', '自然晾晒', '原味无添加', '真空包装'])}。"]
         if medical:
-            desc.append(f"{self.pick(MEDICAL_CLAIMS)}，{self.pick(['中老年人首选', '坚持食用效果好'])}。")
+            desc.append(f"{self.pick(MEDICAL_CLAIMS)}，{self.pick(['适合中老年人食用', '坚持食用效果好'])}。")
             if rng.random() < 0.4:
                 title_parts.append(self.pick(["降血糖", "降三高", "抗癌"]))
             fams.add("food.medical_claim")
