@@ -66,8 +66,10 @@ class Hit:
     end: int
     term: str
     refs: list[Ref]
+    lex_ids: tuple[int, ...] = ()
     field: str = ""
     pruned_by: str | None = None
+    group: frozenset[str] | None = None  # families whose rules use this term; None: neutral
 
 
 @dataclass(slots=True)
@@ -115,6 +117,7 @@ class CompiledMatcher:
     lexicon: int | None
     regex: re.Pattern[str] | None
     fields: tuple[str, ...]
+    needs: int | None = None  # lexicon that must be hit before the regex is tried
 
 
 @dataclass
@@ -203,6 +206,16 @@ class Engine:
         self.catx_lexicon = catx_lexicon
         self.want_attributes = any(f.startswith("attributes") for f in wanted_fields)
         self._always_cache: dict[str | None, list[Rule]] = {}
+        self.cas_group: frozenset[str] | None = frozenset({"chem"})
+        # unscoped licence checks without exclusions: cached per licence string in scan()
+        self.shop_rules = [
+            r
+            for r in rules
+            if r.spec.check in ("uscc_invalid", "licence_missing") and r.spec.scope == "any" and not r.exclusions
+        ]
+        shop_ids = {r.order for r in self.shop_rules}
+        self.always_rules = [r for r in always_rules if r.order not in shop_ids]
+        self._shop_cache: dict[tuple[bool, str | None], list[RuleResult]] = {}
 
     # ---------------------------------------------------------------- preparation
     def prepare(self, listing: Listing) -> Prepared:
@@ -253,7 +266,7 @@ class Engine:
 
         hits: list[Hit] = []
         if self.automaton is not None and text:
-            for end, (term, refs, ascii_edges, case_form) in self.automaton.iter(text):
+            for end, (term, refs, lex_ids, ascii_edges, case_form, group) in self.automaton.iter(text):
                 start = end - len(term) + 1
                 if ascii_edges:
                     if ascii_edges & 1 and start > 0 and text[start - 1].isascii() and text[start - 1].isalnum():
@@ -265,30 +278,33 @@ class Engine:
                     o_s, o_e = norm.orig_span(start, end + 1)
                     if unicodedata.normalize("NFKC", norm.original[o_s:o_e]).replace(" ", "") != case_form:
                         continue
-                hits.append(Hit(start, end + 1, term, refs))
+                hits.append(Hit(start, end + 1, term, refs, lex_ids, group=group))
         if self.cas_index:
             for s, e, cas in find_cas(text):
                 refs = self.cas_index.get(cas)
                 if refs:
-                    hits.append(Hit(s, e, cas, refs))
+                    hits.append(Hit(s, e, cas, refs, tuple({r.lexicon for r in refs}), group=self.cas_group))
         if len(hits) > 1:
             hits.sort(key=lambda h: (h.start, -h.end))
-            best_end = -1
-            best_term = ""
+            # longest match wins: a hit inside a longer one is dropped (硝酸 in 硝酸铵钙, 第一 in 第一次), except
+            # across unrelated families (顶级 in 顶级复刻 is still an absolute claim)
+            best: Hit | None = None
             for h in hits:
-                if h.end <= best_end:
-                    h.pruned_by = best_term
+                if best is not None and h.end <= best.end:
+                    if best.group is None or h.group is None or best.group & h.group:
+                        h.pruned_by = best.term
                 else:
-                    best_end = h.end
-                    best_term = h.term
+                    best = h
         by_lex: dict[int, list[Hit]] = {}
         any_lex: dict[int, list[Hit]] = {}
+        one_seg = len(segs) == 1
         for h in hits:
-            h.field = segs[bisect_right(starts, h.start) - 1].name
-            for r in h.refs:
-                any_lex.setdefault(r.lexicon, []).append(h)
-                if h.pruned_by is None:
-                    by_lex.setdefault(r.lexicon, []).append(h)
+            h.field = segs[0].name if one_seg else segs[bisect_right(starts, h.start) - 1].name
+            live = h.pruned_by is None
+            for lex in h.lex_ids:
+                any_lex.setdefault(lex, []).append(h)
+                if live:
+                    by_lex.setdefault(lex, []).append(h)
         category = _cat_norm(listing.category) if listing.category else None
         return Prepared(listing, norm, segs, starts, hits, by_lex, any_lex, category)
 
@@ -312,12 +328,14 @@ class Engine:
                 entry = next((r.entry for r in h.refs if r.lexicon == m.lexicon), None)
                 out.append(Trigger(h, entry, idx))
         elif m.regex is not None:
+            if m.needs is not None and m.needs not in prep.any_by_lexicon:
+                return out
             for seg in prep.fields:
                 if not _field_ok(seg.name, m.fields):
                     continue
                 for mt in m.regex.finditer(prep.norm.text, seg.norm_start, seg.norm_end):
                     if mt.end() > mt.start():
-                        out.append(Trigger(Hit(mt.start(), mt.end(), mt.group(0), [], seg.name), None, idx))
+                        out.append(Trigger(Hit(mt.start(), mt.end(), mt.group(0), [], (), seg.name), None, idx))
         return out
 
     def _exclusion_reason(self, prep: Prepared, rule: Rule, trig: Trigger) -> str | None:
@@ -480,6 +498,17 @@ class Engine:
     def scan(self, listing: Listing) -> list[Finding]:
         prep = self.prepare(listing)
         results = [self.evaluate(prep, r) for r in self.candidates(prep)]
+        if self.shop_rules:
+            # shop checks depend on the shop's licence only: evaluate once per licence string
+            shop = listing.shop
+            key = (shop is None, shop.licence_no if shop is not None else None)
+            cached = self._shop_cache.get(key)
+            if cached is None:
+                cached = [r for r in (self.evaluate(prep, rule) for rule in self.shop_rules) if r.fired]
+                if len(self._shop_cache) > 100_000:
+                    self._shop_cache.clear()
+                self._shop_cache[key] = cached
+            results.extend(cached)
         return self.resolve(listing, results)[0]
 
     def explain(self, listing: Listing) -> dict[str, Any]:
@@ -704,8 +733,13 @@ def compile_engine(specs: list[tuple[RuleSpec, str, int]], catalogs: dict[str, C
                 add_term(t, Ref(lid))
         else:
             rx = re.compile(m.regex or "")
+        needs = None
+        if m.needs:
+            needs, _ = lexicon(f"{where}:needs")
+            for t in m.needs:
+                add_term(t, Ref(needs))
         wanted.update("attributes" if f.startswith("attributes") else f for f in m.fields)
-        return CompiledMatcher(m, lid, rx, tuple(m.fields))
+        return CompiledMatcher(m, lid, rx, tuple(m.fields), needs)
 
     for order, (spec, file, line) in enumerate(specs):
         matchers = [compile_matcher(m, f"{spec.id}:match[{i}]") for i, m in enumerate(spec.match)]
@@ -744,22 +778,45 @@ def compile_engine(specs: list[tuple[RuleSpec, str, int]], catalogs: dict[str, C
         if not spec.enabled:
             continue
         rules.append(rule)
-        if spec.check in ("uscc_invalid", "licence_missing", "food_sanwu") or any(m.regex for m in matchers):
+        if spec.check in ("uscc_invalid", "licence_missing", "food_sanwu") or any(
+            m.regex is not None and m.needs is None for m in matchers
+        ):
             always.append(rule)
         for m in matchers:
             if m.lexicon is not None:
                 lexicon_rules.setdefault(m.lexicon, []).append(rule)
+            if m.needs is not None:
+                lexicon_rules.setdefault(m.needs, []).append(rule)
         if spec.check == "food_sanwu":
             wanted.update({"attributes", "description"})
+
+    # pruning groups: which families' rules trigger on each lexicon (all chem.* count as one)
+    lex_groups: dict[int, set[str]] = {}
+    for rule in rules:
+        fam = rule.spec.family
+        grp = "chem" if fam.startswith("chem.") else fam
+        for m in rule.matchers:
+            if m.lexicon is not None:
+                lex_groups.setdefault(m.lexicon, set()).add(grp)
+
+    def term_group(refs: list[Ref]) -> frozenset[str] | None:
+        groups: set[str] = set()
+        for r in refs:
+            g = lex_groups.get(r.lexicon)
+            if g is None:
+                return None
+            groups |= g
+        return frozenset(groups)
 
     automaton = None
     if term_refs:
         automaton = ahocorasick.Automaton()
         for t, refs in term_refs.items():
             edges = (1 if t[0].isascii() and t[0].isalnum() else 0) | (2 if t[-1].isascii() and t[-1].isalnum() else 0)
-            automaton.add_word(t, (t, refs, edges, case_forms.get(t)))
+            lex_ids = tuple(dict.fromkeys(r.lexicon for r in refs))
+            automaton.add_word(t, (t, refs, lex_ids, edges, case_forms.get(t), term_group(refs)))
         automaton.make_automaton()
-    return Engine(
+    engine = Engine(
         rules,
         catalogs,
         lexicon_names,
@@ -771,3 +828,5 @@ def compile_engine(specs: list[tuple[RuleSpec, str, int]], catalogs: dict[str, C
         catalog_lexicon,
         catx_lexicon,
     )
+    engine.cas_group = frozenset({"chem"})
+    return engine

@@ -30,6 +30,9 @@ class Matcher(_Strict):
     terms: list[str] | None = None
     catalog: str | None = None
     regex: str | None = None
+    needs: list[str] | None = None
+    """For a regex: literal words one of which must occur for the regex to be tried at all (a cheap
+    automaton prefilter, so the regex does not run on every listing)."""
     fields: list[str] = Field(default_factory=lambda: list(DEFAULT_FIELDS))
 
     @model_validator(mode="after")
@@ -37,6 +40,8 @@ class Matcher(_Strict):
         kinds = [k for k in ("terms", "catalog", "regex") if getattr(self, k) is not None]
         if len(kinds) != 1:
             raise ValueError("需且仅需 terms、catalog、regex 之一 (exactly one of terms, catalog, regex)")
+        if self.needs is not None and self.regex is None:
+            raise ValueError("needs 只用于 regex")
         if self.terms is not None and not [t for t in self.terms if t.strip()]:
             raise ValueError("terms 不能为空")
         if self.regex is not None:

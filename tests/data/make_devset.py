@@ -9,7 +9,7 @@ contain a listed acid, grade words, best-before dates, disclaimers, printing pap
 The labels follow shared/taxonomy.md, written independently of the rule catalogs: substances are
 listed here with the families the official lists give them.
 
-    python tests/data/make_devset.py            # writes tests/data/devset.jsonl (600 rows, seed 20261123)
+    python tests/data/make_devset.py            # writes tests/data/devset.jsonl (800 rows, seed 20261123)
     python tests/data/make_devset.py -n 200000 -o /tmp/bench.jsonl --seed 1
 
 `generate(n, seed)` is also used by benchmarks/bench_rules.py.
@@ -758,6 +758,176 @@ class Gen:
             healthy=0.6,
         )
 
+    def tricky(self) -> dict[str, Any]:
+        """Harder cases, positive and negative, that keyword lists alone get wrong."""
+        rng = self.rng
+        k = rng.randrange(16)
+        if k == 0:
+            return self.row(
+                "缅甸天然翡翠 A货 手镯 带证书", "天然A货翡翠，非B货C货。", "jewelry", {"材质": "翡翠"}, set(), "fashion"
+            )
+        if k == 1:
+            return self.row(
+                "莆田桂圆干 特级 500g",
+                "福建莆田特产，桂圆肉厚。",
+                "food/dried-fruit",
+                self.food_attrs("福建省莆田市"),
+                set(),
+                "food",
+            )
+        if k == 2:
+            return self.row(
+                "纯棉四件套 床上用品 1.8m", "全棉磨毛，四件套含被套床单枕套。", "home", {"材质": "棉"}, set(), "general"
+            )
+        if k == 3:
+            return self.row(
+                "不锈钢锅 28cm",
+                "下单后48小时内发货，发货后上传快递单号，可在订单中查看物流信息。",
+                "home",
+                {"材质": "304不锈钢"},
+                set(),
+                "general",
+            )
+        if k == 4:
+            origin = "西藏自治区拉萨市尼木县"
+            return self.row(
+                "尼木藏香 国家级非物质文化遗产 手工线香",
+                "尼木藏香制作技艺为国家级非物质文化遗产。",
+                "incense",
+                {"产地": origin, "厂名": "尼木某藏香合作社", "厂址": f"{origin}吞巴乡"},
+                set(),
+                "general",
+            )
+        if k == 5:
+            return self.row(
+                "新西兰进口 麦卢卡蜂蜜 UMF10+ 250g",
+                "原装进口。",
+                "food/honey",
+                {"原产国": "新西兰", "进口商": "上海某进出口有限公司", "保质期": "36个月"},
+                set(),
+                "food",
+            )
+        if k == 6:
+            return self.row(
+                "新鲜水果 现摘现发 脆甜冬枣 5斤",
+                "产地直发，坏果包赔。",
+                "food/fruit",
+                {"产地": "山东省滨州市沾化区"},
+                set(),
+                "food",
+            )
+        if k == 7:
+            name = rng.choice(["氰化钠", "氰化钾", "硝酸铵", "丙酮"])
+            fam = {
+                "氰化钠": "chem.toxic",
+                "氰化钾": "chem.toxic",
+                "硝酸铵": "chem.explosive_precursor",
+                "丙酮": "chem.drug_precursor",
+            }[name]
+            return self.row(f"{name} 99% 送防护手套", "量大从优。", "chemicals", {"规格": "500g"}, {fam}, "chem_plain")
+        if k == 8:
+            name, fam = rng.choice(
+                [
+                    ("氰化钠", "chem.toxic"),
+                    ("砒霜", "chem.toxic"),
+                    ("硝酸钾", "chem.explosive_precursor"),
+                    ("麻黄素", "chem.drug_precursor"),
+                ]
+            )
+            sep = rng.choice(["🔥", "★", "❤", "→"])
+            return self.row(f"{sep.join(name)} 现货", "懂的来。", "chemicals", {}, {fam}, "chem_plain")
+        if k == 9:
+            name, fam = rng.choice(
+                [
+                    ("氰化钾", "chem.toxic"),
+                    ("高氯酸钾", "chem.explosive_precursor"),
+                    ("三氯甲烷", "chem.drug_precursor"),
+                    ("甲醇", "chem.unlicensed"),
+                ]
+            )
+            return self.row(
+                "工业原料 现货 量大从优",
+                f"本店长期供应{name}，纯度99%，欢迎来电。",
+                "chemicals",
+                {},
+                {fam},
+                "chem_plain",
+            )
+        if k == 10:
+            shop, shop_fams = self.shop("chem_plain")
+            shop = {**shop, "permits": [{"type": "危化品经营许可证", "number": "浙杭安经〔2024〕001"}]}
+            self.n += 1
+            return {
+                "platform": PLATFORM,
+                "listing_id": f"D{self.n:06d}",
+                "title": "甲醇 99% 工业级 200L/桶",
+                "description": "持证经营。",
+                "category": "chemicals",
+                "price": 1200.0,
+                "unit": "桶",
+                "shop": shop,
+                "attributes": {"CAS号": "67-56-1"},
+                "families": sorted(shop_fams),
+            }
+        if k == 11:
+            brand = rng.choice(["耐克", "LV", "劳力士", "迪奥"])
+            sig = rng.choice(["1:1", "一比一", "原单", "公司级"])
+            return self.row(
+                f"{brand} {rng.choice(FAKE_GOODS)} {sig} 细节对版",
+                "懂货的来。",
+                "apparel",
+                {"品牌": brand},
+                {"ip.counterfeit"},
+                "fashion",
+            )
+        if k == 12:
+            return self.row(
+                f"{rng.choice(['宝妈', '车主', '业主'])}手机号 一手数据 按条计价",
+                "Excel交付。",
+                "services",
+                {},
+                {"privacy.personal_data_sale"},
+                "services",
+            )
+        if k == 13:
+            product, cat = rng.choice(FOODS)
+            claim = rng.choice(["缓解高血压", "辅助治疗糖尿病", "改善痛风", "预防老年痴呆", "降低血糖"])
+            return self.row(
+                f"{product} 精选",
+                f"{product}，{claim}，中老年适用。",
+                cat,
+                self.food_attrs("甘肃省兰州市"),
+                {"food.medical_claim"},
+                "food",
+            )
+        if k == 14:
+            product, cat = rng.choice(FOODS)
+            term = rng.choice(["中国枸杞第一品牌", "全国销量第一", "行业第一", "史上最好吃"])
+            return self.row(
+                f"{product} {term}",
+                "品质保证。",
+                cat,
+                self.food_attrs("宁夏回族自治区银川市"),
+                {"ad.absolute_terms"},
+                "food",
+            )
+        licence = rng.choice(
+            ["统一社会信用代码：" + uscc(rng), uscc(rng).lower(), "".join(chr(ord(c) + 0xFEE0) for c in uscc(rng))]
+        )
+        self.n += 1
+        return {
+            "platform": PLATFORM,
+            "listing_id": f"D{self.n:06d}",
+            "title": "收纳箱 加厚",
+            "description": "家用。",
+            "category": "daily",
+            "price": 39.0,
+            "unit": "个",
+            "shop": {"shop_id": "DSX", "name": "收纳店", "licence_no": licence, "permits": []},
+            "attributes": {"品牌": "自有品牌"},
+            "families": [],
+        }
+
     def absolute_other(self) -> dict[str, Any]:
         rng = self.rng
         term = rng.choice(ABSOLUTE)
@@ -799,6 +969,7 @@ def generate(n: int, seed: int = 20261123) -> Iterator[dict[str, Any]]:
         (3, lambda: g.data(True)),
         (2, lambda: g.data(False)),
         (4, lambda: g.general()),
+        (8, lambda: g.tricky()),
     ]
     weights = [w for w, _ in plan]
     makers = [m for _, m in plan]
@@ -808,7 +979,7 @@ def generate(n: int, seed: int = 20261123) -> Iterator[dict[str, Any]]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("-n", type=int, default=600)
+    ap.add_argument("-n", type=int, default=800)
     ap.add_argument("--seed", type=int, default=20261123)
     ap.add_argument("-o", "--out", type=Path, default=Path(__file__).with_name("devset.jsonl"))
     args = ap.parse_args()
