@@ -191,3 +191,11 @@ def test_unreachable_kafka_names_the_address() -> None:
 def test_publish_rejects_non_bytes(make_bus: Callable[..., KafkaBus], names) -> None:
     with pytest.raises(TypeError):
         make_bus().publish(names("listings"), "k", "text")  # type: ignore[arg-type]
+
+
+def test_open_bus_picks_kafka_when_configured(kafka_bootstrap: str) -> None:
+    from sweep.wiring import open_bus
+
+    with open_bus(Settings(kafka=kafka_bootstrap)) as bus:
+        assert isinstance(bus, KafkaBus)
+        assert bus.bootstrap == kafka_bootstrap
