@@ -4,7 +4,7 @@
 
 Scenarios (each crawl runs in its own subprocess, the mall is served from a thread of this one, so
 crawler and server each get a core of a 2-core machine):
-  static          5,000-listing mall, JavaScript rendering off (client-rendered shells are skipped),
+  static          5,000-listing mall (+1% malformed pages), JavaScript rendering off (shells skipped),
                   listings published to a temporary embedded (SQLite) bus, rulebook on if available
   static-bare     the same without publishing or detection: the spider and Scrapy alone
   browser         a mall whose detail pages are all client-rendered, rendered with Chromium
@@ -86,7 +86,7 @@ def main() -> None:
     results: dict[str, dict] = {}
     with tempfile.TemporaryDirectory(prefix="sweep-bench-") as tmp:
         workdir = Path(tmp)
-        mall = generate(args.listings, args.seed)
+        mall = generate(args.listings, args.seed, malformed=args.listings // 100)
         url, stop = run_in_thread(mall)
         try:
             console.print(f"mall of {args.listings} listings at {url}")

@@ -683,12 +683,13 @@ def _weighted(rng: random.Random, n: int) -> list[str]:
 
 
 def generate(n_listings: int, seed: int = 0, *, client_rendered_share: float = 0.1,
-             malformed: int | None = None) -> Mall:
+             malformed: int = 0) -> Mall:
     """Build a mall of `n_listings` items from `seed` alone.
 
     Every family of the taxonomy is present once `n_listings >= len(MANDATORY)` (14); a mall of 50 or
     more has every family several times over with the default mix. `malformed` extra broken detail
-    pages (default: one per 100 listings) exercise the spider's error handling.
+    pages (no title, some with a broken spec table; not listings, no truth rows) exercise the
+    spider's error handling; the default is none, so `sweep crawl` of a default mall is clean.
     """
     if n_listings < 0:
         raise ValueError("n_listings must be >= 0")
@@ -752,8 +753,6 @@ def generate(n_listings: int, seed: int = 0, *, client_rendered_share: float = 0
     if items and client_rendered_share > 0 and not any(i.client_rendered for i in items) and len(items) >= 10:
         items[rng.randrange(len(items))].client_rendered = True
 
-    if malformed is None:
-        malformed = n_listings // 100
     broken = [
         MalformedPage(page_id=f"DMX{k:05d}", category=b.pick(list(CATEGORIES)), shop_id=b.pick(shops).shop_id,
                       broken_table=k % 2 == 0)

@@ -26,7 +26,7 @@ N = 300
 def mall_url() -> Iterator[tuple[Mall, str]]:
     if not find_chromium(os.environ.get("SWEEP_CHROMIUM")):
         pytest.skip("no Chromium (set SWEEP_CHROMIUM)")
-    mall = generate(N, 2024)
+    mall = generate(N, 2024, malformed=4)
     url, stop = run_in_thread(mall)
     yield mall, url
     stop()

@@ -105,7 +105,7 @@ def test_evasive_spellings_exist() -> None:
 
 @pytest.fixture(scope="module")
 def served() -> Iterator[tuple[str, object]]:
-    mall = generate(80, 2)
+    mall = generate(80, 2, malformed=2)
     url, stop = run_in_thread(mall)
     yield url, mall
     stop()

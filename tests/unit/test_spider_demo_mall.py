@@ -23,7 +23,7 @@ BASE = "http://mall.test"
 
 @pytest.fixture(scope="module")
 def mall_site():
-    mall = generate(120, 5)
+    mall = generate(120, 5, malformed=2)
     return mall, Site(mall)
 
 
