@@ -240,6 +240,14 @@ class DemoMallSpider(scrapy.Spider):
         self.logger.error("detail page failed %s: %s", failure.request.url, failure.getErrorMessage())  # type: ignore[attr-defined]
         self.crawler.stats.inc_value("sweep/item_errors")
 
+    def closed(self, reason: str) -> None:
+        """Every queued item is released by its shop response or errback; anything left here is a bug
+        worth an error in the log (and in the crawl's error count) rather than silent loss."""
+        lost = sum(len(v) for v in self.pending.values())
+        if lost:
+            self.logger.error("%d listing(s) never emitted: shop pages %s did not resolve", lost, sorted(self.pending))
+            self.crawler.stats.set_value("sweep/lost_listings", lost)
+
     # ---- helpers -------------------------------------------------------------------------------
     def _emit(self, item: dict[str, Any]) -> Iterator[dict[str, Any]]:
         lid = item.get("listing_id")
