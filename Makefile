@@ -32,7 +32,7 @@ test-unit: install
 
 test: install install-browser services-up  ## everything: lint, unit and integration tests on real servers
 	ruff check .
-	set -a; . ./.services/env; set +a; $(PYTHON) -m pytest -ra -q; rc=$$?; \
+	$(PYTHON) -m pytest -ra -q; rc=$$?; \
 	  [ -n "$$SWEEP_KEEP_SERVICES" ] || bash services/down.sh; exit $$rc
 
 bench: install install-browser services-up

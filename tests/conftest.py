@@ -16,6 +16,8 @@ SHARED = Path(__file__).resolve().parents[2] / "shared"
 def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SWEEP_DATA_DIR", str(tmp_path / "sweep-data"))
     monkeypatch.setenv("SWEEP_CONFIG", str(tmp_path / "no-such-sweep.toml"))
+    for backend in ("SWEEP_KAFKA", "SWEEP_SEARCH_URL"):  # servers are opted into by integration fixtures
+        monkeypatch.delenv(backend, raising=False)
     from sweep.settings import get_settings
 
     get_settings.cache_clear()
