@@ -88,6 +88,26 @@ def load_catalogs(directory: Path) -> dict[str, Catalog]:
     return {c.stem: load_catalog(c) for c in sorted(directory.glob("*.csv"))}
 
 
+def _check_examples(f: Path, spec: RuleSpec, node: yaml.Node | None) -> None:
+    """Dict examples must be valid (partial) listings; report the example's own line if not."""
+    from sweep.models import Listing
+
+    for kind in ("match", "no_match"):
+        for i, ex in enumerate(getattr(spec.examples, kind)):
+            if isinstance(ex, str):
+                continue
+            data = {"platform": "example", "listing_id": "x", "title": "", **ex}
+            data.pop("permits", None)
+            try:
+                Listing.model_validate(data)
+            except ValidationError as exc:
+                target = _node_at(node, (kind, i), key_last=False) if node is not None else None
+                line = target.start_mark.line + 1 if target is not None else None
+                err = exc.errors()[0]
+                loc = ".".join(str(x) for x in err["loc"])
+                raise RulebookError(f, line, f"{spec.id} 样例 {kind}[{i}] 不是有效的商品: {loc}: {err['msg']}") from exc
+
+
 def load_specs(files: list[Path]) -> list[tuple[RuleSpec, str, int]]:
     """Parse and validate rule files; (spec, file, line) in book order. Raises RulebookError."""
     specs: list[tuple[RuleSpec, str, int]] = []
@@ -128,5 +148,12 @@ def load_specs(files: list[Path]) -> list[tuple[RuleSpec, str, int]]:
             if spec.id in seen_ids:
                 raise RulebookError(f, line, f"规则 id {spec.id!r} 重复（已在 {seen_ids[spec.id]} 定义）")
             seen_ids[spec.id] = where
+            _check_examples(
+                f,
+                spec,
+                _node_at(rule_nodes.value[i], ("examples",), key_last=False)
+                if isinstance(rule_nodes, yaml.SequenceNode)
+                else None,
+            )
             specs.append((spec, str(f), line))
     return specs

@@ -143,3 +143,13 @@ def test_error_loads_nothing(tmp_path: Path) -> None:
         book = load_rulebook(root)
     assert book is good
     assert len(good.rules) == len(load_rulebook().rules)
+
+
+def test_invalid_example_listing_names_its_line(tmp_path: Path) -> None:
+    root = _copy_book(tmp_path)
+    f = root / "book" / "shop.yaml"
+    _replace(f, 'licence_no: "9133010034598455"}', "licence_no: 9133010034598455}")
+    with pytest.raises(RulebookError) as err:
+        load_rulebook(root)
+    assert err.value.line == _line_of(f, "licence_no: 9133010034598455}")
+    assert "样例" in err.value.message
