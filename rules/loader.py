@@ -101,9 +101,9 @@ def _check_examples(f: Path, spec: RuleSpec, node: yaml.Node | None) -> None:
             try:
                 Listing.model_validate(data)
             except ValidationError as exc:
-                target = _node_at(node, (kind, i), key_last=False) if node is not None else None
-                line = target.start_mark.line + 1 if target is not None else None
                 err = exc.errors()[0]
+                target = _node_at(node, (kind, i, *err["loc"])) if node is not None else None
+                line = target.start_mark.line + 1 if target is not None else None
                 loc = ".".join(str(x) for x in err["loc"])
                 raise RulebookError(f, line, f"{spec.id} 样例 {kind}[{i}] 不是有效的商品: {loc}: {err['msg']}") from exc
 
