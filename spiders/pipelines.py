@@ -61,7 +61,8 @@ class ValidatePipeline:
             errors_text = "; ".join(f"{'/'.join(map(str, e.path)) or '(item)'}: {e.message}" for e in errors)
         self.stats.inc_value("sweep/invalid")
         logger.warning("invalid listing dropped url=%s: %s", doc.get("url"), errors_text)
-        raise DropItem(f"invalid listing {doc.get('url')}: {errors_text}")
+        # logged above with URL and field; Scrapy's own drop message (with the whole item) only at DEBUG
+        raise DropItem(f"invalid listing {doc.get('url')}: {errors_text}", log_level="DEBUG")
 
 
 class DetectPipeline:

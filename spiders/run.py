@@ -95,6 +95,8 @@ def crawl(
         output=output, publish=publish, render_js=render_js, overrides=settings_overrides, progress=progress
     )
     process = CrawlerProcess(settings)
+    if progress:
+        _quiet_progress_logging()
     crawler = process.create_crawler(spider)
     started = time.monotonic()
     process.crawl(crawler, base_url=base_url, render_js=render_js)
@@ -124,6 +126,16 @@ def crawl(
     if s.get("sweep/publish_failed"):
         raise CrawlFailedError(f"publishing failed: {s['sweep/publish_failed']} ({stats.to_dict()})")
     return stats
+
+
+def _quiet_progress_logging() -> None:
+    """With progress on, show Scrapy's periodic "Crawled N pages (at X pages/min)" line and our own
+    warnings, not Scrapy's start-up inventory of middlewares and the final stats dump."""
+    import logging
+
+    for name in ("scrapy", "scrapy-playwright", "scrapy_playwright", "asyncio", "py.warnings"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    logging.getLogger("scrapy.extensions.logstats").setLevel(logging.INFO)
 
 
 def _parse_set(values: list[str]) -> dict[str, Any]:
