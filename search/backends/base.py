@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import time
 from abc import ABC, abstractmethod
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
@@ -64,6 +65,9 @@ class SearchEngineStore(LeadStore, ABC):
         self.listings_alias = alias_name(prefix, "listings")
         self.complaints_alias = alias_name(prefix, "complaints")
         self._analysis: AnalysisMode | None = None
+        self.cache_size = 20_000
+        """Recently written leads kept with their seq_no (see `_current`); 0 disables."""
+        self._recent: OrderedDict[str, tuple[Lead, tuple[int, int]]] = OrderedDict()
         if ensure:
             self.ensure_indices()
 
@@ -185,13 +189,12 @@ class SearchEngineStore(LeadStore, ABC):
                 return stats
             ops: list[dict[str, Any]] = []
             op_ids: list[str] = []
+            op_leads: list[Lead] = []
             op_stats: list[UpsertStats] = []
-            for doc in self.mget(self.leads_alias, pending):
-                lead_id = doc["_id"]
+            for lead_id, current, seq in self._current(pending):
                 evs = by_id[lead_id]
                 merged = UpsertStats()
-                if doc.get("found"):
-                    current = queries.lead_from_source(doc["_source"])
+                if current is not None and seq is not None:
                     lead = current
                     for e in evs:
                         new = lead.sighted(e)
@@ -202,14 +205,8 @@ class SearchEngineStore(LeadStore, ABC):
                     if lead is current:
                         stats += merged
                         continue
-                    action = {
-                        "index": {
-                            "_index": self.leads_alias,
-                            "_id": lead_id,
-                            "if_seq_no": doc["_seq_no"],
-                            "if_primary_term": doc["_primary_term"],
-                        }
-                    }
+                    meta = {"_index": self.leads_alias, "_id": lead_id, "if_seq_no": seq[0], "if_primary_term": seq[1]}
+                    action = {"index": meta}
                 else:
                     lead = Lead.from_event(evs[0])
                     merged.created = 1
@@ -221,18 +218,21 @@ class SearchEngineStore(LeadStore, ABC):
                     action = {"create": {"_index": self.leads_alias, "_id": lead_id}}
                 ops += [action, queries.lead_document(lead)]
                 op_ids.append(lead_id)
+                op_leads.append(lead)
                 op_stats.append(merged)
             if not ops:
                 return stats
             response = self.bulk(ops, refresh=self.refresh_writes)
             retry: list[str] = []
             transient: list[str] = []
-            for lead_id, merged, item in zip(op_ids, op_stats, response["items"], strict=True):
+            for lead_id, lead, merged, item in zip(op_ids, op_leads, op_stats, response["items"], strict=True):
                 result = next(iter(item.values()))
                 status = int(result.get("status", 500))
                 if status < 300:
                     stats += merged
+                    self._remember(lead_id, lead, result.get("_seq_no"), result.get("_primary_term"))
                 elif status == 409:
+                    self._recent.pop(lead_id, None)
                     retry.append(lead_id)  # lost a race (or a concurrent create): re-read and merge again
                 elif status == 429 or status >= 500:
                     transient.append(lead_id)
@@ -245,6 +245,39 @@ class SearchEngineStore(LeadStore, ABC):
         if pending:
             raise SearchUnavailable(f"{len(pending)} leads still conflicting/rejected after {MAX_ROUNDS} rounds")
         return stats
+
+    def _current(self, lead_ids: list[str]) -> Iterator[tuple[str, Lead | None, tuple[int, int] | None]]:
+        """(lead_id, current lead, (seq_no, primary_term)) from the write cache, else a realtime mget.
+
+        The cache matters for throughput, not correctness: a realtime get of a document written since
+        the last refresh forces a refresh of the shard, and redeliveries/repeat sightings hit exactly
+        those. A stale entry (someone else wrote meanwhile) costs one 409 and a re-read.
+        """
+        missing = []
+        for lead_id in lead_ids:
+            hit = self._recent.get(lead_id)
+            if hit is None:
+                missing.append(lead_id)
+            else:
+                self._recent.move_to_end(lead_id)
+                yield lead_id, hit[0], hit[1]
+        if missing:
+            for doc in self.mget(self.leads_alias, missing):
+                if doc.get("found"):
+                    lead = queries.lead_from_source(doc["_source"])
+                    seq = (int(doc["_seq_no"]), int(doc["_primary_term"]))
+                    self._remember(doc["_id"], lead, *seq)
+                    yield doc["_id"], lead, seq
+                else:
+                    yield doc["_id"], None, None
+
+    def _remember(self, lead_id: str, lead: Lead, seq_no: int | None, primary_term: int | None) -> None:
+        if seq_no is None or primary_term is None or self.cache_size <= 0:
+            return
+        self._recent[lead_id] = (lead, (int(seq_no), int(primary_term)))
+        self._recent.move_to_end(lead_id)
+        while len(self._recent) > self.cache_size:
+            self._recent.popitem(last=False)
 
     def index_listings(self, listings: Iterable[Listing]) -> int:
         """Latest copy per listing: the crawl time becomes an external version, so a replayed older copy
@@ -300,6 +333,7 @@ class SearchEngineStore(LeadStore, ABC):
                 update["note"] = note
             lead = lead.model_copy(update=update)
             partial = {k: v for k, v in queries.lead_document(lead).items() if k in update}
+            self._recent.pop(lead_id, None)
             try:
                 self.update_doc(
                     self.leads_alias,
