@@ -58,9 +58,23 @@ def crawl(url: str, workdir: Path, name: str, *args: str) -> dict:
     env.pop("SWEEP_KAFKA", None)
     started = time.monotonic()
     proc = subprocess.run(
-        [sys.executable, "-m", "spiders.run", "demo_mall", "--base-url", url, "-o", str(workdir / f"{name}.jsonl"),
-         *DETECT_ARGS, *args],
-        capture_output=True, text=True, cwd=ROOT, env=env, check=False,
+        [
+            sys.executable,
+            "-m",
+            "spiders.run",
+            "demo_mall",
+            "--base-url",
+            url,
+            "-o",
+            str(workdir / f"{name}.jsonl"),
+            *DETECT_ARGS,
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        check=False,
     )
     wall = time.monotonic() - started
     if proc.returncode != 0:
@@ -108,25 +122,58 @@ def main() -> None:
         r["static_pages_per_second"] = round(r["static_pages"] / r["seconds"], 1) if r["seconds"] else 0.0
 
     table = Table(expand=False, title=f"demo_mall crawl ({os.cpu_count()} CPUs, Python {platform.python_version()})")
-    for col in ("scenario", "pages", "static", "browser", "listings", "findings", "invalid", "errors", "seconds",
-                "pages/s", "browser pages/s"):
+    for col in (
+        "scenario",
+        "pages",
+        "static",
+        "browser",
+        "listings",
+        "findings",
+        "invalid",
+        "errors",
+        "seconds",
+        "pages/s",
+        "browser pages/s",
+    ):
         table.add_column(col, justify="right" if col != "scenario" else "left")
     for name, r in results.items():
-        table.add_row(name, str(r["pages"]), str(r["static_pages"]), str(r["browser_pages"]), str(r["listings"]),
-                      str(r["findings"]), str(r["invalid"]), str(r["errors"]), f"{r['seconds']:.1f}",
-                      f"{r['pages_per_second']:.0f}", f"{r['browser_pages_per_second']:.1f}")
+        table.add_row(
+            name,
+            str(r["pages"]),
+            str(r["static_pages"]),
+            str(r["browser_pages"]),
+            str(r["listings"]),
+            str(r["findings"]),
+            str(r["invalid"]),
+            str(r["errors"]),
+            f"{r['seconds']:.1f}",
+            f"{r['pages_per_second']:.0f}",
+            f"{r['browser_pages_per_second']:.1f}",
+        )
     console.print(table)
     static_rate = results["static"]["pages_per_second"]
     verdict = "[green]meets[/]" if static_rate >= 300 else "[red]misses[/]"
     console.print(f"static throughput {static_rate:.0f} pages/s {verdict} the 300 pages/s target")
 
     OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps({
-        "benchmark": "crawl", "listings": args.listings, "js_listings": args.js_listings, "seed": args.seed,
-        "cpus": os.cpu_count(), "detection": problem or "on", "python": platform.python_version(),
-        "target_static_pages_per_second": 300,
-        "results": results,
-    }, ensure_ascii=False, indent=2), encoding="utf-8")
+    OUT.write_text(
+        json.dumps(
+            {
+                "benchmark": "crawl",
+                "listings": args.listings,
+                "js_listings": args.js_listings,
+                "seed": args.seed,
+                "cpus": os.cpu_count(),
+                "detection": problem or "on",
+                "python": platform.python_version(),
+                "target_static_pages_per_second": 300,
+                "results": results,
+            },
+            ensure_ascii=False,
+            indent=2,
+        ),
+        encoding="utf-8",
+    )
     console.print(f"wrote {OUT.relative_to(ROOT)}")
 
 

@@ -78,53 +78,164 @@ def _s(name: str, cas: str, formula: str | None, fams: str, **kw: object) -> Sub
 TOXIC = [
     _s("氰化钠", "143-33-9", "NaCN", "chem.toxic", traditional="氰化鈉", use="电镀、选矿"),
     _s("氰化钾", "151-50-8", "KCN", "chem.toxic", traditional="氰化鉀", use="电镀、分析试剂"),
-    _s("三氧化二砷", "1327-53-3", "As2O3", "chem.toxic", aliases=("砒霜", "白砒"), traditional="三氧化二砷",
-       use="玻璃澄清剂"),
+    _s(
+        "三氧化二砷",
+        "1327-53-3",
+        "As2O3",
+        "chem.toxic",
+        aliases=("砒霜", "白砒"),
+        traditional="三氧化二砷",
+        use="玻璃澄清剂",
+    ),
     _s("氯化汞", "7487-94-7", "HgCl2", "chem.toxic", aliases=("升汞",), traditional="氯化汞", use="分析试剂"),
-    _s("毒鼠强", "80-12-6", None, "chem.toxic", aliases=("四亚甲基二砜四胺", "没鼠命"), traditional="毒鼠強",
-       units=("100g/袋", "1kg/袋"), use="灭鼠"),
-    _s("氟乙酸钠", "62-74-8", None, "chem.toxic", aliases=("1080",), traditional="氟乙酸鈉",
-       units=("100g/瓶",), use="灭鼠"),
+    _s(
+        "毒鼠强",
+        "80-12-6",
+        None,
+        "chem.toxic",
+        aliases=("四亚甲基二砜四胺", "没鼠命"),
+        traditional="毒鼠強",
+        units=("100g/袋", "1kg/袋"),
+        use="灭鼠",
+    ),
+    _s(
+        "氟乙酸钠",
+        "62-74-8",
+        None,
+        "chem.toxic",
+        aliases=("1080",),
+        traditional="氟乙酸鈉",
+        units=("100g/瓶",),
+        use="灭鼠",
+    ),
 ]
 EXPLOSIVE = [
     _s("硝酸铵", "6484-52-2", "NH4NO3", "chem.explosive_precursor", traditional="硝酸銨", use="化肥、工业"),
-    _s("高锰酸钾", "7722-64-7", "KMnO4", "chem.explosive_precursor chem.drug_precursor", traditional="高錳酸鉀",
-       use="氧化剂、消毒"),
+    _s(
+        "高锰酸钾",
+        "7722-64-7",
+        "KMnO4",
+        "chem.explosive_precursor chem.drug_precursor",
+        traditional="高錳酸鉀",
+        use="氧化剂、消毒",
+    ),
     _s("硝酸钾", "7757-79-1", "KNO3", "chem.explosive_precursor", traditional="硝酸鉀", use="烟花原料、化肥"),
     _s("氯酸钾", "3811-04-9", "KClO3", "chem.explosive_precursor", traditional="氯酸鉀", use="火柴、烟花"),
-    _s("过氧化氢", "7722-84-1", "H2O2", "chem.explosive_precursor", aliases=("双氧水",), traditional="過氧化氫",
-       units=("500ml/瓶", "25kg/桶"), purity="30%", use="漂白、工业氧化"),
-    _s("硝基甲烷", "75-52-5", "CH3NO2", "chem.explosive_precursor", traditional="硝基甲烷",
-       units=("500ml/瓶", "1L/瓶"), use="溶剂、模型燃料"),
-    _s("镁粉", "7439-95-4", "Mg粉", "chem.explosive_precursor", aliases=("金属镁粉",), traditional="鎂粉",
-       units=("500g/瓶", "1kg/袋"), purity="99.9% 200目", use="烟花、冶金"),
+    _s(
+        "过氧化氢",
+        "7722-84-1",
+        "H2O2",
+        "chem.explosive_precursor",
+        aliases=("双氧水",),
+        traditional="過氧化氫",
+        units=("500ml/瓶", "25kg/桶"),
+        purity="30%",
+        use="漂白、工业氧化",
+    ),
+    _s(
+        "硝基甲烷",
+        "75-52-5",
+        "CH3NO2",
+        "chem.explosive_precursor",
+        traditional="硝基甲烷",
+        units=("500ml/瓶", "1L/瓶"),
+        use="溶剂、模型燃料",
+    ),
+    _s(
+        "镁粉",
+        "7439-95-4",
+        "Mg粉",
+        "chem.explosive_precursor",
+        aliases=("金属镁粉",),
+        traditional="鎂粉",
+        units=("500g/瓶", "1kg/袋"),
+        purity="99.9% 200目",
+        use="烟花、冶金",
+    ),
 ]
 DRUG = [
-    _s("麻黄碱", "299-42-3", None, "chem.drug_precursor", aliases=("麻黄素",), traditional="麻黃鹼",
-       units=("100g/瓶",), use="医药中间体"),
-    _s("羟亚胺", "90717-16-1", None, "chem.drug_precursor", traditional="羥亞胺", units=("100g/瓶",),
-       use="医药中间体"),
-    _s("1-苯基-2-丙酮", "103-79-7", None, "chem.drug_precursor", aliases=("苯丙酮",), units=("500ml/瓶",),
-       use="有机合成"),
-    _s("邻氨基苯甲酸", "118-92-3", None, "chem.drug_precursor", traditional="鄰氨基苯甲酸", units=("500g/瓶",),
-       use="染料中间体"),
-    _s("醋酸酐", "108-24-7", "(CH3CO)2O", "chem.drug_precursor", aliases=("乙酸酐",), traditional="醋酸酐",
-       units=("500ml/瓶", "25kg/桶"), use="乙酰化试剂"),
+    _s(
+        "麻黄碱",
+        "299-42-3",
+        None,
+        "chem.drug_precursor",
+        aliases=("麻黄素",),
+        traditional="麻黃鹼",
+        units=("100g/瓶",),
+        use="医药中间体",
+    ),
+    _s("羟亚胺", "90717-16-1", None, "chem.drug_precursor", traditional="羥亞胺", units=("100g/瓶",), use="医药中间体"),
+    _s(
+        "1-苯基-2-丙酮",
+        "103-79-7",
+        None,
+        "chem.drug_precursor",
+        aliases=("苯丙酮",),
+        units=("500ml/瓶",),
+        use="有机合成",
+    ),
+    _s(
+        "邻氨基苯甲酸",
+        "118-92-3",
+        None,
+        "chem.drug_precursor",
+        traditional="鄰氨基苯甲酸",
+        units=("500g/瓶",),
+        use="染料中间体",
+    ),
+    _s(
+        "醋酸酐",
+        "108-24-7",
+        "(CH3CO)2O",
+        "chem.drug_precursor",
+        aliases=("乙酸酐",),
+        traditional="醋酸酐",
+        units=("500ml/瓶", "25kg/桶"),
+        use="乙酰化试剂",
+    ),
     _s("丙酮", "67-64-1", "C3H6O", "chem.drug_precursor", units=("500ml/瓶", "160kg/桶"), use="溶剂"),
     _s("甲苯", "108-88-3", "C7H8", "chem.drug_precursor", units=("500ml/瓶", "180kg/桶"), use="溶剂"),
-    _s("硫酸", "7664-93-9", "H2SO4", "chem.drug_precursor", units=("500ml/瓶", "25kg/桶"), purity="98%",
-       use="酸洗、蓄电池"),
-    _s("盐酸", "7647-01-0", "HCl", "chem.drug_precursor", traditional="鹽酸", units=("500ml/瓶", "25kg/桶"),
-       purity="31%", use="除垢、酸洗"),
+    _s(
+        "硫酸",
+        "7664-93-9",
+        "H2SO4",
+        "chem.drug_precursor",
+        units=("500ml/瓶", "25kg/桶"),
+        purity="98%",
+        use="酸洗、蓄电池",
+    ),
+    _s(
+        "盐酸",
+        "7647-01-0",
+        "HCl",
+        "chem.drug_precursor",
+        traditional="鹽酸",
+        units=("500ml/瓶", "25kg/桶"),
+        purity="31%",
+        use="除垢、酸洗",
+    ),
 ]
 OTHER_HAZARDOUS = [
     _s("甲醇", "67-56-1", "CH3OH", "chem.unlicensed", units=("500ml/瓶", "160kg/桶"), use="溶剂、燃料"),
-    _s("无水乙醇", "64-17-5", "C2H5OH", "chem.unlicensed", units=("500ml/瓶", "20L/桶"), purity="99.7%",
-       use="溶剂、清洗"),
-    _s("氢氧化钠", "1310-73-2", "NaOH", "chem.unlicensed", aliases=("片碱", "烧碱"), units=("500g/瓶", "25kg/袋"),
-       use="工业清洗、造纸"),
-    _s("次氯酸钠", "7681-52-9", "NaClO", "chem.unlicensed", units=("25kg/桶",), purity="有效氯10%",
-       use="水处理、消毒"),
+    _s(
+        "无水乙醇",
+        "64-17-5",
+        "C2H5OH",
+        "chem.unlicensed",
+        units=("500ml/瓶", "20L/桶"),
+        purity="99.7%",
+        use="溶剂、清洗",
+    ),
+    _s(
+        "氢氧化钠",
+        "1310-73-2",
+        "NaOH",
+        "chem.unlicensed",
+        aliases=("片碱", "烧碱"),
+        units=("500g/瓶", "25kg/袋"),
+        use="工业清洗、造纸",
+    ),
+    _s("次氯酸钠", "7681-52-9", "NaClO", "chem.unlicensed", units=("25kg/桶",), purity="有效氯10%", use="水处理、消毒"),
     _s("乙酸乙酯", "141-78-6", None, "chem.unlicensed", units=("500ml/瓶", "180kg/桶"), use="溶剂"),
     _s("二甲苯", "1330-20-7", None, "chem.unlicensed", units=("500ml/瓶", "170kg/桶"), use="溶剂、稀释剂"),
 ]
@@ -145,18 +256,36 @@ _FULLWIDTH = {c: chr(ord(c) + 0xFEE0) for c in "0123456789ABCDEFGHIJKLMNOPQRSTUV
 
 # (division code, display region)
 REGIONS_CHEM = [
-    ("370300", "山东省淄博市"), ("320500", "江苏省苏州市"), ("130100", "河北省石家庄市"),
-    ("410100", "河南省郑州市"), ("440100", "广东省广州市"), ("330700", "浙江省金华市"),
+    ("370300", "山东省淄博市"),
+    ("320500", "江苏省苏州市"),
+    ("130100", "河北省石家庄市"),
+    ("410100", "河南省郑州市"),
+    ("440100", "广东省广州市"),
+    ("330700", "浙江省金华市"),
 ]
 REGIONS_FOOD = [
-    ("640521", "宁夏回族自治区中卫市中宁县"), ("632801", "青海省海西蒙古族藏族自治州格尔木市"),
-    ("540600", "西藏自治区那曲市"), ("620100", "甘肃省兰州市"), ("130500", "河北省邢台市"),
-    ("610100", "陕西省西安市"), ("630100", "青海省西宁市"),
+    ("640521", "宁夏回族自治区中卫市中宁县"),
+    ("632801", "青海省海西蒙古族藏族自治州格尔木市"),
+    ("540600", "西藏自治区那曲市"),
+    ("620100", "甘肃省兰州市"),
+    ("130500", "河北省邢台市"),
+    ("610100", "陕西省西安市"),
+    ("630100", "青海省西宁市"),
 ]
-REGIONS_INCENSE = [("540123", "西藏自治区拉萨市尼木县"), ("540100", "西藏自治区拉萨市"), ("350500", "福建省泉州市"),
-                   ("130600", "河北省保定市")]
-REGIONS_MISC = [("330100", "浙江省杭州市"), ("440300", "广东省深圳市"), ("310100", "上海市"),
-                ("350200", "福建省厦门市"), ("110100", "北京市"), ("510100", "四川省成都市")]
+REGIONS_INCENSE = [
+    ("540123", "西藏自治区拉萨市尼木县"),
+    ("540100", "西藏自治区拉萨市"),
+    ("350500", "福建省泉州市"),
+    ("130600", "河北省保定市"),
+]
+REGIONS_MISC = [
+    ("330100", "浙江省杭州市"),
+    ("440300", "广东省深圳市"),
+    ("310100", "上海市"),
+    ("350200", "福建省厦门市"),
+    ("110100", "北京市"),
+    ("510100", "四川省成都市"),
+]
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高"
 SHOP_WORDS = {
@@ -169,16 +298,46 @@ SHOP_WORDS = {
     "services": ["信息服务", "数据", "企业服务"],
 }
 SHOP_SUFFIX = ["旗舰店", "专营店", "官方店", "批发部", "商行", "专卖店"]
-COMPANY_SUFFIX = {"chem_licensed": "化工有限公司", "chem_plain": "化工贸易有限公司", "food": "农产品有限公司",
-                  "incense": "藏香有限公司", "daily": "日用品有限公司", "digital": "贸易有限公司",
-                  "services": "信息技术有限公司"}
+COMPANY_SUFFIX = {
+    "chem_licensed": "化工有限公司",
+    "chem_plain": "化工贸易有限公司",
+    "food": "农产品有限公司",
+    "incense": "藏香有限公司",
+    "daily": "日用品有限公司",
+    "digital": "贸易有限公司",
+    "services": "信息技术有限公司",
+}
 
-MEDICAL_CLAIMS = ["长期食用可降血糖", "治疗高血压效果明显", "抗癌防癌", "根治失眠", "可替代药物调理糖尿病",
-                  "降血脂、软化血管", "治疗胃病，根治不复发", "提高免疫力，预防肿瘤"]
-ABSOLUTE_TERMS = ["国家级品质", "最高级", "全网最佳", "行业第一品牌", "顶级", "全网销量第一", "100%纯天然",
-                  "史上最强", "绝对正宗"]
-HARD_NEG_FOOD = ["特级", "第一次购买享优惠", "最新采摘", "本品不能代替药物", "一级品", "新客第一单包邮",
-                 "顶部封口防潮设计"]
+MEDICAL_CLAIMS = [
+    "长期食用可降血糖",
+    "治疗高血压效果明显",
+    "抗癌防癌",
+    "根治失眠",
+    "可替代药物调理糖尿病",
+    "降血脂、软化血管",
+    "治疗胃病，根治不复发",
+    "提高免疫力，预防肿瘤",
+]
+ABSOLUTE_TERMS = [
+    "国家级品质",
+    "最高级",
+    "全网最佳",
+    "行业第一品牌",
+    "顶级",
+    "全网销量第一",
+    "100%纯天然",
+    "史上最强",
+    "绝对正宗",
+]
+HARD_NEG_FOOD = [
+    "特级",
+    "第一次购买享优惠",
+    "最新采摘",
+    "本品不能代替药物",
+    "一级品",
+    "新客第一单包邮",
+    "顶部封口防潮设计",
+]
 
 
 @dataclass(frozen=True)
@@ -196,18 +355,54 @@ class FoodKind:
 
 
 FOODS = [
-    FoodKind("food/goji", "枸杞", ("250g/袋", "500g/罐", "1kg/箱"), "12个月",
-             (("柴达木枸杞", "青海省海西蒙古族藏族自治州"), ("中宁枸杞", "宁夏回族自治区中卫市中宁县"),
-              ("宁夏枸杞", "宁夏回族自治区")),
-             ("青海省海西蒙古族藏族自治州格尔木市", "宁夏回族自治区中卫市中宁县", "宁夏回族自治区银川市"),
-             ("河北省邢台市巨鹿县", "甘肃省张掖市", "内蒙古自治区巴彦淖尔市"), (19.9, 168.0), "枸杞"),
-    FoodKind("food/honey", "蜂蜜", ("500g/瓶", "1kg/瓶"), "24个月", (),
-             ("陕西省西安市周至县", "甘肃省兰州市", "青海省西宁市湟中区"), (), (29.0, 198.0), "蜂蜜"),
-    FoodKind("food/quinoa", "藜麦", ("500g/袋", "2.5kg/箱"), "18个月", (),
-             ("青海省海西蒙古族藏族自治州乌兰县", "甘肃省武威市天祝藏族自治县"), (), (15.0, 89.0), "藜麦"),
-    FoodKind("food/yak", "牦牛肉干", ("250g/袋", "500g/盒"), "9个月", (("那曲牦牛", "西藏自治区那曲市"),),
-             ("西藏自治区那曲市", "青海省玉树藏族自治州"), ("内蒙古自治区呼和浩特市", "河北省廊坊市"),
-             (49.0, 268.0), "牦牛肉、食用盐、白砂糖、香辛料"),
+    FoodKind(
+        "food/goji",
+        "枸杞",
+        ("250g/袋", "500g/罐", "1kg/箱"),
+        "12个月",
+        (
+            ("柴达木枸杞", "青海省海西蒙古族藏族自治州"),
+            ("中宁枸杞", "宁夏回族自治区中卫市中宁县"),
+            ("宁夏枸杞", "宁夏回族自治区"),
+        ),
+        ("青海省海西蒙古族藏族自治州格尔木市", "宁夏回族自治区中卫市中宁县", "宁夏回族自治区银川市"),
+        ("河北省邢台市巨鹿县", "甘肃省张掖市", "内蒙古自治区巴彦淖尔市"),
+        (19.9, 168.0),
+        "枸杞",
+    ),
+    FoodKind(
+        "food/honey",
+        "蜂蜜",
+        ("500g/瓶", "1kg/瓶"),
+        "24个月",
+        (),
+        ("陕西省西安市周至县", "甘肃省兰州市", "青海省西宁市湟中区"),
+        (),
+        (29.0, 198.0),
+        "蜂蜜",
+    ),
+    FoodKind(
+        "food/quinoa",
+        "藜麦",
+        ("500g/袋", "2.5kg/箱"),
+        "18个月",
+        (),
+        ("青海省海西蒙古族藏族自治州乌兰县", "甘肃省武威市天祝藏族自治县"),
+        (),
+        (15.0, 89.0),
+        "藜麦",
+    ),
+    FoodKind(
+        "food/yak",
+        "牦牛肉干",
+        ("250g/袋", "500g/盒"),
+        "9个月",
+        (("那曲牦牛", "西藏自治区那曲市"),),
+        ("西藏自治区那曲市", "青海省玉树藏族自治州"),
+        ("内蒙古自治区呼和浩特市", "河北省廊坊市"),
+        (49.0, 268.0),
+        "牦牛肉、食用盐、白砂糖、香辛料",
+    ),
 ]
 INCENSE_CLAIMS = (("西藏藏香", "西藏自治区"), ("尼木藏香", "西藏自治区拉萨市尼木县"))
 INCENSE_HONEST = ("西藏自治区拉萨市尼木县", "西藏自治区拉萨市")
@@ -222,26 +417,36 @@ COUNTERFEIT = [
     ("digital", "华为手表 GT 高仿 外观一致", "高仿", "华为"),
 ]
 CLEAN_DIGITAL = [
-    ("digital", "小米 移动电源 20000mAh 正品行货", "小米"), ("digital", "罗技 无线鼠标 M330 静音", "罗技"),
-    ("digital", "绿联 USB-C 数据线 1.5米", "绿联"), ("apparel", "纯棉短袖T恤 男女同款 夏季", "自有品牌"),
-    ("apparel", "仿古风 刺绣帆布包 手工", "自有品牌"), ("apparel", "运动袜 5双装 吸汗透气", "自有品牌"),
+    ("digital", "小米 移动电源 20000mAh 正品行货", "小米"),
+    ("digital", "罗技 无线鼠标 M330 静音", "罗技"),
+    ("digital", "绿联 USB-C 数据线 1.5米", "绿联"),
+    ("apparel", "纯棉短袖T恤 男女同款 夏季", "自有品牌"),
+    ("apparel", "仿古风 刺绣帆布包 手工", "自有品牌"),
+    ("apparel", "运动袜 5双装 吸汗透气", "自有品牌"),
 ]
 DATA_SALE = [
-    ("全国手机号数据 按地区筛选 实时更新", "手机号数据"), ("快递单号信息 含收件人姓名电话地址", "快递单号信息"),
-    ("2026年 小区业主名单 含电话", "业主名单"), ("车主信息 车险到期名单 精准客户资源", "车主信息"),
+    ("全国手机号数据 按地区筛选 实时更新", "手机号数据"),
+    ("快递单号信息 含收件人姓名电话地址", "快递单号信息"),
+    ("2026年 小区业主名单 含电话", "业主名单"),
+    ("车主信息 车险到期名单 精准客户资源", "车主信息"),
     ("学生家长信息 K12 精准名单", "家长信息"),
 ]
 CLEAN_SERVICES = [
-    "企业工商注册 代办营业执照", "PPT代做 排版美化", "家电清洗 上门服务", "商标注册 查询申请", "论文格式排版 指导",
+    "企业工商注册 代办营业执照",
+    "PPT代做 排版美化",
+    "家电清洗 上门服务",
+    "商标注册 查询申请",
+    "论文格式排版 指导",
     "快递代发 仓储服务",
 ]
 DAILY_CLEAN = [
-    ("不锈钢保温杯 500ml 316内胆", "个", None), ("洗衣液 薰衣草香 2kg", "瓶", None),
-    ("竹纤维抹布 10条装", "包", None), ("收纳箱 加厚 大号 3个装", "套", None),
+    ("不锈钢保温杯 500ml 316内胆", "个", None),
+    ("洗衣液 薰衣草香 2kg", "瓶", None),
+    ("竹纤维抹布 10条装", "包", None),
+    ("收纳箱 加厚 大号 3个装", "套", None),
 ]
 DAILY_HARD_NEG = [
-    ("手工冷制皂 山茶花 100g", "块",
-     "采用传统冷制工艺，氢氧化钠与油脂充分皂化，熟成6周后成品无残留，温和洁面。"),
+    ("手工冷制皂 山茶花 100g", "块", "采用传统冷制工艺，氢氧化钠与油脂充分皂化，熟成6周后成品无残留，温和洁面。"),
     ("攀岩镁粉 防滑粉 碳酸镁 200g", "袋", "主要成分碳酸镁（MgCO3），攀岩、举重、体操防滑用，非金属镁粉。"),
     ("氰化物快速检测试纸 50条装", "盒", "用于水质中氰化物含量的快速检测，不含任何危险化学品。"),
     ("防化服 连体 耐酸碱", "套", "可防硫酸、盐酸等液体飞溅，适用于实验室与化工厂个人防护。"),
@@ -375,9 +580,20 @@ SCENARIOS: dict[str, tuple[float, tuple[str, ...]]] = {
 }
 
 MANDATORY = [
-    "chem.toxic", "chem.explosive_precursor", "chem.drug_precursor", "chem.unlicensed", "food.medical_claim",
-    "ad.absolute_terms", "origin.gi_mismatch", "food.sanwu", "ip.counterfeit", "privacy.personal_data_sale",
-    "daily.clean", "food.clean", "chem.clean", "daily.hardneg",
+    "chem.toxic",
+    "chem.explosive_precursor",
+    "chem.drug_precursor",
+    "chem.unlicensed",
+    "food.medical_claim",
+    "ad.absolute_terms",
+    "origin.gi_mismatch",
+    "food.sanwu",
+    "ip.counterfeit",
+    "privacy.personal_data_sale",
+    "daily.clean",
+    "food.clean",
+    "chem.clean",
+    "daily.hardneg",
 ]
 """Scenarios every mall contains (first in the build order), so small malls still cover every family.
 `daily.clean` and `food.clean` go to the shops with the missing and the invalid licence."""
@@ -411,7 +627,9 @@ class _Builder:
     def shop(self, index: int, kind: str, licence: str) -> MallShop:
         rng = self.rng
         region_pool = {
-            "chem_licensed": REGIONS_CHEM, "chem_plain": REGIONS_CHEM, "food": REGIONS_FOOD,
+            "chem_licensed": REGIONS_CHEM,
+            "chem_plain": REGIONS_CHEM,
+            "food": REGIONS_FOOD,
             "incense": REGIONS_INCENSE,
         }.get(kind, REGIONS_MISC)
         division, region = self.pick(region_pool)
@@ -430,12 +648,22 @@ class _Builder:
         permits: list[Permit] = []
         prov = region[:1] if not region.startswith("内蒙古") else "蒙"
         if kind == "chem_licensed":
-            permits.append(Permit(type=HAZ_PERMIT, number=f"{prov}应急经字〔{rng.randint(2021, 2025)}〕"
-                                                          f"{rng.randint(1, 999999):06d}"))
+            permits.append(
+                Permit(
+                    type=HAZ_PERMIT, number=f"{prov}应急经字〔{rng.randint(2021, 2025)}〕{rng.randint(1, 999999):06d}"
+                )
+            )
         if kind == "food":
             permits.append(Permit(type=FOOD_PERMIT, number="JY1" + "".join(str(rng.randrange(10)) for _ in range(13))))
-        shop = Shop(shop_id=shop_id, name=name, url=f"/shop/{shop_id}.html", licence_no=licence_no,
-                    licence_company=licence_company, region=region, permits=permits)
+        shop = Shop(
+            shop_id=shop_id,
+            name=name,
+            url=f"/shop/{shop_id}.html",
+            licence_no=licence_no,
+            licence_company=licence_company,
+            region=region,
+            permits=permits,
+        )
         return MallShop(shop=shop, kind=kind, families=families)
 
     # ---- items ---------------------------------------------------------------------------------
@@ -444,18 +672,30 @@ class _Builder:
         method: Callable[[str, MallShop], tuple[dict, set[str]]] = getattr(self, "_" + scenario.replace(".", "_"))
         return method(scenario, shop)
 
-    def _chem_fields(self, sub: Substance, title: str, desc: list[str], *, cas: bool = True,
-                     extra: dict[str, str] | None = None) -> dict:
+    def _chem_fields(
+        self, sub: Substance, title: str, desc: list[str], *, cas: bool = True, extra: dict[str, str] | None = None
+    ) -> dict:
         unit = self.pick(sub.units)
-        attrs = {"品名": "化工原料", "纯度": sub.purity, "规格": unit,
-                 "用途": sub.use, "品牌": self.pick(["国药", "西陇", "科密欧", "鼎盛鑫", "恒兴"])}
+        attrs = {
+            "品名": "化工原料",
+            "纯度": sub.purity,
+            "规格": unit,
+            "用途": sub.use,
+            "品牌": self.pick(["国药", "西陇", "科密欧", "鼎盛鑫", "恒兴"]),
+        }
         if cas:
             attrs["品名"] = sub.name
             attrs["CAS号"] = sub.cas
         attrs |= extra or {}
         big = "kg" in unit or "L/" in unit
-        return {"title": title, "description": "\n".join(desc), "category": "chemicals",
-                "price": self.price(80, 1200) if big else self.price(12, 160), "unit": unit, "attributes": attrs}
+        return {
+            "title": title,
+            "description": "\n".join(desc),
+            "category": "chemicals",
+            "price": self.price(80, 1200) if big else self.price(12, 160),
+            "unit": unit,
+            "attributes": attrs,
+        }
 
     def _chem_clean(self, scenario: str, shop: MallShop) -> tuple[dict, set[str]]:
         sub = self.pick(OTHER_HAZARDOUS + HARMLESS)
@@ -473,8 +713,9 @@ class _Builder:
 
     def _restricted(self, pool: list[Substance], shop: MallShop) -> tuple[dict, set[str]]:
         sub = self.pick(pool)
-        style = self.pick(["plain", "plain", "spaced", "symbol", "traditional", "cas_only", "formula",
-                           "fullwidth", "alias"])
+        style = self.pick(
+            ["plain", "plain", "spaced", "symbol", "traditional", "cas_only", "formula", "fullwidth", "alias"]
+        )
         name = sub.name
         cas_attr = True
         if style == "spaced":
@@ -495,8 +736,10 @@ class _Builder:
         elif style == "alias" and sub.aliases:
             name = sub.aliases[0]
         title = f"{name} {sub.purity} {self.pick(['现货速发', '量大从优', '厂家直销', '实验室用', '工业级'])}"
-        desc = [f"{self.pick(['白色结晶', '无色透明', '高纯度', '含量稳定'])}，{sub.use}。",
-                self.pick(["私聊发货，无需证件。", "量大可谈，全国物流。", "需要的老板直接拍。"])]
+        desc = [
+            f"{self.pick(['白色结晶', '无色透明', '高纯度', '含量稳定'])}，{sub.use}。",
+            self.pick(["私聊发货，无需证件。", "量大可谈，全国物流。", "需要的老板直接拍。"]),
+        ]
         if style in ("cas_only", "formula", "fullwidth"):
             desc.append("懂的来，名称不便公开。")
         fields = self._chem_fields(sub, title, desc, cas=cas_attr)
@@ -521,8 +764,15 @@ class _Builder:
         return self._chem_fields(sub, title, desc), {"chem.unlicensed"}
 
     # food --------------------------------------------------------------------------------------
-    def _food(self, *, medical: bool = False, absolute: bool = False, mismatch: bool = False,
-              sanwu: bool = False, kind: FoodKind | None = None) -> tuple[dict, set[str]]:
+    def _food(
+        self,
+        *,
+        medical: bool = False,
+        absolute: bool = False,
+        mismatch: bool = False,
+        sanwu: bool = False,
+        kind: FoodKind | None = None,
+    ) -> tuple[dict, set[str]]:
         rng = self.rng
         if kind is None:
             kind = self.pick([f for f in FOODS if f.gi_claims]) if mismatch else self.pick(FOODS)
@@ -561,9 +811,16 @@ class _Builder:
         trade = self.pick(["食品", "农业", "生物科技"])
         factory = f"{origin[:6].replace('自治', '')}{self.pick(SURNAMES)}氏{trade}有限公司"
         attrs = {
-            "品名": kind.product, "产地": origin, "生产许可证编号": self.sc_number(), "厂名": factory,
-            "厂址": f"{origin}工业园区{rng.randint(1, 99)}号", "生产日期": self.date(), "保质期": kind.shelf,
-            "规格": unit, "配料表": kind.ingredients, "储存方法": "阴凉干燥处保存",
+            "品名": kind.product,
+            "产地": origin,
+            "生产许可证编号": self.sc_number(),
+            "厂名": factory,
+            "厂址": f"{origin}工业园区{rng.randint(1, 99)}号",
+            "生产日期": self.date(),
+            "保质期": kind.shelf,
+            "规格": unit,
+            "配料表": kind.ingredients,
+            "储存方法": "阴凉干燥处保存",
             "品牌": self.pick(["雪域", "高原红", "塞上", "昆仑", "自有品牌"]),
         }
         if mismatch and rng.random() < 0.5:
@@ -574,8 +831,14 @@ class _Builder:
                 attrs.pop(key)
             desc.append(self.pick(["自家作坊生产，散装分装。", "无需标签，放心购买。", "农户自产自销。"]))
             fams.add("food.sanwu")
-        fields = {"title": title, "description": "\n".join(desc), "category": kind.category,
-                  "price": self.price(*kind.price), "unit": unit, "attributes": attrs}
+        fields = {
+            "title": title,
+            "description": "\n".join(desc),
+            "category": kind.category,
+            "price": self.price(*kind.price),
+            "unit": unit,
+            "attributes": attrs,
+        }
         return fields, fams
 
     def _food_clean(self, scenario: str, shop: MallShop) -> tuple[dict, set[str]]:
@@ -619,13 +882,24 @@ class _Builder:
         else:
             desc.append(self.pick(["第一次购买赠香插。", "最新批次，香味醇正。", "特级原料，燃烧时间约40分钟。"]))
         unit = self.pick(["30支/盒", "100支/盒", "1盒"])
-        attrs = {"品名": "藏香", "产地": origin, "厂名": f"{origin[-3:]}{self.pick(SURNAMES)}氏藏香厂",
-                 "厂址": f"{origin}{rng.randint(1, 80)}号", "规格": unit,
-                 "主要成分": self.pick(["柏木粉、檀香、藏红花", "柏木、甘松、红景天"])}
+        attrs = {
+            "品名": "藏香",
+            "产地": origin,
+            "厂名": f"{origin[-3:]}{self.pick(SURNAMES)}氏藏香厂",
+            "厂址": f"{origin}{rng.randint(1, 80)}号",
+            "规格": unit,
+            "主要成分": self.pick(["柏木粉、檀香、藏红花", "柏木、甘松、红景天"]),
+        }
         if mismatch and rng.random() < 0.5:
             attrs.pop("厂址")
-        fields = {"title": " ".join(parts), "description": "\n".join(desc), "category": "incense",
-                  "price": self.price(18, 198), "unit": unit, "attributes": attrs}
+        fields = {
+            "title": " ".join(parts),
+            "description": "\n".join(desc),
+            "category": "incense",
+            "price": self.price(18, 198),
+            "unit": unit,
+            "attributes": attrs,
+        }
         return fields, fams
 
     def _incense_clean(self, scenario: str, shop: MallShop) -> tuple[dict, set[str]]:
@@ -636,21 +910,42 @@ class _Builder:
         title, unit, _ = self.pick(DAILY_CLEAN)
         desc = [f"{title.split(' ')[0]}，{self.pick(['家用必备', '品质保证', '七天无理由退换'])}。"]
         attrs = {"品牌": self.pick(["自有品牌", "家美", "乐扣"]), "规格": unit, "产地": self.pick(REGIONS_MISC)[1]}
-        return {"title": title, "description": "\n".join(desc), "category": "daily",
-                "price": self.price(9.9, 129), "unit": unit, "attributes": attrs}, set()
+        return {
+            "title": title,
+            "description": "\n".join(desc),
+            "category": "daily",
+            "price": self.price(9.9, 129),
+            "unit": unit,
+            "attributes": attrs,
+        }, set()
 
     def _daily_hardneg(self, scenario: str, shop: MallShop) -> tuple[dict, set[str]]:
         title, unit, text = self.pick(DAILY_HARD_NEG)
-        attrs = {"品牌": self.pick(["自有品牌", "安护", "岩途", "绿源"]), "规格": unit,
-                 "产地": self.pick(REGIONS_MISC)[1]}
-        return {"title": title, "description": text, "category": "daily", "price": self.price(9.9, 399),
-                "unit": unit, "attributes": attrs}, set()
+        attrs = {
+            "品牌": self.pick(["自有品牌", "安护", "岩途", "绿源"]),
+            "规格": unit,
+            "产地": self.pick(REGIONS_MISC)[1],
+        }
+        return {
+            "title": title,
+            "description": text,
+            "category": "daily",
+            "price": self.price(9.9, 399),
+            "unit": unit,
+            "attributes": attrs,
+        }, set()
 
     def _digital_clean(self, scenario: str, shop: MallShop) -> tuple[dict, set[str]]:
         cat, title, brand = self.pick(CLEAN_DIGITAL)
         desc = [f"{brand}，{self.pick(['正品保障，支持验货', '全国联保', '原单价199元，限时特惠89元'])}。"]
-        return {"title": title, "description": "\n".join(desc), "category": cat, "price": self.price(19, 299),
-                "unit": "件", "attributes": {"品牌": brand, "产地": self.pick(REGIONS_MISC)[1]}}, set()
+        return {
+            "title": title,
+            "description": "\n".join(desc),
+            "category": cat,
+            "price": self.price(19, 299),
+            "unit": "件",
+            "attributes": {"品牌": brand, "产地": self.pick(REGIONS_MISC)[1]},
+        }, set()
 
     def _ip_counterfeit(self, scenario: str, shop: MallShop) -> tuple[dict, set[str]]:
         cat, title, _word, brand = self.pick(COUNTERFEIT)
@@ -658,22 +953,46 @@ class _Builder:
         fams = {"ip.counterfeit"}
         if "顶级" in desc[0]:
             fams.add("ad.absolute_terms")
-        return {"title": title, "description": "\n".join(desc), "category": cat, "price": self.price(99, 899),
-                "unit": "件", "attributes": {"品牌": brand, "货号": f"{self.rng.randint(100000, 999999)}"}}, fams
+        return {
+            "title": title,
+            "description": "\n".join(desc),
+            "category": cat,
+            "price": self.price(99, 899),
+            "unit": "件",
+            "attributes": {"品牌": brand, "货号": f"{self.rng.randint(100000, 999999)}"},
+        }, fams
 
     def _services_clean(self, scenario: str, shop: MallShop) -> tuple[dict, set[str]]:
         title = self.pick(CLEAN_SERVICES)
-        return {"title": title, "description": "专业团队，按需报价，签订服务合同。", "category": "services",
-                "price": self.price(50, 2000), "unit": "次", "attributes": {"服务区域": "全国"}}, set()
+        return {
+            "title": title,
+            "description": "专业团队，按需报价，签订服务合同。",
+            "category": "services",
+            "price": self.price(50, 2000),
+            "unit": "次",
+            "attributes": {"服务区域": "全国"},
+        }, set()
 
     def _privacy_personal_data_sale(self, scenario: str, shop: MallShop) -> tuple[dict, set[str]]:
         title, _kw = self.pick(DATA_SALE)
-        desc = [self.pick(["数据真实有效，按条计价，一万条起售。", "可按城市、年龄、职业筛选，Excel交付。",
-                           "每日更新，支持试用100条。"])]
+        desc = [
+            self.pick(
+                [
+                    "数据真实有效，按条计价，一万条起售。",
+                    "可按城市、年龄、职业筛选，Excel交付。",
+                    "每日更新，支持试用100条。",
+                ]
+            )
+        ]
         attrs = {"交付方式": "网盘/邮箱", "数据量": f"{self.rng.randint(1, 500)}万条"}
-        return {"title": title, "description": "\n".join(desc), "category": "services",
-                "price": self.price(100, 5000), "unit": self.pick(["1万条", "1份", "10万条"]),
-                "attributes": attrs}, {"privacy.personal_data_sale"}
+        return {
+            "title": title,
+            "description": "\n".join(desc),
+            "category": "services",
+            "price": self.price(100, 5000),
+            "unit": self.pick(["1万条", "1份", "10万条"]),
+            "attributes": attrs,
+        }, {"privacy.personal_data_sale"}
 
 
 def _weighted(rng: random.Random, n: int) -> list[str]:
@@ -682,8 +1001,7 @@ def _weighted(rng: random.Random, n: int) -> list[str]:
     return rng.choices(names, weights=weights, k=n)
 
 
-def generate(n_listings: int, seed: int = 0, *, client_rendered_share: float = 0.1,
-             malformed: int = 0) -> Mall:
+def generate(n_listings: int, seed: int = 0, *, client_rendered_share: float = 0.1, malformed: int = 0) -> Mall:
     """Build a mall of `n_listings` items from `seed` alone.
 
     Every family of the taxonomy is present once `n_listings >= len(MANDATORY)` (14); a mall of 50 or
@@ -698,8 +1016,15 @@ def generate(n_listings: int, seed: int = 0, *, client_rendered_share: float = 0
 
     # shops: a few per kind, proportional to how much each kind sells
     n_shops = max(len(SHOP_KINDS) * 2, n_listings // 12)
-    kind_weight = {"chem_licensed": 14, "chem_plain": 12, "food": 40, "incense": 8, "daily": 12, "digital": 10,
-                   "services": 7}
+    kind_weight = {
+        "chem_licensed": 14,
+        "chem_plain": 12,
+        "food": 40,
+        "incense": 8,
+        "daily": 12,
+        "digital": 10,
+        "services": 7,
+    }
     kinds: list[str] = []
     for kind in SHOP_KINDS:
         kinds += [kind] * max(2, round(n_shops * kind_weight[kind] / sum(kind_weight.values())))
@@ -744,18 +1069,29 @@ def generate(n_listings: int, seed: int = 0, *, client_rendered_share: float = 0
         listing_id = f"DM{idx:06d}"
         n_img = rng.randint(1, 3)
         listing = Listing(
-            platform=PLATFORM, listing_id=listing_id, url=f"/item/{listing_id}.html",
+            platform=PLATFORM,
+            listing_id=listing_id,
+            url=f"/item/{listing_id}.html",
             images=[f"/img/{listing_id}-{k}.svg" for k in range(1, n_img + 1)],
-            shop=shop.shop, currency="CNY", **fields,
+            shop=shop.shop,
+            currency="CNY",
+            **fields,
         )
-        items.append(MallItem(listing=listing, families=fams | shop.families,
-                              client_rendered=rng.random() < client_rendered_share))
+        items.append(
+            MallItem(
+                listing=listing, families=fams | shop.families, client_rendered=rng.random() < client_rendered_share
+            )
+        )
     if items and client_rendered_share > 0 and not any(i.client_rendered for i in items) and len(items) >= 10:
         items[rng.randrange(len(items))].client_rendered = True
 
     broken = [
-        MalformedPage(page_id=f"DMX{k:05d}", category=b.pick(list(CATEGORIES)), shop_id=b.pick(shops).shop_id,
-                      broken_table=k % 2 == 0)
+        MalformedPage(
+            page_id=f"DMX{k:05d}",
+            category=b.pick(list(CATEGORIES)),
+            shop_id=b.pick(shops).shop_id,
+            broken_table=k % 2 == 0,
+        )
         for k in range(1, malformed + 1)
     ]
     return Mall(seed=seed, shops=shops, items=items, malformed=broken)

@@ -37,7 +37,7 @@ def _head(title: str) -> str:
     )
 
 
-_FOOT = '<footer><p>© 惠民优选商城 演示站点 · 本站所有商品与店铺均为虚构，仅供测试。</p></footer></body></html>'
+_FOOT = "<footer><p>© 惠民优选商城 演示站点 · 本站所有商品与店铺均为虚构，仅供测试。</p></footer></body></html>"
 
 
 def home(mall: Mall) -> str:
@@ -87,9 +87,8 @@ def category_pages(mall: Mall, key: str) -> list[str]:
         pages.append(
             _head(f"{name} - 第{page}页 - {SITE_NAME}")
             + f'<main class="category" data-category="{escape(key)}"><nav class="crumbs"><a href="/">首页</a> &gt; '
-            f"{escape(name)}</nav><h1>{escape(name)}</h1><ul class=\"items\">{''.join(chunk)}</ul>"
-            f'<div class="pagination">{"".join(nav)}</div></main>'
-            + _FOOT
+            f'{escape(name)}</nav><h1>{escape(name)}</h1><ul class="items">{"".join(chunk)}</ul>'
+            f'<div class="pagination">{"".join(nav)}</div></main>' + _FOOT
         )
     return pages
 
@@ -120,8 +119,7 @@ def item_page(item: MallItem) -> str:
         f"{escape(shop.name or '')}</a></div>"
         f'<button class="buy">加入购物车</button>'
         f'<table class="spec"><caption>规格参数</caption><tbody>{_spec_rows(lst.attributes)}</tbody></table>'
-        f'<section class="desc"><h2>商品详情</h2>{desc}</section></main>'
-        + _FOOT
+        f'<section class="desc"><h2>商品详情</h2>{desc}</section></main>' + _FOOT
     )
 
 
@@ -131,8 +129,7 @@ def item_shell(item: MallItem) -> str:
     return (
         _head(SITE_NAME)
         + f'<main id="app" class="item" data-render="client" data-listing-id="{escape(lst.listing_id)}">'
-        '<p class="loading">商品信息加载中…</p></main><script src="/static/item.js"></script>'
-        + _FOOT
+        '<p class="loading">商品信息加载中…</p></main><script src="/static/item.js"></script>' + _FOOT
     )
 
 
@@ -213,8 +210,7 @@ def malformed_page(page: MalformedPage) -> str:
         + f'<main class="item" data-listing-id="{escape(page.page_id)}" data-category="{escape(page.category)}">'
         f'<div class="price">¥<span class="price-value">abc</span></div>'
         f'<div class="shop-link"><a class="shop" href="/shop/{escape(page.shop_id)}.html" '
-        f'data-shop-id="{escape(page.shop_id)}">店铺</a></div>{table}</main>'
-        + _FOOT
+        f'data-shop-id="{escape(page.shop_id)}">店铺</a></div>{table}</main>' + _FOOT
     )
 
 
@@ -242,8 +238,7 @@ def shop_page(mall_shop: MallShop, items: list[MallItem]) -> str:
         _card(it.listing.listing_id, it.listing.title, it.listing.price, s.shop_id or "") for it in items[:PAGE_SIZE]
     )
     return (
-        _head(f"{s.name} - {SITE_NAME}")
-        + f'<main class="shop" data-shop-id="{escape(s.shop_id or "")}">'
+        _head(f"{s.name} - {SITE_NAME}") + f'<main class="shop" data-shop-id="{escape(s.shop_id or "")}">'
         f'<h1 class="shop-name">{escape(s.name or "")}</h1>'
         f'<section class="qualification"><h2>店铺资质</h2><dl class="licence">{licence}'
         f'<dt>所在地</dt><dd class="region">{escape(s.region or "")}</dd></dl>{permits_html}</section>'
@@ -263,16 +258,12 @@ def search_page(mall: Mall, query: str) -> str:
     return (
         _head(f"搜索“{q}” - {SITE_NAME}")
         + f'<main class="search"><h1>搜索“{escape(q)}”</h1><p>找到 {len(hits)} 件商品</p>'
-        f'<ul class="items">{cards}</ul></main>'
-        + _FOOT
+        f'<ul class="items">{cards}</ul></main>' + _FOOT
     )
 
 
 def robots(host_base: str) -> str:
-    return (
-        "User-agent: *\nDisallow: /cart\nDisallow: /admin\nDisallow: /api/admin\n"
-        f"Sitemap: {host_base}/sitemap.xml\n"
-    )
+    return f"User-agent: *\nDisallow: /cart\nDisallow: /admin\nDisallow: /api/admin\nSitemap: {host_base}/sitemap.xml\n"
 
 
 def sitemap(mall: Mall, host_base: str, category_page_counts: dict[str, int]) -> str:

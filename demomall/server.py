@@ -18,8 +18,14 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from demomall import pages
 from demomall.generator import CATEGORIES, Mall
 
-_REASONS = {200: "OK", 301: "Moved Permanently", 404: "Not Found", 405: "Method Not Allowed", 400: "Bad Request",
-            403: "Forbidden"}
+_REASONS = {
+    200: "OK",
+    301: "Moved Permanently",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    400: "Bad Request",
+    403: "Forbidden",
+}
 
 
 def _response(status: int, body: bytes, content_type: str, extra: str = "") -> bytes:
@@ -88,7 +94,8 @@ class Site:
             return self._host_doc("robots", base, lambda: (pages.robots(base), "text/plain; charset=utf-8"))
         if path == "/sitemap.xml":
             return self._host_doc(
-                "sitemap", base,
+                "sitemap",
+                base,
                 lambda: (pages.sitemap(self.mall, base, self.category_page_counts), "application/xml"),
             )
         if path == "/search":

@@ -162,9 +162,13 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     try:
         stats = crawl(
-            args.spider, base_url=args.base_url, output=args.output, publish=not args.no_publish,
+            args.spider,
+            base_url=args.base_url,
+            output=args.output,
+            publish=not args.no_publish,
             settings_overrides={"SWEEP_DETECT": not args.no_detect} | _parse_set(args.set),
-            progress=args.progress, render_js=not args.no_js,
+            progress=args.progress,
+            render_js=not args.no_js,
         )
     except Exception as exc:
         print(f"crawl failed: {exc}", file=sys.stderr)

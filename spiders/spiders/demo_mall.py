@@ -199,8 +199,12 @@ class DemoMallSpider(scrapy.Spider):
             return
         self.pending[shop_id] = [item]
         yield scrapy.Request(
-            shop_url, callback=self.parse_shop, errback=self.shop_failed, cb_kwargs={"shop_id": shop_id},
-            dont_filter=True, priority=10,
+            shop_url,
+            callback=self.parse_shop,
+            errback=self.shop_failed,
+            cb_kwargs={"shop_id": shop_id},
+            dont_filter=True,
+            priority=10,
         )
 
     def parse_shop(self, response: Response, shop_id: str) -> Iterator[Any]:

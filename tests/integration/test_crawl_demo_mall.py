@@ -38,7 +38,11 @@ def run_crawl(url: str, out: Path, data_dir: Path, *extra: str) -> dict:
     env.pop("SWEEP_SEARCH_URL", None)
     proc = subprocess.run(
         [sys.executable, "-m", "spiders.run", "demo_mall", "--base-url", url, "-o", str(out), *extra],
-        capture_output=True, text=True, timeout=300, env=env, check=False,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr[-4000:]
     return json.loads(proc.stdout.strip().splitlines()[-1])

@@ -87,8 +87,11 @@ def test_no_js_spider_skips_shells(mall_site) -> None:
 
 def test_malformed_page_is_reported_and_dropped_by_validation(mall_site, spider) -> None:
     mall, site = mall_site
-    page = next(m for m in mall.malformed if m.broken_table) if any(m.broken_table for m in mall.malformed) \
+    page = (
+        next(m for m in mall.malformed if m.broken_table)
+        if any(m.broken_table for m in mall.malformed)
         else mall.malformed[0]
+    )
     item = spider.extract_listing(response(site, f"/item/{page.page_id}.html"))
     assert item is not None and "title" not in item
     assert spider.crawler.stats.get_value("sweep/malformed") >= 1
