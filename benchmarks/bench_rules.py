@@ -10,6 +10,9 @@ negatives) and are written to benchmarks/out/ (git-ignored). Timings, in one pro
   * validate  - decode + `Listing.model_validate` (what `sweep scan` does before scanning)
   * scan      - `book.scan(listing)` on already-validated listings (the rulebook's own cost)
   * pipeline  - decode + validate + scan
+
+Rates are computed from CPU time of this process (time.process_time), which is what the rulebook
+costs; on a busy machine wall-clock rates are lower and are reported alongside (`*_wall_per_s`).
 """
 
 from __future__ import annotations
@@ -66,22 +69,25 @@ def main() -> None:
     from sweep.models import Listing
 
     gc.collect()
-    t = time.perf_counter()
+    w, t = time.perf_counter(), time.process_time()
     rows = [orjson.loads(line) for line in lines]
-    t_decode = time.perf_counter() - t
+    t_decode, w_decode = time.process_time() - t, time.perf_counter() - w
 
-    t = time.perf_counter()
+    w, t = time.perf_counter(), time.process_time()
     listings = [Listing.model_validate(orjson.loads(line)) for line in lines]
-    t_validate = time.perf_counter() - t
+    t_validate, w_validate = time.process_time() - t, time.perf_counter() - w
     del rows
 
+    # the corpus held in memory is the benchmark's artefact, not the scanner's: keep the cyclic GC
+    # from re-walking 200,000 listings (a streaming `sweep scan` never holds them)
     gc.collect()
-    t = time.perf_counter()
+    gc.freeze()
+    w, t = time.perf_counter(), time.process_time()
     n_findings = 0
     scan = book.scan
     for listing in listings:
         n_findings += len(scan(listing))
-    t_scan = time.perf_counter() - t
+    t_scan, w_scan = time.process_time() - t, time.perf_counter() - w
 
     n = len(lines)
     result = {
@@ -94,6 +100,9 @@ def main() -> None:
         "decode_validate_per_s": round(n / t_validate),
         "scan_per_s": round(n / t_scan),
         "pipeline_per_s": round(n / (t_validate + t_scan)),
+        "scan_wall_per_s": round(n / w_scan),
+        "decode_wall_per_s": round(n / w_decode),
+        "decode_validate_wall_per_s": round(n / w_validate),
         "scan_vs_decode": round(t_scan / t_decode, 2),
         "pipeline_vs_decode": round((t_validate + t_scan) / t_decode, 2),
         "rules": len(book.rules),

@@ -86,7 +86,7 @@ class Rulebook:
         prep = self.engine.prepare(listing)
         res = self.engine.evaluate(prep, rule, full=True)
         if res.fired:
-            return True, "命中: " + "、".join(f"{e.field}「{e.text}」" for e in res.evidence[:3])
+            return True, "命中: " + "、".join(f"{e.field}「{e.text}」" for e in res.get_evidence()[:3])
         if not res.in_scope:
             return False, "类目不在适用范围"
         if res.blocked:

@@ -161,6 +161,14 @@ class RuleResult:
     fired: bool = False
     evidence: list[Evidence] = field(default_factory=list)
     note: str | None = None
+    spans: list[tuple[int, int]] = field(default_factory=list)
+    prep: Prepared | None = None
+
+    def get_evidence(self) -> list[Evidence]:
+        """Evidence, built lazily: only the rule that represents a family needs it."""
+        if not self.evidence and self.spans and self.prep is not None:
+            self.evidence = [self.prep.evidence(s, e) for s, e in self.spans]
+        return self.evidence
 
 
 @lru_cache(maxsize=8192)
@@ -206,6 +214,7 @@ class Engine:
         self.catalog_lexicon = catalog_lexicon
         self.catx_lexicon = catx_lexicon
         self.want_attributes = any(f.startswith("attributes") for f in wanted_fields)
+        self.other_fields = bool(wanted_fields & {"category", "unit", "shop.name", "shop.licence_company"})
         self._always_cache: dict[str | None, list[Rule]] = {}
         self.cas_group: frozenset[str] | None = frozenset({"chem"})
         # unscoped licence checks without exclusions: cached per licence string in scan()
@@ -221,25 +230,33 @@ class Engine:
     # ---------------------------------------------------------------- preparation
     def prepare(self, listing: Listing) -> Prepared:
         wanted = self.wanted_fields
-        named: list[tuple[str, str | None]] = [("title", listing.title)]
-        if "description" in wanted:
-            named.append(("description", listing.description))
-        if self.want_attributes and listing.attributes:
-            named.extend((_attr_field(k), v) for k, v in listing.attributes.items())
-        if "category" in wanted:
-            named.append(("category", listing.category))
-        if "unit" in wanted:
-            named.append(("unit", listing.unit))
-        shop = listing.shop
-        if shop is not None:
-            if "shop.name" in wanted:
-                named.append(("shop.name", shop.name))
-            if "shop.licence_company" in wanted:
-                named.append(("shop.licence_company", shop.licence_company))
         segs: list[FieldSeg] = []
         parts: list[str] = []
         pos = 0
-        for name, text in named:
+        title = listing.title
+        if title:
+            if SEP in title:
+                title = title.replace(SEP, " ")
+            segs.append(FieldSeg("title", title, 0))
+            parts.append(title)
+            pos = len(title) + 1
+        extra: list[tuple[str, str | None]] = []
+        if "description" in wanted:
+            extra.append(("description", listing.description))
+        if self.want_attributes and listing.attributes:
+            extra.extend((_attr_field(k), v) for k, v in listing.attributes.items())
+        if self.other_fields:
+            if "category" in wanted:
+                extra.append(("category", listing.category))
+            if "unit" in wanted:
+                extra.append(("unit", listing.unit))
+            shop = listing.shop
+            if shop is not None:
+                if "shop.name" in wanted:
+                    extra.append(("shop.name", shop.name))
+                if "shop.licence_company" in wanted:
+                    extra.append(("shop.licence_company", shop.licence_company))
+        for name, text in extra:
             if not text:
                 continue
             if SEP in text:
@@ -426,15 +443,14 @@ class Engine:
                 return res
             res.evidence = ev
         else:
-            seen: set[tuple[int, int]] = set()
+            spans = res.spans
             for t in live:
                 key = (t.hit.start, t.hit.end)
-                if key in seen:
-                    continue
-                seen.add(key)
-                res.evidence.append(prep.evidence(t.hit.start, t.hit.end))
-                if len(res.evidence) >= 5:
-                    break
+                if key not in spans:
+                    spans.append(key)
+                    if len(spans) >= 5:
+                        break
+            res.prep = prep
         res.fired = True
         return res
 
@@ -489,7 +505,7 @@ class Engine:
                     family=fam,
                     rule_id=spec.id,
                     severity=spec.severity,
-                    evidence=res.evidence,
+                    evidence=res.get_evidence(),
                     legal_basis=spec.legal_basis,
                     title_zh=spec.title,
                 )
@@ -544,7 +560,7 @@ class Engine:
                     "why": why,
                     "matched": [self._trigger_dict(prep, t) for t in res.triggers],
                     "excluded": [{**self._trigger_dict(prep, t), "reason": w} for t, w in res.excluded],
-                    "evidence": [e.model_dump() for e in res.evidence],
+                    "evidence": [e.model_dump() for e in res.get_evidence()],
                 }
             )
         return {
@@ -589,7 +605,7 @@ def _check_uscc_invalid(engine: Engine, prep: Prepared, live: list[Trigger]):
     problem = uscc_problem(code)
     if problem is None:
         return False, [], "统一社会信用代码校验通过"
-    return True, [Evidence(field="shop.licence_no", text=code, start=0, end=len(code))], problem
+    return True, [Evidence.model_construct(field="shop.licence_no", text=code, start=0, end=len(code))], problem
 
 
 def _check_licence_missing(engine: Engine, prep: Prepared, live: list[Trigger]):
@@ -598,7 +614,7 @@ def _check_licence_missing(engine: Engine, prep: Prepared, live: list[Trigger]):
         return False, [], "无店铺信息，无法判断"
     if not blank(shop.licence_no):
         return False, [], "已公示执照号"
-    return True, [Evidence(field="shop.licence_no", text=shop.licence_no or "", start=0, end=0)], "店铺未公示营业执照号"
+    return True, [Evidence.model_construct(field="shop.licence_no", text=shop.licence_no or "", start=0, end=0)], "店铺未公示营业执照号"
 
 
 def _check_food_sanwu(engine: Engine, prep: Prepared, live: list[Trigger]):
@@ -621,7 +637,7 @@ def _check_food_sanwu(engine: Engine, prep: Prepared, live: list[Trigger]):
     if not missing:
         return False, [], "SC编号、厂名、厂址齐全"
     note = "缺少" + "、".join(missing)
-    return True, [Evidence(field="attributes", text=note, start=0, end=0)], note
+    return True, [Evidence.model_construct(field="attributes", text=note, start=0, end=0)], note
 
 
 def _check_gi_mismatch(engine: Engine, prep: Prepared, live: list[Trigger]):
@@ -641,7 +657,7 @@ def _check_gi_mismatch(engine: Engine, prep: Prepared, live: list[Trigger]):
             if agree:
                 return False, [], f"{agree[0][0]}「{agree[0][1]}」与宣称产地一致"
             k, v = placed[0]
-            ev = [prep.evidence(t.hit.start, t.hit.end), Evidence(field=f"attributes.{k}", text=v, start=0, end=len(v))]
+            ev = [prep.evidence(t.hit.start, t.hit.end), Evidence.model_construct(field=f"attributes.{k}", text=v, start=0, end=len(v))]
             return True, ev, f"宣称「{t.entry.name}」（{'/'.join(regions[:3])}），但{k}为「{v}」"  # type: ignore[union-attr]
     return False, [], "未标明可比对的产地/厂址"
 
