@@ -52,6 +52,22 @@ MAKER_TEXT_RE = re.compile(r"(?:厂名|生产厂家|生产商|生产企业|制�
 ADDRESS_TEXT_RE = re.compile(r"(?:厂址|生产地址|厂家地址)\s*[:：]\s*[^\s，。；;]{2,}")
 
 
+_new = object.__new__
+_set = object.__setattr__
+
+
+def _construct(cls: Any, values: dict[str, Any]) -> Any:
+    """Build a pydantic model from already-valid values without validation (what `model_construct`
+    does, minus its per-call field introspection: ~5x faster, and findings are built per listing).
+    `values` must name every field of `cls`."""
+    obj = _new(cls)
+    _set(obj, "__dict__", values)
+    _set(obj, "__pydantic_fields_set__", set(values))
+    _set(obj, "__pydantic_extra__", None)
+    _set(obj, "__pydantic_private__", None)
+    return obj
+
+
 @dataclass(slots=True)
 class Ref:
     """What a dictionary term stands for: a lexicon (catalog or inline term list) and, for catalog
@@ -109,7 +125,7 @@ class Prepared:
         seg = self.field_of(hit_start)
         o_start, o_end = self.norm.orig_span(hit_start, hit_end)
         s, e = o_start - seg.orig_start, o_end - seg.orig_start
-        return Evidence.model_construct(field=seg.name, text=seg.text[s:e], start=s, end=e)
+        return _construct(Evidence, {"field": seg.name, "text": seg.text[s:e], "start": s, "end": e})
 
 
 @dataclass
@@ -499,15 +515,18 @@ class Engine:
                 continue
             spec = res.rule.spec
             findings.append(
-                Finding.model_construct(
-                    platform=listing.platform,
-                    listing_id=listing.listing_id,
-                    family=fam,
-                    rule_id=spec.id,
-                    severity=spec.severity,
-                    evidence=res.get_evidence(),
-                    legal_basis=spec.legal_basis,
-                    title_zh=spec.title,
+                _construct(
+                    Finding,
+                    {
+                        "platform": listing.platform,
+                        "listing_id": listing.listing_id,
+                        "family": fam,
+                        "rule_id": spec.id,
+                        "severity": spec.severity,
+                        "evidence": list(res.get_evidence()),
+                        "legal_basis": spec.legal_basis,
+                        "title_zh": spec.title,
+                    },
                 )
             )
         return findings, suppressed
