@@ -60,6 +60,8 @@ def is_transient(exc: BaseException) -> bool:
             if isinstance(status, int) and status in _TRANSIENT_STATUS:
                 return True
         names = {cls.__name__ for cls in type(current).__mro__}
+        if names & {"BusDeliveryError", "KafkaTimeoutError"}:  # dead letters not acknowledged yet: retry
+            return True
         if names & {"ConnectionError", "ConnectionTimeout", "TransportError", "ConnectionTimeoutError"} and not (
             isinstance(getattr(current, "status_code", None), int) and current.status_code < 500  # type: ignore[attr-defined]
         ):
