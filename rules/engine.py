@@ -633,7 +633,11 @@ def _check_licence_missing(engine: Engine, prep: Prepared, live: list[Trigger]):
         return False, [], "无店铺信息，无法判断"
     if not blank(shop.licence_no):
         return False, [], "已公示执照号"
-    return True, [Evidence.model_construct(field="shop.licence_no", text=shop.licence_no or "", start=0, end=0)], "店铺未公示营业执照号"
+    return (
+        True,
+        [Evidence.model_construct(field="shop.licence_no", text=shop.licence_no or "", start=0, end=0)],
+        "店铺未公示营业执照号",
+    )
 
 
 def _check_food_sanwu(engine: Engine, prep: Prepared, live: list[Trigger]):
@@ -676,7 +680,10 @@ def _check_gi_mismatch(engine: Engine, prep: Prepared, live: list[Trigger]):
             if agree:
                 return False, [], f"{agree[0][0]}「{agree[0][1]}」与宣称产地一致"
             k, v = placed[0]
-            ev = [prep.evidence(t.hit.start, t.hit.end), Evidence.model_construct(field=f"attributes.{k}", text=v, start=0, end=len(v))]
+            ev = [
+                prep.evidence(t.hit.start, t.hit.end),
+                Evidence.model_construct(field=f"attributes.{k}", text=v, start=0, end=len(v)),
+            ]
             return True, ev, f"宣称「{t.entry.name}」（{'/'.join(regions[:3])}），但{k}为「{v}」"  # type: ignore[union-attr]
     return False, [], "未标明可比对的产地/厂址"
 

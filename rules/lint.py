@@ -69,7 +69,8 @@ def lint_book(book: Rulebook) -> list[Problem]:
             listing = book.example_listing(rule, ex, f"lint#{ex_i}")
             prep = engine.prepare(listing)
             res = engine.evaluate(prep, rule, full=True)
-            for _, why in res.excluded:
+            reasons = [why for _, why in res.excluded] + ([res.blocked] if res.blocked else [])
+            for why in reasons:
                 for k, cx in enumerate(rule.exclusions):
                     if (cx.negation and why.startswith("否定")) or (not cx.negation and why.startswith(cx.label)):
                         used.add(k)
