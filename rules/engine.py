@@ -145,6 +145,7 @@ class CompiledExclusion:
     negation: bool
     label: str
     in_fields: tuple[str, ...] | None = None
+    before: re.Pattern[str] | None = None
 
 
 @dataclass
@@ -393,6 +394,11 @@ class Engine:
             if ex.negation:
                 if NEGATION_RE.search(text, max(seg.norm_start, h.start - 6), h.start):
                     return f"否定用语：「{text[max(seg.norm_start, h.start - 6) : h.start]}」"
+                continue
+            if ex.before is not None:
+                m = ex.before.search(text, max(seg.norm_start, h.start - 8), h.start)
+                if m:
+                    return f"{ex.label}「{m.group(0)}」"
                 continue
             for x in prep.any_by_lexicon.get(ex.lexicon, ()):  # type: ignore[arg-type]
                 if x is h or GIFT_RE.search(text, max(0, x.start - 6), x.start):
@@ -791,6 +797,11 @@ def compile_engine(specs: list[tuple[RuleSpec, str, int]], catalogs: dict[str, C
         for i, x in enumerate(spec.exclude):
             if x.negation:
                 exclusions.append(CompiledExclusion(None, None, False, True, "否定"))
+                continue
+            if x.before is not None:
+                words = sorted((norm_term(w) for w in x.before if norm_term(w)), key=len, reverse=True)
+                pattern = re.compile("(?:" + "|".join(re.escape(w) for w in words) + r")[:：]?\s*$")
+                exclusions.append(CompiledExclusion(None, None, False, False, x.reason or "前置语境", before=pattern))
                 continue
             if x.catalog is not None:
                 if x.catalog not in catalogs:

@@ -74,13 +74,16 @@ class Exclusion(_Strict):
     in_fields: list[str] | None = None
     """Cancel when the terms occur anywhere in these fields (e.g. the title names a test kit)."""
     negation: bool = False
+    before: list[str] | None = None
+    """Cancel when one of these words comes right before the trigger (含盐酸, 主要成分氢氧化钠: an
+    ingredient of another product, not the substance on sale)."""
     reason: str | None = None
 
     @model_validator(mode="after")
     def _kind(self) -> Exclusion:
-        if self.negation:
-            if self.terms is not None or self.catalog is not None:
-                raise ValueError("negation 排除不能同时给出 terms/catalog")
+        if self.negation or self.before is not None:
+            if self.terms is not None or self.catalog is not None or (self.negation and self.before is not None):
+                raise ValueError("negation / before 排除不能与 terms/catalog 同时给出")
             return self
         if (self.terms is None) == (self.catalog is None):
             raise ValueError("排除条件需给出 terms 或 catalog 之一，或 negation: true")
