@@ -66,9 +66,12 @@ def build_settings(
         settings.set("DOWNLOAD_HANDLERS", {}, priority="project")
     settings.set("SWEEP_OUTPUT", str(output) if output else None, priority="cmdline")
     settings.set("SWEEP_PUBLISH", publish, priority="cmdline")
-    settings.set("LOG_LEVEL", "INFO" if progress else "WARNING", priority="cmdline")
+    settings.set("LOG_LEVEL", "WARNING", priority="cmdline")
     if progress:
-        settings.set("LOGSTATS_INTERVAL", 5.0, priority="cmdline")
+        settings.set("SWEEP_RICH_PROGRESS", True, priority="cmdline")
+        extensions = dict(settings.getdict("EXTENSIONS"))
+        extensions["spiders.extensions.RichProgress"] = 0
+        settings.set("EXTENSIONS", extensions, priority="cmdline")
     for key, value in (overrides or {}).items():
         settings.set(key, value, priority="cmdline")
     return settings
@@ -95,8 +98,6 @@ def crawl(
         output=output, publish=publish, render_js=render_js, overrides=settings_overrides, progress=progress
     )
     process = CrawlerProcess(settings)
-    if progress:
-        _quiet_progress_logging()
     crawler = process.create_crawler(spider)
     started = time.monotonic()
     process.crawl(crawler, base_url=base_url, render_js=render_js)
@@ -128,16 +129,6 @@ def crawl(
     return stats
 
 
-def _quiet_progress_logging() -> None:
-    """With progress on, show Scrapy's periodic "Crawled N pages (at X pages/min)" line and our own
-    warnings, not Scrapy's start-up inventory of middlewares and the final stats dump."""
-    import logging
-
-    for name in ("scrapy", "scrapy-playwright", "scrapy_playwright", "asyncio", "py.warnings"):
-        logging.getLogger(name).setLevel(logging.WARNING)
-    logging.getLogger("scrapy.extensions.logstats").setLevel(logging.INFO)
-
-
 def _parse_set(values: list[str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for kv in values:
@@ -157,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-publish", action="store_true", help="do not publish to the bus")
     ap.add_argument("--no-detect", action="store_true", help="do not run the rulebook")
     ap.add_argument("--no-js", action="store_true", help="skip client-rendered pages (no browser)")
-    ap.add_argument("--progress", action="store_true", help="log progress every 5 s")
+    ap.add_argument("--progress", action="store_true", help="show a live progress line on stderr")
     ap.add_argument("-s", "--set", action="append", default=[], metavar="NAME=VALUE", help="Scrapy setting")
     args = ap.parse_args(argv)
     try:

@@ -152,12 +152,13 @@ def demo(
     console.print(crawl_table(stats))
     console.print(summary_table(facets.get("family", {}), truth_path, crawl_out, settings.data_dir))
     console.print(
-        f"[b]完成[/b] in {elapsed:.1f}s: {getattr(stats, 'pages', '?')} pages, {getattr(stats, 'listings', '?')} "
-        f"listings, {total_leads} leads in the store ({indexed!s})."
+        f"[b]完成 done[/b] in {elapsed:.1f}s: {stats.pages} pages crawled ({stats.browser_pages} in the browser), "
+        f"{stats.listings} listings, {stats.findings} findings → {indexed.created} new and {indexed.updated} updated "
+        f"leads, {indexed.deadlettered} dead letters; {total_leads} leads in {settings.store_db}"
     )
     console.print(
         "检索线索 search the leads:\n"
-        '  sweep leads search "氰化钠" --family chem.toxic\n'
+        "  sweep leads search 氰化钾 --family chem.toxic\n"
         "  sweep leads search 枸杞 --family origin.gi_mismatch --sort priority\n"
         "  sweep leads search --status new --severity high"
     )
