@@ -32,6 +32,7 @@ class Entry:
     exclude: list[str] = field(default_factory=list)
     min_pct: float | None = None
     regions: list[str] = field(default_factory=list)
+    parents: list[str] = field(default_factory=list)
     category: str | None = None
     note: str | None = None
 
@@ -123,6 +124,7 @@ def load_catalog(path: Path) -> Catalog:
                 exclude=_split(rec.get("exclude")),
                 min_pct=min_pct,
                 regions=_split(rec.get("regions")),
+                parents=_split(rec.get("parents")),
                 category=rec.get("category") or None,
                 note=rec.get("note") or None,
             )

@@ -19,7 +19,7 @@ from typing import Any
 import ahocorasick
 
 from rules.catalog import Catalog, Entry
-from rules.checks import SC_RE, blank, names_place, uscc_problem
+from rules.checks import PROVINCES, SC_RE, blank, uscc_problem
 from rules.normalize import Normalized, find_cas, norm_term, normalize
 from rules.schema import Matcher, RuleSpec
 from sweep.models import FAMILIES, SEVERITY_RANK, Evidence, Finding, Listing, Shop
@@ -34,6 +34,8 @@ GIFT_RE = re.compile(r"(?:送|赠|附赠|赠送|附送|加送)[^\s，。,；;]{0
 PCT_RE = re.compile(r"(\d+(?:\.\d+)?)\s*%")
 PCT_WINDOW = 16
 ORIGIN_KEYS = ("产地", "原产地", "产区", "生产地", "种植地", "养殖地", "出产地", "省份", "生产地区")
+_SC_STRIP = re.compile(r"[\s\-]")
+NOT_PRODUCER_KEYS = ("发货", "店铺", "门店", "退货", "收货", "售后", "仓库", "公司地址")
 ADDRESS_KEYS = (
     "厂址",
     "生产地址",
@@ -44,6 +46,7 @@ ADDRESS_KEYS = (
     "制造商地址",
     "工厂地址",
     "生产厂址",
+    "地址",
 )
 IMPORT_KEYS = ("原产国", "进口商", "进口代理商", "国内代理商", "境内代理商", "报关单")
 MAKER_KEYS = ("厂名", "生产厂家", "生产商", "生产企业", "制造商", "厂家名称", "生产者", "厂家", "生产单位", "委托方")
@@ -618,8 +621,9 @@ def _key_has(k: str, keys: tuple[str, ...]) -> bool:
 
 
 def _attr_items(listing: Listing, keys: tuple[str, ...]) -> list[tuple[str, str]]:
-    """Attributes whose key contains one of `keys` (cached per key: sellers reuse a few dozen keys)."""
-    return [(k, v) for k, v in listing.attributes.items() if _key_has(k, keys)]
+    """Attributes whose key contains one of `keys` (cached per key: sellers reuse a few dozen keys);
+    shipping/shop/return addresses are never producer facts."""
+    return [(k, v) for k, v in listing.attributes.items() if _key_has(k, keys) and not _key_has(k, NOT_PRODUCER_KEYS)]
 
 
 def _check_uscc_invalid(engine: Engine, prep: Prepared, live: list[Trigger]):
@@ -655,7 +659,7 @@ def _check_food_sanwu(engine: Engine, prep: Prepared, live: list[Trigger]):
         # imported food carries 原产国 and the importer instead of an SC number (食品安全法 第九十七条)
         return False, [], f"进口食品（{imported[0][0]}：{imported[0][1]}），不适用SC编号要求"
     missing = []
-    sc_ok = any(SC_RE.search(v) for v in attrs.values()) or bool(SC_RE.search(desc))
+    sc_ok = any(SC_RE.search(_SC_STRIP.sub("", v)) for v in attrs.values()) or bool(SC_RE.search(desc))
     if not sc_ok:
         missing.append("SC食品生产许可证编号")
     makers = [v for k, v in _attr_items(listing, MAKER_KEYS) if "地址" not in k]
@@ -669,6 +673,45 @@ def _check_food_sanwu(engine: Engine, prep: Prepared, live: list[Trigger]):
     return True, [Evidence.model_construct(field="attributes", text=note, start=0, end=0)], note
 
 
+_ADMIN_WORDS = (
+    "特别行政区",
+    "自治区",
+    "自治州",
+    "自治县",
+    "自治旗",
+    "回族",
+    "藏族",
+    "蒙古族",
+    "维吾尔",
+    "壮族",
+    "中华人民共和国",
+    "中国大陆",
+    "中国",
+    "大陆",
+    "国产",
+    "境内",
+    "详见包装",
+    "见包装",
+    "产地直发",
+    "原产地",
+)
+_ADMIN_CHARS = frozenset("省市县区州盟旗镇乡村")
+
+
+def _residual_place(value: str, parents: list[str]) -> bool:
+    """Whether `value` still names a place once the claim's parent regions and administrative words
+    are removed ("西藏自治区拉萨市" says nothing against 尼木藏香; "宁夏银川市" does against 中宁枸杞)."""
+    v = _norm_cached(value)
+    for p in parents:
+        v = v.replace(p, "")
+    for w in _ADMIN_WORDS:
+        v = v.replace(w, "")
+    if any(p in v for p in PROVINCES):
+        return True
+    # an origin attribute is a place by definition: two or more remaining name characters (银川, 沙坡头)
+    return sum(1 for c in v if "\u4e00" <= c <= "\u9fff" and c not in _ADMIN_CHARS) >= 2
+
+
 def _check_gi_mismatch(engine: Engine, prep: Prepared, live: list[Trigger]):
     listing = prep.listing
     claims = [t for t in live if t.entry is not None and t.entry.regions and not t.hit.field.startswith("attributes.")]
@@ -676,21 +719,28 @@ def _check_gi_mismatch(engine: Engine, prep: Prepared, live: list[Trigger]):
         return False, [], "无产地宣称"
     origin_attrs = [(k, v) for k, v in _attr_items(listing, ORIGIN_KEYS) if not blank(v)]
     addr_attrs = [(k, v) for k, v in _attr_items(listing, ADDRESS_KEYS) if not blank(v) and (k, v) not in origin_attrs]
+    t = claims[0]
+    entry = t.entry
+    assert entry is not None
+    regions = _norm_regions(entry)
+    parents = [_norm_cached(p) for p in entry.parents]
+    # the product's own origin decides; a producer address is only used when no origin is given
     for group in (origin_attrs, addr_attrs):
-        placed = [(k, v) for k, v in group if names_place(v)]
-        if not placed:
+        if not group:
             continue
-        for t in claims:
-            regions = t.entry.regions  # type: ignore[union-attr]
-            agree = [(k, v) for k, v in placed if any(r in _norm_cached(v) for r in _norm_regions(t.entry))]
-            if agree:
-                return False, [], f"{agree[0][0]}「{agree[0][1]}」与宣称产地一致"
-            k, v = placed[0]
+        agree = [(k, v) for k, v in group if any(r in _norm_cached(v) for r in regions)]
+        if agree:
+            return False, [], f"{agree[0][0]}「{agree[0][1]}」与宣称产地一致"
+        against = [(k, v) for k, v in group if _residual_place(v, parents)]
+        if not against and any(p in _norm_cached(v) for _, v in group for p in parents):
+            return False, [], "只标到上级产区，与宣称不矛盾"
+        if against:
+            k, v = against[0]
             ev = [
                 prep.evidence(t.hit.start, t.hit.end),
                 Evidence.model_construct(field=f"attributes.{k}", text=v, start=0, end=len(v)),
             ]
-            return True, ev, f"宣称「{t.entry.name}」（{'/'.join(regions[:3])}），但{k}为「{v}」"  # type: ignore[union-attr]
+            return True, ev, f"宣称「{entry.name}」（{'/'.join(entry.regions[:3])}），但{k}为「{v}」"
     return False, [], "未标明可比对的产地/厂址"
 
 

@@ -385,3 +385,24 @@ def test_explain_lists_every_rule() -> None:
     row = next(r for r in exp["rules"] if r["rule_id"] == "chem.unlicensed/catalog")
     assert row["status"] == "excluded" and row["excluded"] and row["excluded"][0]["text"] == "氢氧化钠"
     assert exp["findings"] == []
+
+
+def test_gi_parent_regions_and_bare_place_names() -> None:
+    # a parent region does not contradict the claim; a sibling place does
+    assert "origin.gi_mismatch" not in families(
+        listing("尼木藏香 手工", category="incense", attributes={"产地": "西藏拉萨"})
+    )
+    assert "origin.gi_mismatch" not in families(food("中宁枸杞", attrs={"产地": "宁夏回族自治区中卫市"}))
+    assert "origin.gi_mismatch" in families(food("中宁枸杞", attrs={"产地": "宁夏银川市"}))
+    assert "origin.gi_mismatch" not in families(food("青海牦牛 牦牛肉干", category="food/yak", attrs={"产地": "西宁"}))
+
+
+def test_sanwu_key_and_format_variants() -> None:
+    base = {"厂名": "某公司", "厂址": "陕西省西安市"}
+    assert "food.sanwu" not in families(food("蜂蜜", attrs={**base, "生产许可证编号": "SC 1176 4052 1001 23"}))
+    item = food("蜂蜜")
+    item.attributes.pop("厂址")
+    item.attributes["地址"] = "宁夏中卫市"
+    assert "food.sanwu" not in families(item)
+    item.attributes["发货地址"] = item.attributes.pop("地址")
+    assert "food.sanwu" in families(item)
