@@ -761,7 +761,9 @@ class Gen:
     def tricky(self) -> dict[str, Any]:
         """Harder cases, positive and negative, that keyword lists alone get wrong."""
         rng = self.rng
-        k = rng.randrange(16)
+        k = rng.randrange(24)
+        if k >= 16:
+            return self.tricky2(k - 16)
         if k == 0:
             return self.row(
                 "缅甸天然翡翠 A货 手镯 带证书", "天然A货翡翠，非B货C货。", "jewelry", {"材质": "翡翠"}, set(), "fashion"
@@ -927,6 +929,53 @@ class Gen:
             "attributes": {"品牌": "自有品牌"},
             "families": [],
         }
+
+    def tricky2(self, k: int) -> dict[str, Any]:
+        rng = self.rng
+        if k == 0:  # a parent region is not a contradiction
+            return self.row("尼木藏香 手工线香", "传统工艺。", "incense", {"产地": "西藏拉萨"}, set(), "general")
+        if k == 1:
+            attrs = self.food_attrs("宁夏回族自治区中卫市")
+            return self.row("中宁枸杞 特优 500g", "颗粒饱满。", "food/goji", attrs, set(), "food")
+        if k == 2:  # a sibling place is
+            attrs = self.food_attrs(rng.choice(["宁夏银川", "宁夏中卫市沙坡头区", "宁夏石嘴山市"]))
+            return self.row("中宁枸杞 特优 500g", "颗粒饱满。", "food/goji", attrs, {"origin.gi_mismatch"}, "food")
+        if k == 3:  # facts written differently
+            attrs = self.food_attrs("陕西省西安市")
+            attrs["生产许可证编号"] = "SC 1176 4052 1001 23"
+            attrs["地址"] = attrs.pop("厂址")
+            return self.row("蜂蜜 500g 土蜂蜜", "农家自产。", "food/honey", attrs, set(), "food")
+        if k == 4:  # a shipping address is not the producer address
+            attrs = self.food_attrs("陕西省西安市")
+            attrs["发货地址"] = attrs.pop("厂址")
+            return self.row("蜂蜜 500g 土蜂蜜", "农家自产。", "food/honey", attrs, {"food.sanwu"}, "food")
+        if k == 5:
+            product, cat = rng.choice(FOODS)
+            return self.row(
+                f"{product} 礼盒",
+                rng.choice(["洁厕灵 含盐酸"] and ["山奈 八角 桂皮 卤料包", "高仿真 绿植 摆件"]),
+                cat,
+                self.food_attrs("广西玉林市"),
+                set(),
+                "food",
+            )
+        if k == 6:
+            return self.row(
+                rng.choice(["洁厕灵 含盐酸 强力除垢", "管道疏通剂 主要成分氢氧化钠", "玻璃清洗剂 成分：异丙醇"]),
+                "家用清洁。",
+                "daily",
+                {"规格": "500ml"},
+                set(),
+                "general",
+            )
+        return self.row(
+            rng.choice(["企业名录 工商数据 老板手机号 按地区筛选", "出售公民信息 实名 手机号"]),
+            "Excel交付。",
+            "services",
+            {},
+            {"privacy.personal_data_sale"},
+            "services",
+        )
 
     def absolute_other(self) -> dict[str, Any]:
         rng = self.rng
