@@ -406,3 +406,21 @@ def test_sanwu_key_and_format_variants() -> None:
     assert "food.sanwu" not in families(item)
     item.attributes["发货地址"] = item.attributes.pop("地址")
     assert "food.sanwu" in families(item)
+
+
+@pytest.mark.parametrize(
+    "title, family",
+    [
+        ("Sodium Cyanide 98%", "chem.toxic"),
+        ("Hydrogen Peroxide 35% drum", "chem.explosive_precursor"),
+        ("Acetone 99.5%", "chem.drug_precursor"),
+        ("sodium hydroxide flakes", "chem.unlicensed"),
+    ],
+)
+def test_english_names(title: str, family: str) -> None:
+    assert family in families(listing(title))
+
+
+def test_english_names_respect_word_boundaries_and_thresholds() -> None:
+    assert not families(listing("hydrogen peroxide 3% first aid", category="health"))
+    assert "chem.drug_precursor" not in families(listing("acetonex solvent free", category="daily"))
