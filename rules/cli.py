@@ -92,17 +92,27 @@ def test_cmd(book: BookOpt = None, verbose: Annotated[bool, typer.Option("--verb
 
 @app.command("explain")
 def explain_cmd(
-    listing_file: Annotated[Path, typer.Argument(help="一条商品 JSON（或 JSONL 的第一行）")],
+    listing_file: Annotated[Path, typer.Argument(help="一条商品 JSON，或 JSONL（默认第一行，--id 指定）")],
     book: BookOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="输出 JSON")] = False,
-    all_rules: Annotated[bool, typer.Option("--all", help="也列出未命中的规则")] = True,
+    all_rules: Annotated[bool, typer.Option("--all/--hits", help="--hits 只列出有命中的规则")] = True,
+    listing_id: Annotated[str | None, typer.Option("--id", help="JSONL 中要解释的 listing_id")] = None,
 ) -> None:
     """逐条说明每个规则对该商品的判断：命中了什么、被什么排除、为何未报告。"""
     from sweep.models import Listing
 
     rb = _load(book)
     raw = listing_file.read_bytes().strip()
-    data = orjson.loads(raw.splitlines()[0] if raw.startswith(b"{") and b"\n{" in raw else raw)
+    lines = raw.splitlines() if raw.startswith(b"{") and b"\n{" in raw else [raw]
+    data = None
+    for line in lines:
+        row = orjson.loads(line)
+        if listing_id is None or row.get("listing_id") == listing_id:
+            data = row
+            break
+    if data is None:
+        _console().print(f"[red]找不到 listing_id={listing_id}[/]")
+        raise typer.Exit(1)
     data.pop("families", None)
     listing = Listing.model_validate(data)
     exp = rb.explain(listing)
