@@ -197,7 +197,7 @@ def _env(p: Pipeline) -> dict[str, str]:
 
 
 def test_crash_kill9_and_restart_loses_and_duplicates_nothing(pipeline: Pipeline, tmp_path: Path) -> None:
-    events, expected = stream(3000, seed=3)
+    events, expected = stream(15000, seed=3)  # long enough that the kill lands mid-stream
     with pipeline.bus() as bus, pipeline.store() as store:
         bus.ensure_topics([*pipeline.topics, pipeline.deadletter])
         log1 = (tmp_path / "indexer1.log").open("w")
