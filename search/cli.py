@@ -12,7 +12,7 @@ app = typer.Typer(help="Search index administration (templates, reindex).", no_a
 console = Console()
 
 
-def _store(prefix: str | None):
+def _store(prefix: str | None, *, ensure: bool = True):
     from search.backends import open_search_store
     from sweep.settings import get_settings
 
@@ -20,7 +20,7 @@ def _store(prefix: str | None):
     if not settings.search_url:
         console.print("[red]SWEEP_SEARCH_URL is not set: the embedded SQLite store needs no index admin.[/]")
         raise typer.Exit(2)
-    return open_search_store(settings, prefix=prefix)
+    return open_search_store(settings, prefix=prefix, ensure=ensure)
 
 
 KindsOpt = typer.Option(["leads"], "--kind", help="leads, listings or complaints (repeatable)")
@@ -44,7 +44,7 @@ def status(
     """Server flavour, analysis (cjk or fallback), aliases, index versions and document counts."""
     from search import admin
 
-    with _store(prefix) as store:
+    with _store(prefix, ensure=False) as store:  # looking must not create anything
         data = admin.status(store)
     if as_json:
         print(json.dumps(data, ensure_ascii=False, indent=2))
