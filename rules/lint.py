@@ -69,6 +69,11 @@ def lint_book(book: Rulebook) -> list[Problem]:
             listing = book.example_listing(rule, ex, f"lint#{ex_i}")
             prep = engine.prepare(listing)
             res = engine.evaluate(prep, rule, full=True)
+            pruners = {h.pruned_by for h in prep.hits if h.pruned_by}
+            for k, cx in enumerate(rule.exclusions):
+                # an exclusion term containing the trigger (治疗期间 ⊃ 治疗) works by longest match
+                if cx.lexicon is not None and any(x.term in pruners for x in prep.any_by_lexicon.get(cx.lexicon, ())):
+                    used.add(k)
             reasons = [why for _, why in res.excluded] + ([res.blocked] if res.blocked else [])
             for why in reasons:
                 for k, cx in enumerate(rule.exclusions):
