@@ -209,7 +209,7 @@ def test_triage_never_overwritten_by_replay_or_newer_sighting(store: SearchEngin
 def test_concurrent_writers_and_triage(store: SearchEngineStore, backend_url: tuple[str, str]) -> None:
     """Two indexers and a person race on the same leads: optimistic concurrency keeps every sighting
     exactly once and the triage state intact."""
-    name, url = backend_url
+    _name, url = backend_url
     other = open_search_store(Settings(search_url=url), prefix=store.prefix, refresh=False)
     ids = [event(i, "t").lead_id for i in range(5)]
     store.apply_events([event(i, f"出售氰化钠 {i}") for i in range(5)])
