@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -192,7 +192,7 @@ class LeadEvent(_Model):
 
     @classmethod
     def of(cls, finding: Finding, listing: Listing, observed_at: datetime | None = None) -> LeadEvent:
-        when = observed_at or _parse_time(listing.crawled_at) or utcnow()
+        when = observed_at or parse_time(listing.crawled_at) or utcnow()
         return cls(lead_id=finding.lead_id, observed_at=when, finding=finding, listing=ListingSummary.of(listing))
 
 
@@ -237,6 +237,17 @@ class Lead(_Model):
             times_seen=1,
         )
 
+    def triaged(self, status: TriageStatus, *, assignee: str | None = None, note: str | None = None) -> Lead:
+        """A person's decision: only the triage fields change (`None` keeps the current assignee/note)."""
+        update: dict[str, Any] = {"status": TriageStatus(status), "status_updated_at": utcnow()}
+        if assignee is not None:
+            update["assignee"] = assignee
+        if note is not None:
+            update["note"] = note
+        return self.model_copy(update=update)
+
+    TRIAGE_FIELDS: ClassVar[tuple[str, ...]] = ("status", "assignee", "note", "status_updated_at")
+
     def sighted(self, event: LeadEvent) -> Lead:
         """Apply one more sighting. Replays (a sighting at a time already counted) change nothing, which
         is what makes at-least-once delivery safe: only strictly newer or older sightings count."""
@@ -274,7 +285,8 @@ class Complaint(_Model):
     complainant_phone: str | None = None
 
 
-def _parse_time(value: str | None) -> datetime | None:
+def parse_time(value: str | None) -> datetime | None:
+    """An RFC 3339 time as spiders write it (`crawled_at`); naive times are taken as UTC, junk as None."""
     if not value:
         return None
     try:

@@ -20,7 +20,6 @@ import time
 from abc import ABC, abstractmethod
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
-from datetime import datetime
 from typing import Any
 
 import orjson
@@ -37,7 +36,7 @@ from search.templates import (
     template_body,
     template_name,
 )
-from sweep.models import Lead, LeadEvent, Listing, TriageStatus, utcnow
+from sweep.models import Lead, LeadEvent, Listing, TriageStatus, parse_time
 from sweep.store.base import LeadQuery, LeadSearchResult, LeadStore, UpsertStats
 
 log = logging.getLogger("sweep.search")
@@ -326,13 +325,8 @@ class SearchEngineStore(LeadStore, ABC):
             if doc is None:
                 raise KeyError(lead_id)
             lead = queries.lead_from_source(doc["_source"])
-            update: dict[str, Any] = {"status": TriageStatus(status), "status_updated_at": utcnow()}
-            if assignee is not None:
-                update["assignee"] = assignee
-            if note is not None:
-                update["note"] = note
-            lead = lead.model_copy(update=update)
-            partial = {k: v for k, v in queries.lead_document(lead).items() if k in update}
+            lead = lead.triaged(status, assignee=assignee, note=note)
+            partial = {k: v for k, v in queries.lead_document(lead).items() if k in Lead.TRIAGE_FIELDS}
             self._recent.pop(lead_id, None)
             try:
                 self.update_doc(
@@ -360,14 +354,5 @@ class SearchEngineStore(LeadStore, ABC):
 
 
 def _epoch_ms(value: str | None) -> int | None:
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        from datetime import UTC
-
-        parsed = parsed.replace(tzinfo=UTC)
-    return int(parsed.timestamp() * 1000)
+    parsed = parse_time(value)
+    return int(parsed.timestamp() * 1000) if parsed else None

@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sweep.models import SEVERITY_RANK, Lead, LeadEvent, Listing, TriageStatus, utcnow
+from sweep.models import SEVERITY_RANK, Lead, LeadEvent, Listing, TriageStatus
 from sweep.store import cjk
 from sweep.store.base import LeadQuery, LeadSearchResult, LeadStore, UpsertStats
 
@@ -163,13 +163,7 @@ class SqliteLeadStore(LeadStore):
             row = self._conn.execute("SELECT doc FROM leads WHERE lead_id = ?", (lead_id,)).fetchone()
             if row is None:
                 raise KeyError(lead_id)
-            lead = Lead.model_validate_json(row[0])
-            update: dict[str, Any] = {"status": TriageStatus(status), "status_updated_at": utcnow()}
-            if assignee is not None:
-                update["assignee"] = assignee
-            if note is not None:
-                update["note"] = note
-            lead = lead.model_copy(update=update)
+            lead = Lead.model_validate_json(row[0]).triaged(status, assignee=assignee, note=note)
             self._write(lead)
         return lead
 
