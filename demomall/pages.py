@@ -23,6 +23,7 @@ CSS = (
     ".price{color:#e4393c;font-size:24px}table.spec th{text-align:left;background:#fafafa;width:140px}"
     "table{border-collapse:collapse}td,th{border:1px solid #eee;padding:4px 8px}"
     ".items li{list-style:none;display:inline-block;width:220px;margin:6px;vertical-align:top}"
+    ".gallery img{width:160px;height:160px;margin:0 8px 8px 0;border:1px solid #eee}"
 )
 
 
