@@ -52,6 +52,8 @@ FAMILY_LABELS_ZH: dict[str, str] = {
 
 Severity = Literal["high", "medium", "low"]
 SEVERITY_RANK: dict[str, int] = {"high": 3, "medium": 2, "low": 1}
+SIGHTING_WINDOW = 64
+"""Sighting times a lead remembers to recognise replays exactly (64 daily crawls: two months)."""
 
 
 def utcnow() -> datetime:
@@ -213,6 +215,8 @@ class Lead(_Model):
     first_seen: datetime
     last_seen: datetime
     times_seen: int = 1
+    recent_sightings: list[datetime] = Field(default_factory=list)
+    """Times of the latest sightings (at most SIGHTING_WINDOW), to tell replays from late sightings."""
     status: TriageStatus = TriageStatus.new
     assignee: str | None = None
     note: str | None = None
@@ -235,6 +239,7 @@ class Lead(_Model):
             first_seen=event.observed_at,
             last_seen=event.observed_at,
             times_seen=1,
+            recent_sightings=[event.observed_at],
         )
 
     def triaged(self, status: TriageStatus, *, assignee: str | None = None, note: str | None = None) -> Lead:
@@ -249,13 +254,21 @@ class Lead(_Model):
     TRIAGE_FIELDS: ClassVar[tuple[str, ...]] = ("status", "assignee", "note", "status_updated_at")
 
     def sighted(self, event: LeadEvent) -> Lead:
-        """Apply one more sighting. Replays (a sighting at a time already counted) change nothing, which
-        is what makes at-least-once delivery safe: only strictly newer or older sightings count."""
+        """Apply one more sighting. A replay (a sighting at a time already counted) changes nothing, which
+        is what makes at-least-once delivery safe; a real sighting counts even when it arrives out of order
+        (two indexers racing after a rebalance, two crawlers of one platform).
+
+        Replays are recognised exactly within the last `SIGHTING_WINDOW` sighting times. Older than the
+        window (bus retention is far shorter) a sighting inside [first_seen, oldest remembered] is taken
+        for a replay: counting a replay twice would inflate `times_seen`, the signal staff sort by.
+        """
         when = event.observed_at
-        if self.first_seen <= when <= self.last_seen:
+        recent = self.recent_sightings or [self.last_seen]  # a lead stored before the window existed
+        if when in recent or self.first_seen <= when < min(recent):
             return self
         f = event.finding
-        update: dict[str, Any] = {"times_seen": self.times_seen + 1}
+        window = sorted({*recent, when})[-SIGHTING_WINDOW:]
+        update: dict[str, Any] = {"times_seen": self.times_seen + 1, "recent_sightings": window}
         if when > self.last_seen:
             update |= {
                 "last_seen": when,
@@ -266,7 +279,7 @@ class Lead(_Model):
                 "title_zh": f.title_zh,
                 "listing": event.listing,
             }
-        else:
+        elif when < self.first_seen:
             update["first_seen"] = when
         return self.model_copy(update=update)
 

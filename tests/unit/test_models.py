@@ -48,6 +48,34 @@ def test_lead_id_is_stable_and_distinguishes_family():
     assert lead_id_for("p", "12", "x") != lead_id_for("p1", "2", "x")
 
 
+def test_late_sightings_count_once_and_their_replays_not_at_all(t0, later):
+    lead = Lead.from_event(make_event(at=t0))
+    lead = lead.sighted(make_event(at=later(10)))
+    late = lead.sighted(make_event(at=later(5), title="迟到的 氰化钠"))  # out of order, inside the range
+    assert (late.times_seen, late.first_seen, late.last_seen) == (3, t0, later(10))
+    assert late.listing.title == "出售高纯氰化钠 98%"  # facts come from the newest sighting only
+    assert late.sighted(make_event(at=later(5))) is late
+    assert late.sighted(make_event(at=later(10))) is late
+
+
+def test_replays_older_than_the_window_are_not_counted_again(t0, later):
+    from sweep.models import SIGHTING_WINDOW
+
+    lead = Lead.from_event(make_event(at=t0))
+    for h in range(1, SIGHTING_WINDOW + 5):
+        lead = lead.sighted(make_event(at=later(h)))
+    assert lead.times_seen == SIGHTING_WINDOW + 5 and len(lead.recent_sightings) == SIGHTING_WINDOW
+    assert lead.sighted(make_event(at=later(2))) is lead  # fell out of the window: assumed a replay
+    assert lead.sighted(make_event(at=later(-1))).times_seen == SIGHTING_WINDOW + 6  # earlier than first_seen
+
+
+def test_leads_stored_before_the_window_existed_still_merge(t0, later):
+    lead = Lead.from_event(make_event(at=t0)).model_copy(update={"recent_sightings": [], "last_seen": later(4)})
+    assert lead.sighted(make_event(at=later(4))) is lead
+    assert lead.sighted(make_event(at=later(2))) is lead
+    assert lead.sighted(make_event(at=later(6))).times_seen == 2
+
+
 def test_sighting_replay_changes_nothing_and_newer_sighting_counts(t0, later):
     lead = Lead.from_event(make_event(at=t0))
     assert lead.sighted(make_event(at=t0)) is lead
