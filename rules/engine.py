@@ -124,11 +124,13 @@ class Prepared:
     def field_of(self, norm_pos: int) -> FieldSeg:
         return self.fields[bisect_right(self.starts, norm_pos) - 1]
 
-    def evidence(self, hit_start: int, hit_end: int) -> Evidence:
+    def evidence(self, hit_start: int, hit_end: int, matched: str | None = None) -> Evidence:
         seg = self.field_of(hit_start)
         o_start, o_end = self.norm.orig_span(hit_start, hit_end)
         s, e = o_start - seg.orig_start, o_end - seg.orig_start
-        return _construct(Evidence, {"field": seg.name, "text": seg.text[s:e], "start": s, "end": e})
+        return _construct(
+            Evidence, {"field": seg.name, "text": seg.text[s:e], "start": s, "end": e, "matched": matched}
+        )
 
 
 @dataclass
@@ -182,13 +184,19 @@ class RuleResult:
     evidence: list[Evidence] = field(default_factory=list)
     note: str | None = None
     spans: list[tuple[int, int]] = field(default_factory=list)
+    matched: dict[tuple[int, int], str] = field(default_factory=dict)
     prep: Prepared | None = None
 
     def get_evidence(self) -> list[Evidence]:
         """Evidence, built lazily: only the rule that represents a family needs it."""
         if not self.evidence and self.spans and self.prep is not None:
-            self.evidence = [self.prep.evidence(s, e) for s, e in self.spans]
+            self.evidence = [self.prep.evidence(s, e, self.matched.get((s, e))) for s, e in self.spans]
         return self.evidence
+
+
+def entry_label(entry: Entry) -> str:
+    """How a catalog entry is named in evidence: its name, and its CAS number when it has one."""
+    return f"{entry.name} CAS {entry.cas}" if entry.cas else entry.name
 
 
 @lru_cache(maxsize=8192)
@@ -473,6 +481,8 @@ class Engine:
                 key = (t.hit.start, t.hit.end)
                 if key not in spans:
                     spans.append(key)
+                    if t.entry is not None:
+                        res.matched[key] = entry_label(t.entry)
                     if len(spans) >= 5:
                         break
             res.prep = prep

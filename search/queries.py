@@ -28,6 +28,7 @@ TEXT_FIELDS: tuple[str, ...] = (
     "listing.shop_name^2",
     "listing.description",
     "evidence.text^2",
+    "evidence.matched^2",
     "title_zh",
     "note",
 )

@@ -73,6 +73,7 @@ LEADS_MAPPING: dict[str, Any] = {
             "properties": {
                 "field": _KW,
                 "text": _text(),
+                "matched": _text(),
                 "start": {"type": "integer", "index": False},
                 "end": {"type": "integer", "index": False},
             }

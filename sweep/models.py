@@ -109,6 +109,9 @@ class Evidence(_Model):
     text: str
     start: int
     end: int
+    matched: str | None = None
+    """The catalog entry the span was recognised as (氰化钠 CAS 143-33-9 for `NaCN` or `143-33-9`), so that
+    staff searching for a substance's name also find listings that only give its formula or number."""
 
 
 class Finding(_Model):

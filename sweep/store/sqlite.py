@@ -137,7 +137,7 @@ class SqliteLeadStore(LeadStore):
             lead.listing.title,
             lead.listing.description,
             lead.listing.shop_name,
-            " ".join(e.text for e in lead.evidence),
+            " ".join(f"{e.text} {e.matched or ''}" for e in lead.evidence),
             lead.title_zh,
         )
         self._conn.execute("INSERT INTO leads_fts (lead_id, body) VALUES (?, ?)", (lead.lead_id, body))

@@ -115,6 +115,16 @@ def test_chinese_phrase_search_precision(store: SearchEngineStore) -> None:
         assert store.search(LeadQuery(text="ＮａＣＮ")).total == 1
 
 
+def test_substance_name_finds_cas_and_formula_only_listings(store: SearchEngineStore) -> None:
+    """Evidence carries the catalog entry a CAS number or formula was recognised as."""
+    cas_only = event(7, "CAS 143-33-9 99% 现货")
+    cas_only.finding.evidence[0] = Evidence(
+        field="title", text="143-33-9", start=4, end=12, matched="氰化钠 CAS 143-33-9"
+    )
+    store.apply_events([cas_only, event(8, "CAS 7732-18-5 蒸馏水", family="food.sanwu", severity="low")])
+    assert [lead.listing_id for lead in store.search(LeadQuery(text="氰化钠")).leads] == ["L7"]
+
+
 def test_facets_and_filters(store: SearchEngineStore) -> None:
     events = [event(i, f"出售氰化钠 {i}", region="上海" if i % 2 else "江苏") for i in range(6)]
     events += [event(10 + i, f"高仿名牌包 {i}", family="ip.counterfeit", severity="medium") for i in range(3)]

@@ -15,6 +15,7 @@ GOOD = {
     "shop": {"name": "某化工商行", "licence_no": None, "permits": []},
 }
 CLEAN = {"platform": "demo-mall", "listing_id": "A2", "title": "不锈钢保温杯 500ml", "category": "daily"}
+CAS_ONLY = {**GOOD, "listing_id": "A3", "title": "CAS 143-33-9 99% 现货 量大从优"}
 
 
 def _write(tmp_path, lines):
@@ -69,7 +70,7 @@ def test_scan_publish_then_indexer_fills_the_embedded_store(tmp_path):
     from sweep.store import LeadQuery
     from sweep.wiring import open_lead_store
 
-    path = _write(tmp_path, [orjson.dumps(GOOD), orjson.dumps(CLEAN), b"not json"])
+    path = _write(tmp_path, [orjson.dumps(GOOD), orjson.dumps(CLEAN), orjson.dumps(CAS_ONLY), b"not json"])
     runner = CliRunner()
     assert runner.invoke(app, ["scan", str(path), "--publish", "--no-summary"]).exit_code == 1
     result = runner.invoke(app, ["consume", "indexer", "--until-idle", "--idle", "0.2", "-q"])
@@ -79,10 +80,11 @@ def test_scan_publish_then_indexer_fills_the_embedded_store(tmp_path):
         assert {(lead.listing_id, lead.family) for lead in found.leads} == {
             ("A1", "chem.toxic"),
             ("A1", "shop.licence_missing"),
+            ("A3", "chem.toxic"),  # named only by its CAS number: found through evidence.matched
         }
-        assert store.count_listings() == 2
+        assert store.count_listings() == 3
     # a second indexer run of the same group finds nothing new: offsets were committed
     again = runner.invoke(app, ["consume", "indexer", "--until-idle", "--idle", "0.2", "-q"])
     assert again.exit_code == 0
     with open_lead_store(get_settings()) as store:
-        assert store.get(found.leads[0].lead_id).times_seen == 1
+        assert all(store.get(lead.lead_id).times_seen == 1 for lead in found.leads)
