@@ -25,6 +25,8 @@ N = 300
 @pytest.fixture(scope="module")
 def mall_url() -> Iterator[tuple[Mall, str]]:
     if not find_chromium(os.environ.get("SWEEP_CHROMIUM")):
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail("CI=true but no Chromium: `make install-browser` installs Debian's", pytrace=False)
         pytest.skip("no Chromium (set SWEEP_CHROMIUM)")
     mall = generate(N, 2024, malformed=4)
     url, stop = run_in_thread(mall)
