@@ -21,7 +21,7 @@ from pathlib import Path
 import orjson
 
 from demomall.uscc import make_uscc
-from sweep.models import Listing, Permit, Shop
+from sweep.models import FAMILIES, Listing, Permit, Shop
 
 PLATFORM = "demo-mall"
 SITE_NAME = "惠民优选商城"
@@ -580,16 +580,7 @@ SCENARIOS: dict[str, tuple[float, tuple[str, ...]]] = {
 }
 
 MANDATORY = [
-    "chem.toxic",
-    "chem.explosive_precursor",
-    "chem.drug_precursor",
-    "chem.unlicensed",
-    "food.medical_claim",
-    "ad.absolute_terms",
-    "origin.gi_mismatch",
-    "food.sanwu",
-    "ip.counterfeit",
-    "privacy.personal_data_sale",
+    *(family for family in FAMILIES if not family.startswith("shop.")),  # shop families come from shops
     "daily.clean",
     "food.clean",
     "chem.clean",
