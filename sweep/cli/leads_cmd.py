@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from sweep.models import FAMILY_LABELS_ZH, TRIAGE_LABELS_ZH, Lead, TriageStatus
+from sweep.models import FAMILY_LABELS_ZH, TRIAGE_LABELS_ZH, Evidence, Lead, TriageStatus
 from sweep.store import LeadQuery, LeadSearchResult
 from sweep.wiring import open_lead_store
 
@@ -38,6 +38,12 @@ def _highlighted(fragment: str) -> Text:
     return text
 
 
+def _evidence_line(e: Evidence, *, with_field: bool = True) -> str:
+    """`title: KCN → 氰化钾 CAS 151-50-8`: the text as sold, and what the rulebook recognised it as."""
+    text = f"{e.field}: {e.text}" if with_field else e.text
+    return f"{text} → {e.matched}" if e.matched and not e.matched.startswith(e.text) else text
+
+
 def leads_table(result: LeadSearchResult, title: str) -> Table:
     table = Table(title=title, title_justify="left", show_lines=False)
     table.add_column("线索编号", no_wrap=True)
@@ -52,9 +58,9 @@ def leads_table(result: LeadSearchResult, title: str) -> Table:
     for lead in result.leads:
         marks = result.highlights.get(lead.lead_id, {})
         title_cell = _highlighted(marks["title"][0]) if "title" in marks else Text(lead.listing.title)
-        evidence = Text("; ".join(f"{e.field}: {e.text}" for e in lead.evidence[:3]))
+        evidence = Text("; ".join(_evidence_line(e) for e in lead.evidence[:3]))
         table.add_row(
-            Text(lead.lead_id[:12]),
+            Text(lead.lead_id),
             Text(FAMILY_LABELS_ZH.get(lead.family, lead.family)),
             Text(SEVERITY_ZH.get(lead.severity, lead.severity)),
             Text(TRIAGE_LABELS_ZH.get(lead.status.value, lead.status.value)),
@@ -142,7 +148,10 @@ def lead_detail(lead: Lead) -> Table:
         ("链接", lead.listing.url or ""),
         ("店铺", f"{lead.listing.shop_name or ''} ({lead.listing.shop_licence_no or '未亮照'})"),
         ("地区", lead.listing.region or ""),
-        ("证据", "\n".join(f"[{e.field} {e.start}-{e.end}] {e.text}" for e in lead.evidence)),
+        (
+            "证据",
+            "\n".join(f"[{e.field} {e.start}-{e.end}] {_evidence_line(e, with_field=False)}" for e in lead.evidence),
+        ),
         ("首次/最近发现", f"{lead.first_seen:%Y-%m-%d %H:%M} / {lead.last_seen:%Y-%m-%d %H:%M} ({lead.times_seen} 次)"),
         ("状态", TRIAGE_LABELS_ZH.get(lead.status.value, lead.status.value)),
         ("承办人", lead.assignee or ""),
