@@ -27,6 +27,24 @@ _FILLER_CHARS = (
 )
 _FILLER_RUN = re.compile(f"(?<=[{_CJK}])[{_FILLER_CHARS}]+(?=[{_CJK}])")
 _ZERO_WIDTH = re.compile("[\u200b-\u200f\u2060-\u2064\ufeff\u00ad]+")
+# Characters spelled out with sentence punctuation between them (出售氰，化，钠现货 / 氰、化、钾): runs of
+# at least three where every middle element is a lone character. Prose almost never lists lone
+# characters like this, and a join matters only when it forms a catalog term, so precision holds.
+_SEP = "\\s*[,，、;；]\\s*"
+_SPELLED_RUN = re.compile(f"[{_CJK}](?:{_SEP}[{_CJK}](?={_SEP}))+{_SEP}[{_CJK}]")
+_SPELLED_SEP = re.compile(_SEP)
+_LONE_CHAR = re.compile(f"[,，、;；]\\s*[{_CJK}]\\s*[,，、;；]")
+
+
+def _spelled_out_separators(text: str) -> list[tuple[int, int]]:
+    if not _LONE_CHAR.search(text):
+        return []  # the usual case, found fast: this pattern starts on a rare separator, not on any CJK
+    return [
+        (run.start() + m.start(), run.start() + m.end())
+        for run in _SPELLED_RUN.finditer(text)
+        for m in _SPELLED_SEP.finditer(run.group())
+    ]
+
 
 _DASHES = dict.fromkeys(map(ord, "‐‑‒–—―−－﹣"), "-")
 
@@ -134,8 +152,8 @@ def normalize(text: str) -> Normalized:
     text = low
     stages: list[tuple[list[int], list[int]]] = []
     if not text.isascii():
-        for pattern in (_ZERO_WIDTH, _FILLER_RUN):
-            spans = [m.span() for m in pattern.finditer(text)]
+        for find in (_ZERO_WIDTH, _FILLER_RUN, _spelled_out_separators):
+            spans = find(text) if callable(find) else [m.span() for m in find.finditer(text)]
             if not spans:
                 continue
             pieces: list[str] = []

@@ -58,3 +58,30 @@ def test_cas_check_digit_invalid(cas: str) -> None:
 
 def test_find_cas_tolerates_spaces_and_rejects_bad_digits() -> None:
     assert [c for _, _, c in find_cas("cas 143 - 33 - 9 和 143-33-8")] == ["143-33-9"]
+
+
+@pytest.mark.parametrize(
+    ("text", "joined"),
+    [("出售氰，化，钠现货", "出售氰化钠现货"), ("氯、化、汞", "氯化汞"), ("高 ， 锰 ， 酸 ， 钾", "高锰酸钾")],
+)
+def test_characters_spelled_out_with_commas_are_joined(text: str, joined: str) -> None:
+    n = normalize(text)
+    assert n.text == joined
+    name = joined.removeprefix("出售").removesuffix("现货")
+    i = n.text.index(name)
+    s, e = n.orig_span(i, i + len(name))
+    assert text[s:e].startswith(name[0]) and text[s:e].endswith(name[-1])
+
+
+@pytest.mark.parametrize("text", ["我们，你们，他们", "酸甜苦辣，口味多", "配料：盐，糖", "最，佳", "产地：宁夏，中卫"])
+def test_ordinary_lists_are_not_joined(text: str) -> None:
+    assert normalize(text).text == text
+
+
+def test_spelled_out_toxic_substance_is_found():
+    from rules import load_rulebook
+    from sweep.models import Listing
+
+    listing = Listing(platform="p", listing_id="1", title="出售氰，化，钠 99% 现货", shop={"licence_no": None})
+    toxic = [f for f in load_rulebook().scan(listing) if f.family == "chem.toxic"]
+    assert [e.text for e in toxic[0].evidence] == ["氰，化，钠"]
