@@ -78,14 +78,6 @@ class SqliteBus(Bus):
     def consumer(self, topics: Sequence[str], group: str) -> BusConsumer:
         return SqliteConsumer(self.path, list(topics), group)
 
-    def end_offsets(self, topics: Sequence[str]) -> dict[str, int]:
-        """Next offset per topic (the log end), for progress displays and lag."""
-        out = {}
-        for topic in topics:
-            row = self._conn.execute("SELECT COALESCE(MAX(offset), 0) + 1 FROM messages WHERE topic = ?", (topic,))
-            out[topic] = row.fetchone()[0]
-        return out
-
     def close(self) -> None:
         self.flush()
         self._conn.close()
@@ -136,18 +128,6 @@ class SqliteConsumer(BusConsumer):
                 "ON CONFLICT (grp, topic) DO UPDATE SET next_offset = MAX(next_offset, excluded.next_offset)",
                 [(self.group, topic, offset) for topic, offset in latest.items()],
             )
-
-    def lag(self) -> int:
-        """Messages not yet committed by this group."""
-        total = 0
-        for topic in self.topics:
-            row = self._conn.execute(
-                "SELECT COUNT(*) FROM messages WHERE topic = ? AND offset >= COALESCE("
-                "(SELECT next_offset FROM group_offsets WHERE grp = ? AND topic = ?), 0)",
-                (topic, self.group, topic),
-            ).fetchone()
-            total += row[0]
-        return total
 
     def close(self) -> None:
         self._conn.close()

@@ -150,7 +150,7 @@ def demo(
         total_leads = store.count()
     elapsed = time.monotonic() - started
     console.print(crawl_table(stats))
-    console.print(summary_table(facets.get("family", {}), truth_path, crawl_out, settings.data_dir))
+    console.print(summary_table(facets.get("family", {}), truth_path))
     console.print(
         f"[b]完成 done[/b] in {elapsed:.1f}s: {stats.pages} pages crawled ({stats.browser_pages} in the browser), "
         f"{stats.listings} listings, {stats.findings} findings → {indexed.created} new and {indexed.updated} updated "
@@ -164,7 +164,7 @@ def demo(
     )
 
 
-def summary_table(store_counts: dict[str, int], truth_path: Path, crawl_out: Path, data_dir: Path) -> Table:
+def summary_table(store_counts: dict[str, int], truth_path: Path) -> Table:
     """Leads per family next to the marketplace's ground truth, so a newcomer sees what was found and
     what was missed."""
     truth: Counter[str] = Counter()

@@ -6,6 +6,7 @@ hostile input and `[link=...]` or `[/]` in it must print as the characters it is
 
 from __future__ import annotations
 
+import html
 from datetime import datetime
 from typing import Annotated
 
@@ -27,8 +28,6 @@ SEVERITY_ZH = {"high": "高", "medium": "中", "low": "低"}
 
 def _highlighted(fragment: str) -> Text:
     """Turn an escaped `<em>` fragment from the store into styled text without interpreting markup."""
-    import html
-
     text = Text()
     for i, part in enumerate(fragment.split("<em>")):
         inner, _, rest = part.partition("</em>") if i else ("", "", part)

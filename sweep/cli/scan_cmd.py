@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, BinaryIO
 
@@ -27,10 +28,14 @@ EXIT_SKIPPED = 1
 err = Console(stderr=True)
 
 
-class BadLine(Exception):
-    def __init__(self, lineno: int, message: str) -> None:
-        super().__init__(f"line {lineno}: {message}")
-        self.lineno = lineno
+@dataclass(frozen=True, slots=True)
+class BadLine:
+    """A line that could not be read as a listing; `message` names file:line and the field."""
+
+    message: str
+
+    def __str__(self) -> str:
+        return self.message
 
 
 def describe_validation_error(exc: ValidationError) -> str:
@@ -49,15 +54,15 @@ def read_listings(stream: BinaryIO, source: str) -> Iterator[Listing | BadLine]:
         try:
             doc = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
-            yield BadLine(lineno, f"{source}:{lineno}: not valid JSON ({exc})")
+            yield BadLine(f"{source}:{lineno}: not valid JSON ({exc})")
             continue
         if not isinstance(doc, dict):
-            yield BadLine(lineno, f"{source}:{lineno}: expected a JSON object, got {type(doc).__name__}")
+            yield BadLine(f"{source}:{lineno}: expected a JSON object, got {type(doc).__name__}")
             continue
         try:
             yield Listing.model_validate(doc)
         except ValidationError as exc:
-            yield BadLine(lineno, f"{source}:{lineno}: {describe_validation_error(exc)}")
+            yield BadLine(f"{source}:{lineno}: {describe_validation_error(exc)}")
 
 
 def finding_line(finding: Finding) -> bytes:

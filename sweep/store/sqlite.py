@@ -172,10 +172,6 @@ class SqliteLeadStore(LeadStore):
         row = self._conn.execute("SELECT doc FROM leads WHERE lead_id = ?", (lead_id,)).fetchone()
         return Lead.model_validate_json(row[0]) if row else None
 
-    def get_listing(self, platform: str, listing_id: str) -> Listing | None:
-        row = self._conn.execute("SELECT doc FROM listings WHERE key = ?", (f"{platform}:{listing_id}",)).fetchone()
-        return Listing.model_validate_json(row[0]) if row else None
-
     def count(self) -> int:
         return self._conn.execute("SELECT COUNT(*) FROM leads").fetchone()[0]
 
