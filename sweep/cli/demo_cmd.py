@@ -38,7 +38,7 @@ def demo_mall(
         Path | None, typer.Option(help="Write the ground truth (listing -> families) as JSON lines here.")
     ] = None,
     expected: Annotated[
-        Path | None, typer.Option(help="Write the listings a correct crawl must produce as JSON lines here.")
+        Path | None, typer.Option(help="Write what a correct crawl must produce (absolute URLs unless --port 0).")
     ] = None,
 ) -> None:
     from demomall.generator import generate
@@ -47,8 +47,8 @@ def demo_mall(
     mall = generate(listings, seed)
     if truth:
         mall.write_truth(truth)
-    if expected:
-        mall.write_listings(expected)
+    if expected:  # absolute URLs, as a crawl writes them, whenever the port is known up front
+        mall.write_listings(expected, base_url=f"http://127.0.0.1:{port}" if port else None)
     serve_forever(mall, port)
 
 
