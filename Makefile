@@ -15,7 +15,7 @@ install-browser:  ## Debian's chromium for JavaScript-rendered pages (Playwright
 	     sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium); }
 
 demo: install install-browser  ## install, then crawl the demo marketplace end to end
-	$(PYTHON) -m sweep.cli.main demo
+	$(PYTHON) -m app demo
 
 services-up:  ## real Kafka (KRaft), OpenSearch and a minimal Elasticsearch on 127.0.0.1
 	bash services/up.sh $(SERVICES)

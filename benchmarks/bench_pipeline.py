@@ -34,9 +34,12 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from bench_query import synthetic_event  # noqa: E402
 
+from adapters.store.searchengine import (  # noqa: E402
+    admin,
+    open_search_store,
+    queries,
+)
 from consumers.indexer import Indexer  # noqa: E402
-from search import admin, queries  # noqa: E402
-from search.backends import open_search_store  # noqa: E402
 from sweep.bus import envelope  # noqa: E402
 from sweep.models import Lead  # noqa: E402
 from sweep.publishing import KIND_LEAD_EVENT  # noqa: E402
@@ -61,7 +64,7 @@ def _sequence(leads: int, dup: float) -> list[int]:
 
 
 def produce(kafka: str, partitions: int, topic: str, leads: int, dup: float, started: Any) -> None:
-    from sweep.bus.kafka import KafkaBus
+    from adapters.bus.kafka import KafkaBus
 
     bus = KafkaBus(Settings(kafka=kafka, kafka_partitions=partitions))
     bus.ensure_topics([topic])
@@ -81,7 +84,7 @@ def produce(kafka: str, partitions: int, topic: str, leads: int, dup: float, sta
 
 
 def index(kafka: str, partitions: int, url: str, prefix: str, topic: str, group: str, batch: int, out: Any) -> None:
-    from sweep.bus.kafka import KafkaBus
+    from adapters.bus.kafka import KafkaBus
 
     bus = KafkaBus(Settings(kafka=kafka, kafka_partitions=partitions))
     store = open_search_store(Settings(search_url=url), prefix=prefix, timeout_s=120)
@@ -134,7 +137,7 @@ def main() -> None:
     out: Any = ctx.Queue()
     # indices first, so indexers do not race on creating them
     open_search_store(Settings(search_url=args.url), prefix=prefix).close()
-    from sweep.bus.kafka import KafkaBus
+    from adapters.bus.kafka import KafkaBus
 
     with KafkaBus(Settings(kafka=args.kafka, kafka_partitions=args.partitions)) as bus:
         bus.ensure_topics([topic, f"{topic}.deadletter"])

@@ -31,9 +31,12 @@ from rich.table import Table
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from search import admin, queries  # noqa: E402
-from search.backends import open_search_store  # noqa: E402
-from search.backends.base import SearchEngineStore  # noqa: E402
+from adapters.store.searchengine import (  # noqa: E402
+    admin,
+    open_search_store,
+    queries,
+)
+from adapters.store.searchengine.base import SearchEngineStore  # noqa: E402
 from sweep.models import FAMILIES, Evidence, Finding, LeadEvent, ListingSummary  # noqa: E402
 from sweep.settings import Settings  # noqa: E402
 from sweep.store.base import LeadQuery  # noqa: E402

@@ -1,0 +1,1 @@
+"""The Scrapy project: spiders, item pipelines (validate → detect → publish), extensions, settings."""

@@ -124,8 +124,8 @@ class PublishPipeline:
     def open_spider(self, spider: Any = None) -> None:
         if not self.enabled:
             return
+        from adapters import open_bus
         from sweep.publishing import Publisher
-        from sweep.wiring import open_bus
 
         self.bus = open_bus()
         self.publisher = Publisher(self.bus)

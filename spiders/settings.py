@@ -73,7 +73,7 @@ ITEM_PIPELINES = {
 }
 
 SWEEP_PUBLISH = True
-"""Publish listings and findings to the bus (sweep.wiring.open_bus)."""
+"""Publish listings and findings to the bus (adapters.open_bus)."""
 SWEEP_OUTPUT = None
 """Path of a JSON-lines file of listings (overwritten per crawl), or None."""
 SWEEP_DETECT = True

@@ -1,6 +1,6 @@
 """The LeadStore port.
 
-Implemented by the embedded SQLite store (`sweep.store.sqlite`) and by the search-engine backends in
+Implemented by the embedded SQLite store (`adapters.store.sqlite`) and by the search-engine backends in
 `search/`. All of them apply the same lead semantics (`Lead.sighted`): detection updates never touch
 triage fields, and a replayed sighting changes nothing.
 """

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from adapters.store.searchengine import open_search_store
 from demomall.generator import generate
 from demomall.server import run_in_thread
 from rules import load_rulebook
-from search.backends import open_search_store
 from sweep.settings import Settings
 from sweep.store import LeadQuery
 
@@ -73,7 +73,7 @@ def test_demo_crawl_through_kafka_into_opensearch(kafka_bootstrap, opensearch_ur
     }
     settings = Settings(search_url=opensearch_url, index_prefix=f"{run_prefix}demo")
     crawl = ["spiders.run", "demo_mall", "--base-url", base_url, "-o", str(tmp_path / "out.jsonl")]
-    indexer = ["sweep.cli.main", "consume", "indexer", "--group", f"{run_prefix}-demo", "--until-idle"]
+    indexer = ["app.cli.main", "consume", "indexer", "--group", f"{run_prefix}-demo", "--until-idle"]
     indexer += ["--idle", "8", "-q"]
     try:
         _run(crawl, env)

@@ -11,7 +11,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from sweep.store.sqlite import SqliteLeadStore
+from adapters.store.sqlite import SqliteLeadStore
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
@@ -24,7 +24,7 @@ def _run_demo(data_dir: Path) -> subprocess.CompletedProcess:
     env.pop("SWEEP_KAFKA", None)
     env.pop("SWEEP_SEARCH_URL", None)
     return subprocess.run(
-        [sys.executable, "-m", "sweep.cli.main", "demo", "--listings", str(LISTINGS), "--seed", str(SEED)],
+        [sys.executable, "-m", "app.cli.main", "demo", "--listings", str(LISTINGS), "--seed", str(SEED)],
         env=env,
         capture_output=True,
         text=True,

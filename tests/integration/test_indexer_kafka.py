@@ -25,10 +25,9 @@ from pathlib import Path
 import orjson
 import pytest
 
+from adapters.store.searchengine import admin, open_search_store
+from adapters.store.searchengine.base import SearchEngineStore
 from consumers.indexer import Indexer
-from search import admin
-from search.backends import open_search_store
-from search.backends.base import SearchEngineStore
 from sweep.bus import envelope
 from sweep.bus.base import Message
 from sweep.models import Finding, LeadEvent, ListingSummary
@@ -58,7 +57,7 @@ class Pipeline:
         return [self.leads, self.listings]
 
     def bus(self):
-        from sweep.bus.kafka import KafkaBus
+        from adapters.bus.kafka import KafkaBus
 
         return KafkaBus(Settings(kafka=self.kafka, kafka_partitions=PARTITIONS))
 
@@ -178,7 +177,7 @@ def test_group_members_share_partitions(pipeline: Pipeline) -> None:
 
 
 def _indexer_cmd(p: Pipeline, *extra: str) -> list[str]:
-    cmd = [sys.executable, "-m", "sweep.cli.main", "consume", "indexer", "--group", p.group, "--batch", "200"]
+    cmd = [sys.executable, "-m", "app.cli.main", "consume", "indexer", "--group", p.group, "--batch", "200"]
     for topic in p.topics:
         cmd += ["--topic", topic]
     return [*cmd, "--deadletter-topic", p.deadletter, "--every", "1", *extra]

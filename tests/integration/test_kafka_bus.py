@@ -13,8 +13,8 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from adapters.bus.kafka import BusDeliveryError, BusUnavailableError, KafkaBus, KafkaBusConsumer
 from sweep.bus.base import Message
-from sweep.bus.kafka import BusDeliveryError, BusUnavailableError, KafkaBus, KafkaBusConsumer
 from sweep.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -194,7 +194,7 @@ def test_publish_rejects_non_bytes(make_bus: Callable[..., KafkaBus], names) -> 
 
 
 def test_open_bus_picks_kafka_when_configured(kafka_bootstrap: str) -> None:
-    from sweep.wiring import open_bus
+    from adapters import open_bus
 
     with open_bus(Settings(kafka=kafka_bootstrap)) as bus:
         assert isinstance(bus, KafkaBus)

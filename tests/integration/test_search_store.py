@@ -16,9 +16,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from search import admin
-from search.backends import detect_flavor, open_search_store, server_info
-from search.backends.base import SearchEngineStore
+from adapters.store.searchengine import admin, detect_flavor, open_search_store, server_info
+from adapters.store.searchengine.base import SearchEngineStore
 from sweep.models import Evidence, Finding, LeadEvent, Listing, ListingSummary, TriageStatus
 from sweep.settings import Settings
 from sweep.store.base import LeadQuery

@@ -5,9 +5,9 @@ from __future__ import annotations
 import orjson
 from typer.testing import CliRunner
 
-from sweep.cli.main import app
+from adapters import open_lead_store
+from app.cli.main import app
 from sweep.settings import get_settings
-from sweep.wiring import open_lead_store
 from tests.conftest import make_event
 
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from search import queries, templates
-from search.backends import detect_flavor
+from adapters.store.searchengine import detect_flavor, queries, templates
 from sweep.models import Finding, Lead, LeadEvent, ListingSummary
 from sweep.store.base import LeadQuery
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import orjson
 from typer.testing import CliRunner
 
-from rules.cli import app
+from app.cli.rules import app
 from rules.loader import DEFAULT_BOOK, DEFAULT_CATALOGS
 
 DEVSET = Path(__file__).resolve().parents[1] / "data" / "devset.jsonl"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import orjson
 from typer.testing import CliRunner
 
-from sweep.cli.main import app
+from app.cli.main import app
 
 GOOD = {
     "platform": "demo-mall",
@@ -66,9 +66,9 @@ def test_family_filter(tmp_path):
 
 def test_scan_publish_then_indexer_fills_the_embedded_store(tmp_path):
     """The embedded production path without a browser: scan -> SQLite bus -> indexer -> SQLite store."""
+    from adapters import open_lead_store
     from sweep.settings import get_settings
     from sweep.store import LeadQuery
-    from sweep.wiring import open_lead_store
 
     path = _write(tmp_path, [orjson.dumps(GOOD), orjson.dumps(CLEAN), orjson.dumps(CAS_ONLY), b"not json"])
     runner = CliRunner()

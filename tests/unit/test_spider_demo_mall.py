@@ -126,7 +126,7 @@ class _FailingBus:
 
 def test_publish_flush_failure_fails_loudly(monkeypatch, spider) -> None:
     bus = _FailingBus()
-    monkeypatch.setattr("sweep.wiring.open_bus", lambda settings=None: bus)
+    monkeypatch.setattr("adapters.open_bus", lambda settings=None: bus)
     pipeline = PublishPipeline(spider.crawler.stats, enabled=True)
     pipeline.open_spider()
     pipeline.process_item(CrawledListing(Listing(platform="demo-mall", listing_id="A", title="t")))

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 
-from sweep.bus.sqlite import SqliteBus
+from adapters.bus.sqlite import SqliteBus
 
 
 def test_messages_are_invisible_until_flushed_and_ordered(tmp_path):

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
+from adapters.store.sqlite import SqliteLeadStore
 from sweep.models import TriageStatus
 from sweep.store import LeadQuery
-from sweep.store.sqlite import SqliteLeadStore
 from tests.conftest import make_event
 
 

@@ -64,8 +64,8 @@ def indexer(
     Stops cleanly on SIGTERM/SIGINT: the batch in hand finishes (or is left uncommitted), offsets of
     finished batches are committed, connections closed.
     """
+    from adapters import open_bus, open_lead_store
     from consumers.indexer import Indexer, IndexerStats
-    from sweep.wiring import open_bus, open_lead_store
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     console = Console(stderr=True)

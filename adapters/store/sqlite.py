@@ -14,8 +14,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from adapters.store import cjk
 from sweep.models import SEVERITY_RANK, Lead, LeadEvent, Listing, TriageStatus
-from sweep.store import cjk
 from sweep.store.base import LeadQuery, LeadSearchResult, LeadStore, UpsertStats
 
 _SCHEMA = """

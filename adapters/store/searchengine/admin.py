@@ -15,9 +15,9 @@ import contextlib
 import logging
 from typing import Any
 
-from search.backends.base import SearchEngineStore
-from search.errors import SearchError, SearchUnavailable
-from search.templates import KINDS, alias_name, index_body, index_name, index_version
+from adapters.store.searchengine.base import SearchEngineStore
+from adapters.store.searchengine.errors import SearchError, SearchUnavailable
+from adapters.store.searchengine.templates import KINDS, alias_name, index_body, index_name, index_version
 
 log = logging.getLogger("sweep.search.admin")
 
@@ -139,7 +139,7 @@ def drop_old(store: SearchEngineStore, kind: str | None = None) -> list[str]:
 
 def delete_all(store: SearchEngineStore) -> None:
     """Remove every index and template of this prefix (tests and benchmarks clean up with this)."""
-    from search.templates import template_name
+    from adapters.store.searchengine.templates import template_name
 
     for kind in KINDS:
         for name in store.get_indices(f"{store.prefix}-{kind}-v*"):

@@ -14,8 +14,8 @@ import urllib.error
 import urllib.request
 from typing import Any, Literal
 
-from search.backends.base import SearchEngineStore
-from search.errors import SearchError, SearchUnavailable
+from adapters.store.searchengine.base import SearchEngineStore
+from adapters.store.searchengine.errors import SearchError, SearchUnavailable
 from sweep.settings import Settings, get_settings
 
 Flavor = Literal["opensearch", "elasticsearch"]
@@ -111,13 +111,13 @@ def open_search_store(
         "refresh": refresh,
     }
     if flavor == "opensearch":
-        from search.backends.opensearch import OpenSearchStore
+        from adapters.store.searchengine.opensearch import OpenSearchStore
 
         store: SearchEngineStore = OpenSearchStore(settings.search_url, **store_kw)
     else:
         major = str((info.get("version") or {}).get("number", "0")).split(".")[0]
         store_kw["server_major"] = int(major) if major.isdigit() else None
-        from search.backends.elasticsearch import ElasticsearchStore
+        from adapters.store.searchengine.elasticsearch import ElasticsearchStore
 
         store = ElasticsearchStore(settings.search_url, **store_kw)
     store.server = info  # type: ignore[attr-defined]

@@ -85,8 +85,8 @@ def scan(
     out = sys.stdout.buffer
     publisher = None
     if publish:
+        from adapters import open_bus
         from sweep.publishing import Publisher
-        from sweep.wiring import open_bus
 
         publisher = Publisher(open_bus())
     counts: Counter[str] = Counter()

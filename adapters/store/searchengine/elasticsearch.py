@@ -15,8 +15,8 @@ import elasticsearch as es
 from elastic_transport import Urllib3HttpNode
 from elasticsearch import Elasticsearch, helpers
 
-from search.backends.base import SearchEngineStore, ndjson
-from search.errors import Conflict, NotFound, SearchError, SearchUnavailable
+from adapters.store.searchengine.base import SearchEngineStore, ndjson
+from adapters.store.searchengine.errors import Conflict, NotFound, SearchError, SearchUnavailable
 
 CLIENT_MAJOR = int(es.__versionstr__.split(".")[0])
 

@@ -16,9 +16,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from adapters import open_lead_store
 from sweep.models import FAMILY_LABELS_ZH, TRIAGE_LABELS_ZH, Evidence, Lead, TriageStatus
 from sweep.store import LeadQuery, LeadSearchResult
-from sweep.wiring import open_lead_store
 
 app = typer.Typer(help="检索与研判线索 — search and triage leads.", no_args_is_help=True)
 console = Console()

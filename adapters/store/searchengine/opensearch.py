@@ -9,8 +9,8 @@ from typing import Any
 from opensearchpy import OpenSearch, helpers
 from opensearchpy import exceptions as osx
 
-from search.backends.base import SearchEngineStore, ndjson
-from search.errors import Conflict, NotFound, SearchError, SearchUnavailable
+from adapters.store.searchengine.base import SearchEngineStore, ndjson
+from adapters.store.searchengine.errors import Conflict, NotFound, SearchError, SearchUnavailable
 
 
 @contextmanager

@@ -24,9 +24,9 @@ from typing import Any
 
 import orjson
 
-from search import queries
-from search.errors import Conflict, NotFound, SearchError, SearchUnavailable
-from search.templates import (
+from adapters.store.searchengine import queries
+from adapters.store.searchengine.errors import Conflict, NotFound, SearchError, SearchUnavailable
+from adapters.store.searchengine.templates import (
     CJK_PROBE,
     KINDS,
     AnalysisMode,

@@ -13,7 +13,7 @@ console = Console()
 
 
 def _store(prefix: str | None, *, ensure: bool = True):
-    from search.backends import open_search_store
+    from adapters.store.searchengine import open_search_store
     from sweep.settings import get_settings
 
     settings = get_settings()
@@ -30,7 +30,7 @@ PrefixOpt = typer.Option(None, "--prefix", help="index prefix (default: settings
 @app.command("init")
 def init(prefix: str | None = PrefixOpt) -> None:
     """Install index templates and create `{prefix}-{kind}-v1` behind its alias where missing (idempotent)."""
-    from search import admin
+    from adapters.store.searchengine import admin
 
     with _store(prefix) as store:
         _print_status(admin.status(store))
@@ -42,7 +42,7 @@ def status(
     as_json: bool = typer.Option(False, "--json", help="machine-readable output"),
 ) -> None:
     """Server flavour, analysis (cjk or fallback), aliases, index versions and document counts."""
-    from search import admin
+    from adapters.store.searchengine import admin
 
     with _store(prefix, ensure=False) as store:  # looking must not create anything
         data = admin.status(store)
@@ -59,7 +59,7 @@ def reindex(
 ) -> None:
     """Create vN+1 with the current mapping, copy vN into it, swap the alias atomically. vN is kept
     (swap back by hand or delete it with `sweep search drop-old`). Pause indexers while it runs."""
-    from search import admin
+    from adapters.store.searchengine import admin
 
     with _store(prefix) as store:
         for k in kind:
@@ -77,7 +77,7 @@ def drop_old(
     yes: bool = typer.Option(False, "--yes", help="do not ask"),
 ) -> None:
     """Delete versioned indices that no alias points to (the old side of a finished reindex)."""
-    from search import admin
+    from adapters.store.searchengine import admin
 
     if not yes:
         typer.confirm("Delete un-aliased sweep indices?", abort=True)

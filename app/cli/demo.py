@@ -111,7 +111,7 @@ def demo(
         [
             sys.executable,
             "-m",
-            "sweep.cli.main",
+            "app.cli.main",
             "demo-mall",
             "--port",
             str(port),
@@ -139,8 +139,8 @@ def demo(
         except subprocess.TimeoutExpired:
             mall.kill()
     console.print("3/3 索引线索 bus → indexer → lead store")
+    from adapters import open_bus, open_lead_store
     from consumers.indexer import Indexer
-    from sweep.wiring import open_bus, open_lead_store
 
     with open_bus(settings) as bus, open_lead_store(settings) as store:
         indexed = Indexer(bus, store, group="sweep-indexer").run(stop_when_idle=True, idle_s=1.0)

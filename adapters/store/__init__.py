@@ -1,0 +1,1 @@
+"""LeadStore adapters: `sqlite.SqliteLeadStore` (embedded) and `searchengine` (Elasticsearch/OpenSearch)."""

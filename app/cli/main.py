@@ -1,0 +1,34 @@
+"""The `sweep` command: one Typer app assembled from one module per area."""
+
+from __future__ import annotations
+
+import typer
+
+from app.cli import consume, demo, leads, rules, scan, search, services
+
+app = typer.Typer(
+    name="sweep",
+    help=(
+        "sweep — 网络交易监测. Crawl marketplaces, detect suspected violations (hazardous chemicals, "
+        "misleading food claims, counterfeits, personal-data sales, shop licences), stream them and "
+        "search the leads.\n\nStart with `sweep demo`."
+    ),
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    pretty_exceptions_show_locals=False,
+)
+
+app.command("demo", help="Run the whole pipeline on a demo marketplace and print a summary.")(demo.demo)
+app.command("demo-mall", help="Serve the demo marketplace (a believable Chinese B2C site) on 127.0.0.1.")(
+    demo.demo_mall
+)
+app.command("crawl", help="Crawl a platform with its spider; publish listings and findings to the bus.")(demo.crawl)
+app.command("scan", help="Scan listings (JSON lines) with the rulebook; print findings as JSON lines.")(scan.scan)
+app.add_typer(leads.app, name="leads")
+app.add_typer(rules.app, name="rules")
+app.add_typer(consume.app, name="consume")
+app.add_typer(search.app, name="search")
+app.add_typer(services.app, name="services")
+
+if __name__ == "__main__":
+    app()
