@@ -14,7 +14,7 @@ import unicodedata
 from bisect import bisect_right
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 import ahocorasick
 
@@ -213,6 +213,22 @@ def _field_ok(seg_name: str, fields: tuple[str, ...]) -> bool:
 @lru_cache(maxsize=4096)
 def _cat_norm(value: str) -> str:
     return norm_term(value).strip()
+
+
+T = TypeVar("T")
+
+CACHE_LIMIT = 100_000
+"""Entries of each per-engine cache keyed by crawled values (categories, licence strings)."""
+
+
+def _remember(cache: dict[Any, Any], key: Any, value: T) -> T:
+    """Store `value` under `key`, emptying the cache first when it is full: its keys come from crawled
+    text, so an unbounded cache would grow with every distinct value a hostile site invents. Clearing
+    is cruder than LRU but costs nothing on the hot path, and refilling is cheap."""
+    if len(cache) >= CACHE_LIMIT:
+        cache.clear()
+    cache[key] = value
+    return value
 
 
 class Engine:
@@ -503,7 +519,7 @@ class Engine:
         out = [r for r in out if self.in_scope(r, cat)]
         always = self._always_cache.get(cat)
         if always is None:
-            always = self._always_cache[cat] = [r for r in self.always_rules if self.in_scope(r, cat)]
+            always = _remember(self._always_cache, cat, [r for r in self.always_rules if self.in_scope(r, cat)])
         for r in always:
             if r.order not in seen:
                 out.append(r)
@@ -559,10 +575,11 @@ class Engine:
             key = (shop is None, shop.licence_no if shop is not None else None)
             cached = self._shop_cache.get(key)
             if cached is None:
-                cached = [r for r in (self.evaluate(prep, rule) for rule in self.shop_rules) if r.fired]
-                if len(self._shop_cache) > 100_000:
-                    self._shop_cache.clear()
-                self._shop_cache[key] = cached
+                cached = _remember(
+                    self._shop_cache,
+                    key,
+                    [r for r in (self.evaluate(prep, rule) for rule in self.shop_rules) if r.fired],
+                )
             results.extend(cached)
         return self.resolve(listing, results)[0]
 
