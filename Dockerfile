@@ -6,10 +6,11 @@ WORKDIR /src
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 COPY pyproject.toml README.md ./
 COPY sweep ./sweep
+COPY adapters ./adapters
+COPY app ./app
 COPY spiders ./spiders
 COPY rules ./rules
 COPY consumers ./consumers
-COPY search ./search
 COPY demomall ./demomall
 COPY services ./services
 RUN pip wheel --wheel-dir /wheels .
