@@ -10,48 +10,31 @@ import re
 import unicodedata
 from functools import lru_cache
 
-USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-_USCC_VALUE = {c: i for i, c in enumerate(USCC_ALPHABET)}
-USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
-ORG_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
-_ORG_VALUE = {c: (int(c) if c.isdigit() else ord(c) - ord("A") + 10) for c in "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"}
+from stdnum.cn import uscc as stdnum_uscc
 
-
-def uscc_check_char(first17: str) -> str | None:
-    """Check character of a unified social credit code (GB 32100-2015) for its first 17 characters."""
-    try:
-        total = sum(_USCC_VALUE[c] * w for c, w in zip(first17, USCC_WEIGHTS, strict=True))
-    except (KeyError, ValueError):
-        return None
-    return USCC_ALPHABET[(31 - total % 31) % 31]
-
-
-def org_code_check_char(first8: str) -> str | None:
-    """Check character of the embedded organisation code (GB 11714-1997) for its first 8 characters."""
-    try:
-        total = sum(_ORG_VALUE[c] * w for c, w in zip(first8, ORG_WEIGHTS, strict=True))
-    except (KeyError, ValueError):
-        return None
-    check = 11 - total % 11
-    return "X" if check == 10 else "0" if check == 11 else str(check)
+from sweep.identifiers import USCC_ALPHABET, org_code_check_char
 
 
 @lru_cache(maxsize=65536)
 def uscc_problem(code: str) -> str | None:
     """Why `code` is not a valid unified social credit code, or None when it is.
 
-    Cached by licence string: a shop's code is the same on each of its thousands of listings.
+    Cached by licence string: a shop's code is the same on each of its thousands of listings. The
+    check characters come from stdnum and sweep.identifiers (shared with the demo mall and the dev
+    set); the steps here only say, in the analyst's language, which part of the code is wrong.
+    stdnum's own `validate` is not used as the verdict: it demands digits in the first 8 characters,
+    while GB 32100 also issues codes whose registration authority is A, N or Y.
     """
     c = re.sub(r"[\s\-_:：]", "", unicodedata.normalize("NFKC", code)).upper()
     c = re.sub(r"^(?:统一社会信用代码|信用代码|USCC)", "", c)
     if len(c) != 18:
         return f"长度为{len(c)}位，应为18位"
-    bad = [ch for ch in c if ch not in _USCC_VALUE]
+    bad = [ch for ch in c if ch not in USCC_ALPHABET]
     if bad:
         return f"含非法字符 {''.join(bad)!r}（GB 32100 不使用 I、O、Z、S、V）"
     if c[0] not in "123456789ANY":
         return f"登记管理部门码 {c[0]!r} 无效"
-    expected = uscc_check_char(c[:17])
+    expected = stdnum_uscc.calc_check_digit(c[:17])
     if expected != c[17]:
         return f"校验码应为 {expected}，实为 {c[17]}"
     org = c[8:17]
@@ -65,20 +48,6 @@ def uscc_problem(code: str) -> str | None:
 
 def uscc_valid(code: str) -> bool:
     return uscc_problem(code) is None
-
-
-def make_uscc(body16: str) -> str:
-    """Complete a code from its first 16 characters: used by tests and the dev-set generator.
-
-    Characters 9-16 are the organisation code body; its check digit (char 17) and the overall check
-    character (char 18) are computed.
-    """
-    org_check = org_code_check_char(body16[8:16])
-    assert org_check is not None
-    first17 = body16 + org_check
-    check = uscc_check_char(first17)
-    assert check is not None
-    return first17 + check
 
 
 SC_RE = re.compile(r"(?<![0-9a-z])sc\s*[:：]?\s*(\d{14})(?!\d)", re.IGNORECASE)

@@ -17,6 +17,8 @@ from bisect import bisect_right
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from stdnum import casrn as stdnum_casrn
+
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 # Characters sellers put between the characters of a word. Sentence punctuation (，。；：！？、) is
 # deliberately not a filler: removing it would join unrelated phrases into false matches.
@@ -179,17 +181,18 @@ def norm_term(term: str) -> str:
 
 
 CAS_RE = re.compile(r"(?<![\d-])(\d{2,7})\s*-\s*(\d{2})\s*-\s*(\d)(?![\d-])")
+CAS_FORM_RE = re.compile(r"[0-9]{2,7}-[0-9]{2}-[0-9]")
 
 
 def cas_valid(cas: str) -> bool:
-    """CAS registry number check digit: digits (excluding the check digit) weighted 1,2,3... from the
-    right; sum mod 10 must equal the check digit. Filters dates/phone fragments that look like CAS."""
-    m = re.fullmatch(r"(\d{2,7})-(\d{2})-(\d)", cas.strip())
-    if not m:
-        return False
-    digits = (m.group(1) + m.group(2))[::-1]
-    total = sum((i + 1) * int(d) for i, d in enumerate(digits))
-    return total % 10 == int(m.group(3))
+    """Whether `cas` is a CAS registry number written NNNNNNN-NN-N whose check digit is right.
+
+    Filters dates and phone fragments that look like CAS numbers. The check digit is stdnum's
+    (`stdnum.casrn`); the dashed form is required here first because stdnum would also accept the
+    digits run together, which listing text and the catalogs never use for a CAS number.
+    """
+    cas = cas.strip()
+    return CAS_FORM_RE.fullmatch(cas) is not None and stdnum_casrn.is_valid(cas)
 
 
 def find_cas(text: str) -> list[tuple[int, int, str]]:

@@ -25,32 +25,25 @@ from typing import Any
 
 import orjson
 
+from sweep.identifiers import USCC_ALPHABET, complete_uscc
+
 PLATFORM = "devset"
 HAZ_PERMIT = "危险化学品经营许可证"
 
+
 # ---------------------------------------------------------------- licence numbers (GB 32100 / GB 11714)
-_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-_W18 = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
-_W9 = (3, 7, 9, 10, 5, 8, 4, 2)
-
-
-def _org_check(body8: str) -> str:
-    total = sum((int(c) if c.isdigit() else ord(c) - 55) * w for c, w in zip(body8, _W9, strict=True))
-    v = 11 - total % 11
-    return {10: "X", 11: "0"}.get(v, str(v))
-
-
 def uscc(rng: random.Random, valid: bool = True) -> str:
+    """A licence number; the check characters come from the implementation the detector uses too."""
     division = rng.choice(["110108", "310115", "330106", "440305", "370303", "632801", "640521", "540102"])
     org = "".join(str(rng.randrange(10)) for _ in range(8))
-    body = "91" + division + org + _org_check(org)
-    check = _CHARS[(31 - sum(_CHARS.index(c) * w for c, w in zip(body, _W18, strict=True)) % 31) % 31]
+    code = complete_uscc("91" + division + org)
+    body, check = code[:17], code[17]
     if not valid:
         kind = rng.randrange(3)
         if kind == 0:
-            check = _CHARS[(_CHARS.index(check) + rng.randint(1, 30)) % 31]
+            check = USCC_ALPHABET[(USCC_ALPHABET.index(check) + rng.randint(1, 30)) % 31]
         elif kind == 1:
-            return body[:-1]  # 17 characters
+            return body[:-1]  # 16 characters: both check characters missing
         else:
             return body[:5] + "O" + body[6:] + check  # letter O is not allowed
     return body + check

@@ -12,7 +12,7 @@ import pytest
 
 from demomall.generator import CATEGORIES, PLATFORM, generate
 from demomall.server import Site, run_in_thread
-from demomall.uscc import is_valid_uscc, make_uscc, uscc_check_char
+from demomall.uscc import is_valid_uscc, make_uscc
 from sweep.models import FAMILIES, Listing
 
 
@@ -58,13 +58,14 @@ def test_truth_rows_and_listing_files(tmp_path) -> None:
 
 
 def test_uscc_check_chars() -> None:
-    # a published example code (国家市场监督管理总局 GB 32100 worked example style)
-    body = "91350100M000100Y4"
-    assert uscc_check_char(body) == "3"
-    assert is_valid_uscc(body + "3")
-    assert not is_valid_uscc(body + "4")
+    # published codes: the GB 32100 worked example and Xiaomi's (小米科技有限责任公司)
+    assert is_valid_uscc("91350100M000100Y43") and is_valid_uscc("91110108551385082Q")
+    assert not is_valid_uscc("91350100M000100Y44")
+    assert not is_valid_uscc(None) and not is_valid_uscc("")
+    assert make_uscc("110108", "55138508") == "91110108551385082Q"
     good = make_uscc("640521", "12345678")
     bad = make_uscc("640521", "12345678", valid=False)
+    assert good == "91640521123456788T"  # worked by hand: org check 8 (GB 11714), overall T (GB 32100)
     assert is_valid_uscc(good) and not is_valid_uscc(bad) and good[:17] == bad[:17]
     for shop in generate(300, 11).shops:
         licence = shop.shop.licence_no
