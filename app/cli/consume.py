@@ -1,4 +1,8 @@
-"""`sweep consume ...`: long-running consumer processes."""
+"""`sweep consume ...`: long-running consumer processes.
+
+Log records are cleaned for the terminal (`TerminalSafeFormatter`): a dead letter's error quotes the
+crawled message it rejected. The consumer group name, typed by an operator, is shown as text, not markup.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,9 @@ import time
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
+from app.cli.display import TerminalSafeFormatter, cell
 from sweep.bus.base import TOPIC_DEADLETTER, TOPIC_LEADS, TOPIC_LISTINGS
 
 DEFAULT_TOPICS = [TOPIC_LEADS, TOPIC_LISTINGS]
@@ -39,10 +45,10 @@ _COLUMNS = (
 
 
 def _stats_table(stats: dict, group: str) -> Table:
-    table = Table(title=f"indexer [{group}]", show_header=True)
+    table = Table(title=cell(f"indexer [{group}]"), show_header=True)
     for name in _COLUMNS:
         table.add_column(name, justify="right")
-    table.add_row(*(str(stats[name]) for name in _COLUMNS))
+    table.add_row(*(cell(stats[name]) for name in _COLUMNS))
     return table
 
 
@@ -67,14 +73,16 @@ def indexer(
     from adapters import open_bus, open_lead_store
     from consumers.indexer import Indexer, IndexerStats
 
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    handler = logging.StreamHandler()
+    handler.setFormatter(TerminalSafeFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.WARNING, handlers=[handler])
     console = Console(stderr=True)
     if not console.is_terminal:
         console = Console(stderr=True, width=160)  # logs: keep the stats table readable
     stop = threading.Event()
 
     def _on_signal(signum: int, _frame: object) -> None:
-        console.print(f"[yellow]signal {signum}: stopping after the current batch[/]")
+        console.print(Text(f"signal {signum}: stopping after the current batch", style="yellow"))
         stop.set()
 
     signal.signal(signal.SIGTERM, _on_signal)
@@ -88,10 +96,13 @@ def indexer(
             last[0] = now
             d = stats.as_dict()
             console.print(
-                f"[dim]{time.strftime('%H:%M:%S')}[/] msgs={d['messages']} events={d['lead_events']} "
-                f"listings={d['listings']} created={d['created']} updated={d['updated']} "
-                f"unchanged={d['unchanged']} dead={d['deadlettered']} retries={d['retries']} "
-                f"rate={d['rate']}/s"
+                Text.assemble(
+                    (time.strftime("%H:%M:%S"), "dim"),
+                    f" msgs={d['messages']} events={d['lead_events']} "
+                    f"listings={d['listings']} created={d['created']} updated={d['updated']} "
+                    f"unchanged={d['unchanged']} dead={d['deadlettered']} retries={d['retries']} "
+                    f"rate={d['rate']}/s",
+                )
             )
 
     bus = open_bus()

@@ -2,20 +2,33 @@
 
 The commands are thin: loading, linting, backtesting and diffing live in importable modules
 (`rules.loader`, `rules.lint`, `rules.backtest`) so notebooks and tests use the same code.
+
+Explain, backtest, diff and test print listing text, which is crawled and hostile: every value that is
+not a literal of this file reaches Rich as a cleaned `rich.text.Text` (`app.cli.display.cell`), never as
+markup, so `[/]` in a title prints as itself instead of crashing the command, and escape sequences in it
+never reach the terminal. A listing file that cannot be read is reported as `file:line: field ...`,
+cleaned too, with exit code 1.
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import orjson
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
+from app.cli.display import cell, json_line, message
+from app.cli.scan import describe_validation_error
 from rules.errors import RulebookError
+from sweep.text import safe_text
 
 app = typer.Typer(help="规则库工具 — lint, test, explain, backtest and diff the rulebook.", no_args_is_help=True)
 
@@ -36,8 +49,29 @@ def _load(book: Path | None):  # type: ignore[no-untyped-def]
     try:
         return load_rulebook(book)
     except RulebookError as exc:
-        _console().print(f"[bold red]规则库加载失败[/] {exc}")
+        _console().print(message("规则库加载失败", exc))
         raise typer.Exit(2) from exc
+
+
+class BadListingFile(Exception):
+    """A listing file line that is not a listing; the message names file:line and the field."""
+
+
+@contextmanager
+def _reading(path: Path) -> Iterator[None]:
+    """Turn a malformed listing file into one cleaned error line and exit code 1 instead of a traceback
+    (a traceback would quote the hostile input raw)."""
+    try:
+        yield
+    except BadListingFile as exc:
+        _console().print(message("商品文件无法读取", exc))
+        raise typer.Exit(1) from None
+    except orjson.JSONDecodeError as exc:
+        _console().print(message("商品文件无法读取", f"{path}: not valid JSON ({exc})"))
+        raise typer.Exit(1) from None
+    except ValidationError as exc:
+        _console().print(message("商品文件无法读取", f"{path}: {describe_validation_error(exc)}"))
+        raise typer.Exit(1) from None
 
 
 @app.command("lint")
@@ -49,16 +83,21 @@ def lint_cmd(book: BookOpt = None, strict: Annotated[bool, typer.Option(help="�
     try:
         problems = lint(book)
     except RulebookError as exc:
-        con.print(f"[bold red]错误[/] {exc}")
+        con.print(message("错误", exc))
         raise typer.Exit(1) from exc
     if not problems:
-        con.print("[green]规则库检查通过[/]")
+        con.print(Text("规则库检查通过", style="green"))
         return
     table = Table(title="规则库检查")
     for col in ("级别", "位置", "规则", "问题"):
         table.add_column(col)
     for p in problems:
-        table.add_row("[red]错误[/]" if p.level == "error" else "[yellow]警告[/]", p.where, p.rule_id or "", p.message)
+        table.add_row(
+            cell("错误", "red") if p.level == "error" else cell("警告", "yellow"),
+            cell(p.where),
+            cell(p.rule_id),
+            cell(p.message),
+        )
     con.print(table)
     if any(p.level == "error" for p in problems) or strict:
         raise typer.Exit(1)
@@ -77,12 +116,12 @@ def test_cmd(book: BookOpt = None, verbose: Annotated[bool, typer.Option("--verb
             table.add_column(col, overflow="fold")
         for r in results if verbose else failed:
             table.add_row(
-                "[green]通过[/]" if r.ok else "[red]失败[/]",
-                r.rule_id,
-                f"{Path(r.file).name}:{r.line}",
-                "命中" if r.expect == "match" else "不命中",
-                r.text,
-                r.why,
+                cell("通过", "green") if r.ok else cell("失败", "red"),
+                cell(r.rule_id),
+                cell(f"{Path(r.file).name}:{r.line}"),
+                cell("命中" if r.expect == "match" else "不命中"),
+                cell(r.text),
+                cell(r.why),
             )
         con.print(table)
     con.print(f"{len(results)} 个样例，{len(results) - len(failed)} 通过，{len(failed)} 失败")
@@ -105,22 +144,28 @@ def explain_cmd(
     raw = listing_file.read_bytes().strip()
     lines = raw.splitlines() if raw.startswith(b"{") and b"\n{" in raw else [raw]
     data = None
-    for line in lines:
-        row = orjson.loads(line)
-        if listing_id is None or row.get("listing_id") == listing_id:
-            data = row
-            break
-    if data is None:
-        _console().print(f"[red]找不到 listing_id={listing_id}[/]")
-        raise typer.Exit(1)
-    data.pop("families", None)
-    listing = Listing.model_validate(data)
+    with _reading(listing_file):
+        for lineno, line in enumerate(lines, start=1):
+            try:
+                row = orjson.loads(line)
+            except orjson.JSONDecodeError as exc:
+                raise BadListingFile(f"{listing_file}:{lineno}: not valid JSON ({exc})") from None
+            if not isinstance(row, dict):
+                raise BadListingFile(f"{listing_file}:{lineno}: expected a JSON object, got {type(row).__name__}")
+            if listing_id is None or row.get("listing_id") == listing_id:
+                data = row
+                break
+        if data is None:
+            _console().print(cell(f"找不到 listing_id={listing_id}", "red"))
+            raise typer.Exit(1)
+        data.pop("families", None)
+        listing = Listing.model_validate(data)
     exp = rb.explain(listing)
     if as_json:
-        typer.echo(orjson.dumps(exp, option=orjson.OPT_INDENT_2).decode())
+        json_line(exp, indent=True)
         return
     con = _console()
-    con.print(f"[bold]{listing.platform}:{listing.listing_id}[/] {listing.title}")
+    con.print(Text.assemble(cell(f"{listing.platform}:{listing.listing_id}", "bold"), " ", cell(listing.title)))
     table = Table(title="规则判断")
     for col in ("规则", "类别", "状态", "命中", "排除", "说明"):
         table.add_column(col, overflow="fold")
@@ -136,16 +181,19 @@ def explain_cmd(
     for row in exp["rules"]:
         if not all_rules and row["status"] in ("no_match", "out_of_scope"):
             continue
-        matched = "；".join(f"{m['field']}「{m['text']}」" for m in row["matched"][:4])
-        excluded = "；".join(f"「{m['text']}」{m['reason']}" for m in row["excluded"][:3])
+        matched = "；".join(f"{_q(m['field'])}「{_q(m['text'])}」" for m in row["matched"][:4])
+        excluded = "；".join(f"「{_q(m['text'])}」{_q(m['reason'])}" for m in row["excluded"][:3])
         table.add_row(
-            row["rule_id"], row["family"], f"[{colors[row['status']]}]{row['status']}[/]", matched, excluded, row["why"]
+            cell(row["rule_id"]),
+            cell(row["family"]),
+            cell(row["status"], colors.get(row["status"], "")),
+            cell(matched),
+            cell(excluded),
+            cell(row["why"]),
         )
     con.print(table)
-    if exp["findings"]:
-        con.print("[bold]报告：[/] " + "，".join(f"{f['family']}（{f['rule_id']}）" for f in exp["findings"]))
-    else:
-        con.print("[bold]报告：[/] 无")
+    reported = "，".join(f"{f['family']}（{f['rule_id']}）" for f in exp["findings"]) or "无"
+    con.print(Text.assemble(("报告：", "bold"), " ", cell(reported)))
 
 
 @app.command("backtest")
@@ -160,9 +208,10 @@ def backtest_cmd(
     from rules.backtest import backtest, labelled_rows
 
     rb = _load(book)
-    report = backtest(rb, labelled_rows(labelled, truth))
+    with _reading(labelled):
+        report = backtest(rb, labelled_rows(labelled, truth))
     if as_json:
-        typer.echo(orjson.dumps(report.to_dict(), option=orjson.OPT_INDENT_2).decode())
+        json_line(report.to_dict(), indent=True)
         return
     con = _console()
     table = Table(title=f"回测（{report.n_listings} 条商品）")
@@ -170,14 +219,14 @@ def backtest_cmd(
         table.add_column(col, justify="right" if col != "类别" else "left")
     for fam, s in report.scores.items():
         table.add_row(
-            fam, f"{s.precision:.3f}", f"{s.recall:.3f}", f"{s.f1:.3f}", str(s.tp), str(s.fp), str(s.fn), str(s.support)
+            *map(cell, (fam, f"{s.precision:.3f}", f"{s.recall:.3f}", f"{s.f1:.3f}", s.tp, s.fp, s.fn, s.support))
         )
     micro = report.micro()
     table.add_row(
-        "[bold]合计(micro)[/]",
-        f"{micro['precision']:.3f}",
-        f"{micro['recall']:.3f}",
-        f"{micro['f1']:.3f}",
+        cell("合计(micro)", "bold"),
+        cell(f"{micro['precision']:.3f}"),
+        cell(f"{micro['recall']:.3f}"),
+        cell(f"{micro['f1']:.3f}"),
         "",
         "",
         "",
@@ -187,10 +236,10 @@ def backtest_cmd(
     conf = Table(title="混淆表（行：真值类别，列：预测类别，单元：商品数）")
     fams = sorted({p for row in report.confusion.values() for p in row})
     conf.add_column("真值\\预测")
-    for f in fams:
-        conf.add_column(f.split(".")[-1][:10], justify="right")
+    for f in fams:  # families come from the labels file as well as the book
+        conf.add_column(cell(f.split(".")[-1][:10]), justify="right")
     for t in sorted(report.confusion):
-        conf.add_row(t, *[str(report.confusion[t].get(p, "")) for p in fams])
+        conf.add_row(cell(t), *[cell(report.confusion[t].get(p, "")) for p in fams])
     con.print(conf)
     if report.mistakes:
         mt = Table(title=f"误判（前 {show} 条，共 {len(report.mistakes)} 条）")
@@ -198,12 +247,12 @@ def backtest_cmd(
             mt.add_column(col, overflow="fold")
         for m in report.mistakes[:show]:
             mt.add_row(
-                "误报" if m.kind == "fp" else "漏报",
-                m.family,
-                m.listing_id,
-                m.title,
-                m.rule_id or "",
-                "；".join(f"{e['field']}「{e['text']}」" for e in m.evidence[:3]),
+                cell("误报" if m.kind == "fp" else "漏报"),
+                cell(m.family),
+                cell(m.listing_id),
+                cell(m.title),
+                cell(m.rule_id),
+                cell("；".join(f"{_q(e['field'])}「{_q(e['text'])}」" for e in m.evidence[:3])),
             )
         con.print(mt)
 
@@ -227,16 +276,17 @@ def diff_cmd(
             row.pop("families", None)
             yield Listing.model_validate(row)
 
-    report = diff(old, new, listings())
+    with _reading(corpus):
+        report = diff(old, new, listings())
     if as_json:
-        typer.echo(orjson.dumps(report.to_dict(), option=orjson.OPT_INDENT_2).decode())
+        json_line(report.to_dict(), indent=True)
         return
     con = _console()
     table = Table(title=f"规则库差异（{report.n_listings} 条商品）")
     for col in ("类别", "新增", "消失", "改由其他规则"):
         table.add_column(col)
     for fam, c in sorted(report.summary().items()):
-        table.add_row(fam, str(c["added"]), str(c["removed"]), str(c["changed_rule"]))
+        table.add_row(cell(fam), cell(c["added"]), cell(c["removed"]), cell(c["changed_rule"]))
     con.print(table)
     for title, items in (("新增", report.added), ("消失", report.removed)):
         by_fam: dict[str, list[dict]] = {}
@@ -244,9 +294,18 @@ def diff_cmd(
             by_fam.setdefault(it["family"], []).append(it)
         for fam, its in sorted(by_fam.items()):
             for it in its[:examples]:
-                ev = "；".join(f"{e['field']}「{e['text']}」" for e in it.get("evidence", [])[:2])
+                ev = "；".join(f"{_q(e['field'])}「{_q(e['text'])}」" for e in it.get("evidence", [])[:2])
                 con.print(
-                    f"  [{'green' if title == '新增' else 'red'}]{title}[/] {fam} {it['listing_id']} {it['title']} {ev}"
+                    Text.assemble(
+                        ("  " + title, "green" if title == "新增" else "red"),
+                        " ",
+                        cell(f"{fam} {_q(it['listing_id'])} {_q(it['title'])} {ev}", limit=None),
+                    )
                 )
     if not report.added and not report.removed and not report.changed_rule:
-        con.print("[green]无差异[/]")
+        con.print(Text("无差异", style="green"))
+
+
+def _q(value: object) -> str:
+    """A short quote of listing text inside a composed cell (evidence, a title in a sentence)."""
+    return safe_text(value, limit=80)

@@ -3,6 +3,11 @@
 A malformed line never stops the scan: it is reported on stderr with its line number and the field
 that is wrong, the remaining lines are scanned, and the exit code (1) tells scripts that something
 was skipped.
+
+Findings on stdout are faithful JSON (orjson escapes C0 controls such as ESC; the C1 and bidi controls
+JSON may carry raw are escaped too, see `sweep.text.terminal_safe_json`). The stderr report quotes the
+input only through `sweep.text.safe_text`: a bad line's field names come from the file, which is
+crawled text.
 """
 
 from __future__ import annotations
@@ -21,7 +26,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from app.cli.display import cell
 from sweep.models import FAMILY_LABELS_ZH, Finding, Listing
+from sweep.text import MESSAGE_LIMIT, safe_text, terminal_safe_json_bytes
 
 EXIT_SKIPPED = 1
 
@@ -39,10 +46,12 @@ class BadLine:
 
 
 def describe_validation_error(exc: ValidationError) -> str:
+    """`field price: Input should be a valid number; ...` for at most three errors. The location may
+    hold keys from the input (`attributes.<any key>`), so each part is cleaned for the terminal."""
     parts = []
     for e in exc.errors()[:3]:
-        where = ".".join(str(p) for p in e["loc"]) or "(record)"
-        parts.append(f"field {where}: {e['msg']}")
+        where = ".".join(safe_text(p, limit=80) for p in e["loc"]) or "(record)"
+        parts.append(f"field {where}: {safe_text(e['msg'], limit=200)}")
     return "; ".join(parts)
 
 
@@ -66,7 +75,8 @@ def read_listings(stream: BinaryIO, source: str) -> Iterator[Listing | BadLine]:
 
 
 def finding_line(finding: Finding) -> bytes:
-    return orjson.dumps(finding.model_dump(mode="json", exclude_none=True)) + b"\n"
+    """One finding as a JSON line: evidence quotes the listing, so terminal-acting characters are escaped."""
+    return terminal_safe_json_bytes(orjson.dumps(finding.model_dump(mode="json", exclude_none=True))) + b"\n"
 
 
 def scan(
@@ -96,7 +106,11 @@ def scan(
         for item in read_listings(stream, "<stdin>" if str(file) == "-" else str(file)):
             if isinstance(item, BadLine):
                 skipped += 1
-                err.print(Text.assemble(("skipped ", "red"), str(item)), highlight=False, soft_wrap=True)
+                err.print(
+                    Text.assemble(("skipped ", "red"), safe_text(item, limit=MESSAGE_LIMIT)),
+                    highlight=False,
+                    soft_wrap=True,
+                )
                 continue
             listings += 1
             findings = book.scan(item)
@@ -127,6 +141,6 @@ def findings_table(counts: Counter[str], listings: int, skipped: int) -> Table:
     table.add_column("类别")
     table.add_column("findings", justify="right")
     for fam, n in sorted(counts.items(), key=lambda kv: -kv[1]):
-        table.add_row(fam, FAMILY_LABELS_ZH.get(fam, ""), str(n))
-    table.add_row("[b]total[/b]", "", f"[b]{sum(counts.values())}[/b]")
+        table.add_row(cell(fam), cell(FAMILY_LABELS_ZH.get(fam, "")), cell(n))
+    table.add_row(cell("total", "b"), "", cell(sum(counts.values()), "b"))
     return table

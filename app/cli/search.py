@@ -1,4 +1,8 @@
-"""`sweep search ...`: index administration (templates, aliases, reindex)."""
+"""`sweep search ...`: index administration (templates, aliases, reindex).
+
+What the search server answers (index names, versions, analysis) is printed as text, never as Rich
+markup, and cleaned like crawled text: it is data from outside the program.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,10 @@ import json
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
+
+from app.cli.display import cell
+from sweep.text import terminal_safe_json
 
 app = typer.Typer(help="Search index administration (templates, reindex).", no_args_is_help=True)
 console = Console()
@@ -18,7 +26,7 @@ def _store(prefix: str | None, *, ensure: bool = True):
 
     settings = get_settings()
     if not settings.search_url:
-        console.print("[red]SWEEP_SEARCH_URL is not set: the embedded SQLite store needs no index admin.[/]")
+        console.print(Text("SWEEP_SEARCH_URL is not set: the embedded SQLite store needs no index admin.", style="red"))
         raise typer.Exit(2)
     return open_search_store(settings, prefix=prefix, ensure=ensure)
 
@@ -47,7 +55,7 @@ def status(
     with _store(prefix, ensure=False) as store:  # looking must not create anything
         data = admin.status(store)
     if as_json:
-        print(json.dumps(data, ensure_ascii=False, indent=2))
+        print(terminal_safe_json(json.dumps(data, ensure_ascii=False, indent=2)))
     else:
         _print_status(data)
 
@@ -65,8 +73,13 @@ def reindex(
         for k in kind:
             result = admin.reindex(store, k)
             console.print(
-                f"[green]{result['alias']}[/]: {result['from']} -> {result['to']} "
-                f"({result['docs']} docs, {result['method']}-side copy); {result['from']} kept"
+                Text.assemble(
+                    cell(result["alias"], "green"),
+                    cell(
+                        f": {result['from']} -> {result['to']} "
+                        f"({result['docs']} docs, {result['method']}-side copy); {result['from']} kept"
+                    ),
+                )
             )
 
 
@@ -83,24 +96,28 @@ def drop_old(
         typer.confirm("Delete un-aliased sweep indices?", abort=True)
     with _store(prefix) as store:
         dropped = admin.drop_old(store, kind)
-    console.print(f"dropped: {', '.join(dropped) or 'nothing'}")
+    console.print(cell(f"dropped: {', '.join(dropped) or 'nothing'}", limit=None))
 
 
 def _print_status(data: dict) -> None:
     server = data["server"]
     console.print(
-        f"[bold]{server['flavor']}[/] {server['number']} · analysis: [cyan]{data['analysis']}[/] · "
-        f"prefix: {data['prefix']}"
+        Text.assemble(
+            cell(server["flavor"], "bold"),
+            cell(f" {server['number']} · analysis: "),
+            cell(data["analysis"], "cyan"),
+            cell(f" · prefix: {data['prefix']}"),
+        )
     )
     table = Table("alias", "index", "aliased", "docs", "mapping", "analysis")
     for kind in data["kinds"].values():
         for row in kind["indices"] or [{"index": "-", "aliased": False, "docs": 0}]:
             table.add_row(
-                kind["alias"],
-                row["index"],
-                "yes" if row["aliased"] else "",
-                str(row["docs"]),
-                str(row.get("mapping_version") or ""),
-                str(row.get("analysis") or ""),
+                cell(kind["alias"]),
+                cell(row["index"]),
+                cell("yes" if row["aliased"] else ""),
+                cell(row["docs"]),
+                cell(row.get("mapping_version") or ""),
+                cell(row.get("analysis") or ""),
             )
     console.print(table)
