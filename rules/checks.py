@@ -1,18 +1,25 @@
 """Checks that are not keyword matches: licence numbers, permits, producer facts, origins.
 
 Keyword rules cannot tell whether a credit code is genuine or whether a producer address contradicts a
-claimed origin; these functions can, and the YAML rules reference them by name (`check:`).
+claimed origin; these functions can, and the YAML rules reference them by name (`check:`, looked up in
+`CHECK_FUNCS`). The keyword tables they read (which attribute keys name an origin, a producer, an
+address, an importer) live here too, beside the code that interprets them.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from functools import lru_cache
 
 from stdnum.cn import uscc as stdnum_uscc
 
+from rules.catalog import Entry
+from rules.matching import Prepared, Trigger
+from rules.normalize import norm_term
 from sweep.identifiers import USCC_ALPHABET, org_code_check_char
+from sweep.models import Evidence, Listing, Shop
 
 
 @lru_cache(maxsize=65536)
@@ -103,3 +110,178 @@ _PLACE_RE = re.compile("|".join(PROVINCES) + r"|[\u4e00-\u9fff]{1,6}(?:省|市|�
 def names_place(text: str) -> bool:
     """Whether an attribute value names a concrete place (so it can contradict a claimed origin)."""
     return bool(_PLACE_RE.search(text))
+
+
+# -------------------------------------------------------------------- checks referenced by rules
+ORIGIN_KEYS = ("产地", "原产地", "产区", "生产地", "种植地", "养殖地", "出产地", "省份", "生产地区")
+NOT_PRODUCER_KEYS = ("发货", "店铺", "门店", "退货", "收货", "售后", "仓库", "公司地址")
+"""Attribute keys that name the seller's logistics, never the producer or the product's origin."""
+ADDRESS_KEYS = (
+    "厂址",
+    "生产地址",
+    "厂家地址",
+    "生产企业地址",
+    "企业地址",
+    "生产商地址",
+    "制造商地址",
+    "工厂地址",
+    "生产厂址",
+    "地址",
+)
+IMPORT_KEYS = ("原产国", "进口商", "进口代理商", "国内代理商", "境内代理商", "报关单")
+MAKER_KEYS = ("厂名", "生产厂家", "生产商", "生产企业", "制造商", "厂家名称", "生产者", "厂家", "生产单位", "委托方")
+SC_KEYS = ("生产许可证", "许可证编号", "SC", "sc编号", "食品生产许可")
+MAKER_TEXT_RE = re.compile(r"(?:厂名|生产厂家|生产商|生产企业|制造商)\s*[:：]\s*[^\s，。；;]{2,}")
+ADDRESS_TEXT_RE = re.compile(r"(?:厂址|生产地址|厂家地址)\s*[:：]\s*[^\s，。；;]{2,}")
+_SC_STRIP = re.compile(r"[\s\-]")
+
+CheckResult = tuple[bool, list[Evidence], str]
+"""(fired, evidence, note): the note says why in the analyst's language, fired or not."""
+
+
+@lru_cache(maxsize=4096)
+def _key_has(k: str, keys: tuple[str, ...]) -> bool:
+    low = k.lower()
+    return any(key.lower() in low for key in keys)
+
+
+def _attr_items(listing: Listing, keys: tuple[str, ...]) -> list[tuple[str, str]]:
+    """Attributes whose key contains one of `keys` (cached per key: sellers reuse a few dozen keys);
+    shipping/shop/return addresses are never producer facts."""
+    return [(k, v) for k, v in listing.attributes.items() if _key_has(k, keys) and not _key_has(k, NOT_PRODUCER_KEYS)]
+
+
+def check_uscc_invalid(prep: Prepared, live: list[Trigger]) -> CheckResult:
+    shop = prep.listing.shop
+    if shop is None or blank(shop.licence_no):
+        return False, [], "未公示执照号（由 licence_missing 处理）"
+    code = shop.licence_no or ""
+    problem = uscc_problem(code)
+    if problem is None:
+        return False, [], "统一社会信用代码校验通过"
+    return True, [Evidence(field="shop.licence_no", text=code, start=0, end=len(code))], problem
+
+
+def check_licence_missing(prep: Prepared, live: list[Trigger]) -> CheckResult:
+    shop: Shop | None = prep.listing.shop
+    if shop is None:
+        return False, [], "无店铺信息，无法判断"
+    if not blank(shop.licence_no):
+        return False, [], "已公示执照号"
+    return (
+        True,
+        [Evidence(field="shop.licence_no", text=shop.licence_no or "", start=0, end=0)],
+        "店铺未公示营业执照号",
+    )
+
+
+def check_food_sanwu(prep: Prepared, live: list[Trigger]) -> CheckResult:
+    listing = prep.listing
+    attrs = listing.attributes
+    desc = listing.description or ""
+    imported = [(k, v) for k, v in _attr_items(listing, IMPORT_KEYS) if not blank(v)]
+    if imported:
+        # imported food carries 原产国 and the importer instead of an SC number (食品安全法 第九十七条)
+        return False, [], f"进口食品（{imported[0][0]}：{imported[0][1]}），不适用SC编号要求"
+    missing = []
+    sc_ok = any(SC_RE.search(_SC_STRIP.sub("", v)) for v in attrs.values()) or bool(SC_RE.search(desc))
+    if not sc_ok:
+        missing.append("SC食品生产许可证编号")
+    makers = [v for k, v in _attr_items(listing, MAKER_KEYS) if "地址" not in k]
+    if not any(not blank(v) for v in makers) and not MAKER_TEXT_RE.search(desc):
+        missing.append("厂名")
+    if not any(not blank(v) for _, v in _attr_items(listing, ADDRESS_KEYS)) and not ADDRESS_TEXT_RE.search(desc):
+        missing.append("厂址")
+    if not missing:
+        return False, [], "SC编号、厂名、厂址齐全"
+    note = "缺少" + "、".join(missing)
+    return True, [Evidence(field="attributes", text=note, start=0, end=0)], note
+
+
+_ADMIN_WORDS = (
+    "特别行政区",
+    "自治区",
+    "自治州",
+    "自治县",
+    "自治旗",
+    "回族",
+    "藏族",
+    "蒙古族",
+    "维吾尔",
+    "壮族",
+    "中华人民共和国",
+    "中国大陆",
+    "中国",
+    "大陆",
+    "国产",
+    "境内",
+    "详见包装",
+    "见包装",
+    "产地直发",
+    "原产地",
+)
+_ADMIN_CHARS = frozenset("省市县区州盟旗镇乡村")
+
+
+@lru_cache(maxsize=8192)
+def _norm_cached(value: str) -> str:
+    return norm_term(value)
+
+
+def _norm_regions(entry: Entry) -> list[str]:
+    return [_norm_cached(r) for r in entry.regions]
+
+
+def _residual_place(value: str, parents: list[str]) -> bool:
+    """Whether `value` still names a place once the claim's parent regions and administrative words
+    are removed ("西藏自治区拉萨市" says nothing against 尼木藏香; "宁夏银川市" does against 中宁枸杞)."""
+    v = _norm_cached(value)
+    for p in parents:
+        v = v.replace(p, "")
+    for w in _ADMIN_WORDS:
+        v = v.replace(w, "")
+    if any(p in v for p in PROVINCES):
+        return True
+    # an origin attribute is a place by definition: two or more remaining name characters (银川, 沙坡头)
+    return sum(1 for c in v if "\u4e00" <= c <= "\u9fff" and c not in _ADMIN_CHARS) >= 2
+
+
+def check_gi_mismatch(prep: Prepared, live: list[Trigger]) -> CheckResult:
+    listing = prep.listing
+    claims = [t for t in live if t.entry is not None and t.entry.regions and not t.hit.field.startswith("attributes.")]
+    if not claims:
+        return False, [], "无产地宣称"
+    origin_attrs = [(k, v) for k, v in _attr_items(listing, ORIGIN_KEYS) if not blank(v)]
+    addr_attrs = [(k, v) for k, v in _attr_items(listing, ADDRESS_KEYS) if not blank(v) and (k, v) not in origin_attrs]
+    t = claims[0]
+    entry = t.entry
+    assert entry is not None
+    regions = _norm_regions(entry)
+    parents = [_norm_cached(p) for p in entry.parents]
+    # the product's own origin decides; a producer address is only used when no origin is given
+    for group in (origin_attrs, addr_attrs):
+        if not group:
+            continue
+        agree = [(k, v) for k, v in group if any(r in _norm_cached(v) for r in regions)]
+        if agree:
+            return False, [], f"{agree[0][0]}「{agree[0][1]}」与宣称产地一致"
+        against = [(k, v) for k, v in group if _residual_place(v, parents)]
+        if not against and any(p in _norm_cached(v) for _, v in group for p in parents):
+            return False, [], "只标到上级产区，与宣称不矛盾"
+        if against:
+            k, v = against[0]
+            ev = [
+                prep.evidence(t.hit.start, t.hit.end),
+                Evidence(field=f"attributes.{k}", text=v, start=0, end=len(v)),
+            ]
+            return True, ev, f"宣称「{entry.name}」（{'/'.join(entry.regions[:3])}），但{k}为「{v}」"
+    return False, [], "未标明可比对的产地/厂址"
+
+
+CHECK_FUNCS: dict[str, Callable[[Prepared, list[Trigger]], CheckResult]] = {
+    "uscc_invalid": check_uscc_invalid,
+    "licence_missing": check_licence_missing,
+    "food_sanwu": check_food_sanwu,
+    "gi_mismatch": check_gi_mismatch,
+}
+"""Checks by the name rules give in `check:`."""

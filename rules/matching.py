@@ -1,0 +1,227 @@
+"""Preparation and matching: one listing -> a normalised text and the dictionary hits in it.
+
+Per listing: join the fields the rules look at into one string (separated by NUL), normalise it once,
+run one Aho-Corasick automaton over it (all terms of all rules and catalogs), find CAS numbers with one
+regex, and drop matches that lie inside a longer match (so 硝酸 inside 硝酸铵钙 or 第一 inside 第一次 do
+not count). Everything that can be prepared is prepared at load time (`rules.compiler`); this module
+only runs it. What the hits mean for a rule is `rules.evaluation`'s business.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from bisect import bisect_right
+from dataclasses import dataclass
+from functools import lru_cache
+
+import ahocorasick
+
+from rules.catalog import Entry
+from rules.normalize import Normalized, find_cas, norm_term, normalize
+from sweep.models import Evidence, Listing
+
+SEP = "\x00"
+"""Field separator in the joined text; normalisation keeps it one-to-one, so fields stay apart."""
+
+
+@dataclass(slots=True)
+class Ref:
+    """What a dictionary term stands for: a lexicon (catalog or inline term list) and, for catalog
+    terms, the catalog entry."""
+
+    lexicon: int
+    entry: Entry | None = None
+
+
+@dataclass(slots=True)
+class Hit:
+    start: int  # normalised blob offsets
+    end: int
+    term: str
+    refs: list[Ref]
+    lex_ids: tuple[int, ...] = ()
+    field: str = ""
+    pruned_by: str | None = None
+    group: frozenset[str] | None = None  # families whose rules use this term; None: neutral
+
+
+@dataclass(slots=True)
+class Trigger:
+    """A hit as one matcher of one rule sees it (with the catalog entry of that matcher's lexicon)."""
+
+    hit: Hit
+    entry: Entry | None
+    matcher: int
+
+
+@dataclass(slots=True)
+class FieldSeg:
+    name: str
+    text: str
+    orig_start: int  # in the original blob
+    norm_start: int = 0
+    norm_end: int = 0
+
+
+@dataclass(slots=True)
+class Prepared:
+    """One listing, normalised and matched; shared by every rule evaluated on it."""
+
+    listing: Listing
+    norm: Normalized
+    fields: list[FieldSeg]
+    starts: list[int]
+    hits: list[Hit]  # all hits, including pruned ones
+    by_lexicon: dict[int, list[Hit]]  # unpruned hits per lexicon
+    any_by_lexicon: dict[int, list[Hit]]  # all hits per lexicon (for exclusions)
+    category: str | None
+
+    def field_of(self, norm_pos: int) -> FieldSeg:
+        return self.fields[bisect_right(self.starts, norm_pos) - 1]
+
+    def evidence(self, hit_start: int, hit_end: int, matched: str | None = None) -> Evidence:
+        """Evidence for a normalised span, pointing at the text the seller wrote."""
+        seg = self.field_of(hit_start)
+        o_start, o_end = self.norm.orig_span(hit_start, hit_end)
+        s, e = o_start - seg.orig_start, o_end - seg.orig_start
+        return Evidence(field=seg.name, text=seg.text[s:e], start=s, end=e, matched=matched)
+
+
+@lru_cache(maxsize=8192)
+def _attr_field(key: str) -> str:
+    return f"attributes.{key}"
+
+
+@lru_cache(maxsize=4096)
+def category_norm(value: str) -> str:
+    """A category (crawled or from a rule's scope) as scope comparisons see it."""
+    return norm_term(value).strip()
+
+
+AutomatonValue = tuple[str, list[Ref], tuple[int, ...], int, str | None, frozenset[str] | None]
+"""What the automaton stores per term: (term, refs, lexicon ids, ASCII-edge flags, case-sensitive form
+for formulas, pruning group)."""
+
+
+class TermMatcher:
+    """Finds every dictionary term and catalog CAS number in a listing's watched fields."""
+
+    def __init__(
+        self,
+        automaton: ahocorasick.Automaton | None,
+        cas_index: dict[str, list[Ref]],
+        wanted_fields: set[str],
+    ) -> None:
+        self.automaton = automaton
+        self.cas_index = cas_index
+        self.wanted_fields = wanted_fields
+        self.want_attributes = any(f.startswith("attributes") for f in wanted_fields)
+        self.other_fields = bool(wanted_fields & {"category", "unit", "shop.name", "shop.licence_company"})
+        self.cas_group: frozenset[str] | None = frozenset({"chem"})
+
+    def _segments(self, listing: Listing) -> tuple[list[FieldSeg], str]:
+        wanted = self.wanted_fields
+        segs: list[FieldSeg] = []
+        parts: list[str] = []
+        pos = 0
+        title = listing.title
+        if title:
+            if SEP in title:
+                title = title.replace(SEP, " ")
+            segs.append(FieldSeg("title", title, 0))
+            parts.append(title)
+            pos = len(title) + 1
+        extra: list[tuple[str, str | None]] = []
+        if "description" in wanted:
+            extra.append(("description", listing.description))
+        if self.want_attributes and listing.attributes:
+            extra.extend((_attr_field(k), v) for k, v in listing.attributes.items())
+        if self.other_fields:
+            if "category" in wanted:
+                extra.append(("category", listing.category))
+            if "unit" in wanted:
+                extra.append(("unit", listing.unit))
+            shop = listing.shop
+            if shop is not None:
+                if "shop.name" in wanted:
+                    extra.append(("shop.name", shop.name))
+                if "shop.licence_company" in wanted:
+                    extra.append(("shop.licence_company", shop.licence_company))
+        for name, text in extra:
+            if not text:
+                continue
+            if SEP in text:
+                text = text.replace(SEP, " ")
+            segs.append(FieldSeg(name, text, pos))
+            parts.append(text)
+            pos += len(text) + 1
+        return segs, SEP.join(parts)
+
+    def prepare(self, listing: Listing) -> Prepared:
+        segs, blob = self._segments(listing)
+        norm = normalize(blob)
+        text = norm.text
+        # segment boundaries in normalised text: separators survive normalisation one-to-one
+        starts: list[int] = []
+        p = 0
+        for seg in segs:
+            starts.append(p)
+            seg.norm_start = p
+            q = text.find(SEP, p)
+            if q < 0:
+                q = len(text)
+            seg.norm_end = q
+            p = q + 1
+        if not segs:
+            segs.append(FieldSeg("title", "", 0))
+            starts.append(0)
+
+        hits = self.find_hits(norm)
+        by_lex: dict[int, list[Hit]] = {}
+        any_lex: dict[int, list[Hit]] = {}
+        one_seg = len(segs) == 1
+        for h in hits:
+            h.field = segs[0].name if one_seg else segs[bisect_right(starts, h.start) - 1].name
+            live = h.pruned_by is None
+            for lex in h.lex_ids:
+                any_lex.setdefault(lex, []).append(h)
+                if live:
+                    by_lex.setdefault(lex, []).append(h)
+        category = category_norm(listing.category) if listing.category else None
+        return Prepared(listing, norm, segs, starts, hits, by_lex, any_lex, category)
+
+    def find_hits(self, norm: Normalized) -> list[Hit]:
+        """Dictionary and CAS hits in a normalised text, sorted, with contained hits marked pruned."""
+        text = norm.text
+        hits: list[Hit] = []
+        if self.automaton is not None and text:
+            for end, (term, refs, lex_ids, ascii_edges, case_form, group) in self.automaton.iter(text):
+                start = end - len(term) + 1
+                if ascii_edges:
+                    if ascii_edges & 1 and start > 0 and text[start - 1].isascii() and text[start - 1].isalnum():
+                        continue
+                    if ascii_edges & 2 and end + 1 < len(text) and text[end + 1].isascii() and text[end + 1].isalnum():
+                        continue
+                if case_form is not None:
+                    # chemical formulas are case-sensitive: Mg is magnesium, mg is milligrams
+                    o_s, o_e = norm.orig_span(start, end + 1)
+                    if unicodedata.normalize("NFKC", norm.original[o_s:o_e]).replace(" ", "") != case_form:
+                        continue
+                hits.append(Hit(start, end + 1, term, refs, lex_ids, group=group))
+        if self.cas_index:
+            for s, e, cas in find_cas(text):
+                refs = self.cas_index.get(cas)
+                if refs:
+                    hits.append(Hit(s, e, cas, refs, tuple({r.lexicon for r in refs}), group=self.cas_group))
+        if len(hits) > 1:
+            hits.sort(key=lambda h: (h.start, -h.end))
+            # longest match wins: a hit inside a longer one is dropped (硝酸 in 硝酸铵钙, 第一 in 第一次), except
+            # across unrelated families (顶级 in 顶级复刻 is still an absolute claim)
+            best: Hit | None = None
+            for h in hits:
+                if best is not None and h.end <= best.end:
+                    if best.group is None or h.group is None or best.group & h.group:
+                        h.pruned_by = best.term
+                else:
+                    best = h
+        return hits
