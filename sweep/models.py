@@ -288,17 +288,49 @@ class Lead(_Model):
 
 
 class Complaint(_Model):
-    """A consumer complaint (12315 hotline). Personal data is masked before it is stored or shown."""
+    """A consumer complaint or report (12315 hotline, 全国12315平台 exports, a bureau's own sheet).
+
+    This is the masked record: every personal value in it (complainant fields and whatever personal
+    data `text` contained) is masked before it is stored, indexed, published or shown. The unmasked
+    values live apart, encrypted, as `PersonalData`, readable only through a permission check that is
+    audited. `pii_kinds` says which kinds were found, so staff know a masked value is there.
+    """
 
     complaint_id: str
+    """登记编号/投诉编号: the platform's id, stable across re-exports (imports are idempotent by it)."""
     received_at: datetime
     platform: str | None = None
     shop_name: str | None = None
     shop_uscc: str | None = None
     product: str | None = None
-    text: str
+    text: str = ""
     complainant_name: str | None = None
     complainant_phone: str | None = None
+    complainant_id_number: str | None = None
+    complainant_address: str | None = None
+    shop_id: str | None = None
+    url: str | None = None
+    """网址: the shop's or the listing's address as the complainant gave it."""
+    region: str | None = None
+    """Where the complaint is handled (the seller's region or the registering bureau): decides jurisdiction."""
+    demand: str | None = None
+    """诉求: what the complainant asks for, when given apart from the complaint text."""
+    category_code: str | None = None
+    """Category per GB/T 42499-2023 (电子商务投诉举报信息分类与代码), kept as the file gives it."""
+    category: str | None = None
+    """The category's name as written in the file (投诉问题分类)."""
+    kind: str | None = None
+    """投诉 or 举报, when the file says."""
+    status: str | None = None
+    """办理状态 as written (已办结, 处理中 …)."""
+    closed_at: datetime | None = None
+    result: str | None = None
+    """处理结果."""
+    recovered_loss: float | None = None
+    """挽回经济损失, yuan."""
+    handler: str | None = None
+    """Username of the officer handling the complaint: they (and supervisors) may see personal data."""
+    pii_kinds: list[str] = Field(default_factory=list)
 
 
 def parse_time(value: str | None) -> datetime | None:
@@ -310,3 +342,32 @@ def parse_time(value: str | None) -> datetime | None:
     except ValueError:
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+class PersonalData(_Model):
+    """The unmasked personal values of one complaint, stored encrypted beside the masked record.
+
+    `found` lists every value detected, by kind (name, phone, id_number, bank_card, email, address),
+    from the personal columns and inside the free text; `text` is the complaint text as received. Never
+    published, indexed, exported or logged: readable only via a permission check that is audited.
+    """
+
+    complaint_id: str
+    name: str | None = None
+    phone: str | None = None
+    id_number: str | None = None
+    address: str | None = None
+    text: str | None = None
+    found: dict[str, list[str]] = Field(default_factory=dict)
+
+
+class ComplaintMatch(_Model):
+    """A seller a complaint concerns, as the matcher found it: one shop on one platform."""
+
+    platform: str
+    shop_id: str
+    score: float
+    """0-1; 1.0 for exact keys (a valid USCC, the shop id, a known URL)."""
+    reasons: list[str] = Field(default_factory=list)
+    """Why, in words staff can check (`统一社会信用代码一致`, `店铺名称相近 0.96` …)."""
+    lead_ids: list[str] = Field(default_factory=list)
+    shop_name: str | None = None

@@ -1,0 +1,1 @@
+"""Implementations of the AuditLog port (`sweep.audit`)."""

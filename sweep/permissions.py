@@ -1,0 +1,92 @@
+"""One place that decides who may do what: `allowed(actor, action, resource)`.
+
+Every caller — CLI commands today, the web workspace next — asks this function and nothing else, so a
+rule changes in one place and a test can check the whole table. Actions are plain strings named
+`area.verb`. A resource, when given, is anything with a `region` attribute (a complaint, a lead's
+listing, a shop); for complaints the officer handling it is its `handler` attribute.
+
+The rules, in words:
+* admins manage the system and may see every masked record; they never see personal data by role;
+* supervisors see and triage records in their regions, assign complaints, read the audit log, and see
+  personal data of complaints in their regions;
+* officers see and triage records in their regions; they see personal data only of the complaints
+  they handle (所办理的投诉), within their regions;
+* analysts see masked records in their regions and may export them;
+* operators run imports and pipelines; they see no records.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sweep.people import Actor, Role
+
+LEADS_VIEW = "leads.view"
+LEADS_TRIAGE = "leads.triage"
+COMPLAINTS_VIEW = "complaints.view"
+COMPLAINTS_VIEW_PERSONAL_DATA = "complaints.view_personal_data"
+COMPLAINTS_IMPORT = "complaints.import"
+COMPLAINTS_EXPORT = "complaints.export"
+COMPLAINTS_ASSIGN = "complaints.assign"
+AUDIT_VIEW = "audit.view"
+SYSTEM_OPERATE = "system.operate"
+
+ACTIONS: tuple[str, ...] = (
+    LEADS_VIEW,
+    LEADS_TRIAGE,
+    COMPLAINTS_VIEW,
+    COMPLAINTS_VIEW_PERSONAL_DATA,
+    COMPLAINTS_IMPORT,
+    COMPLAINTS_EXPORT,
+    COMPLAINTS_ASSIGN,
+    AUDIT_VIEW,
+    SYSTEM_OPERATE,
+)
+
+_BY_ROLE: dict[Role, frozenset[str]] = {
+    Role.admin: frozenset(
+        {LEADS_VIEW, COMPLAINTS_VIEW, COMPLAINTS_IMPORT, COMPLAINTS_EXPORT, AUDIT_VIEW, SYSTEM_OPERATE}
+    ),
+    Role.supervisor: frozenset(
+        {
+            LEADS_VIEW,
+            LEADS_TRIAGE,
+            COMPLAINTS_VIEW,
+            COMPLAINTS_VIEW_PERSONAL_DATA,
+            COMPLAINTS_IMPORT,
+            COMPLAINTS_EXPORT,
+            COMPLAINTS_ASSIGN,
+            AUDIT_VIEW,
+        }
+    ),
+    Role.officer: frozenset({LEADS_VIEW, LEADS_TRIAGE, COMPLAINTS_VIEW, COMPLAINTS_VIEW_PERSONAL_DATA}),
+    Role.analyst: frozenset({LEADS_VIEW, COMPLAINTS_VIEW, COMPLAINTS_EXPORT}),
+    Role.operator: frozenset({COMPLAINTS_IMPORT, SYSTEM_OPERATE}),
+}
+
+_UNSCOPED = frozenset({COMPLAINTS_IMPORT, SYSTEM_OPERATE})
+"""Actions not about one record: no jurisdiction check (an import brings records of many regions)."""
+
+
+def allowed(actor: Actor, action: str, resource: Any = None) -> bool:
+    """Whether `actor` may perform `action` (on `resource`, when the action concerns one record).
+
+    Unknown actions are refused, so a typo fails closed. With no resource, the answer is whether the
+    role may do this at all (to show a button or a menu); with one, jurisdiction decides too. Admins'
+    reading is nationwide; everyone else's is bounded by `actor.regions`.
+    """
+    if action not in ACTIONS or action not in _BY_ROLE.get(actor.role, frozenset()):
+        return False
+    if resource is None or action in _UNSCOPED:
+        return True
+    region = getattr(resource, "region", None)
+    if action == COMPLAINTS_VIEW_PERSONAL_DATA:
+        if not actor.covers(region):
+            return False
+        if actor.role is Role.supervisor:
+            return True
+        handler = getattr(resource, "handler", None)
+        return bool(handler) and handler == actor.username
+    if actor.role is Role.admin:
+        return True
+    return actor.covers(region)

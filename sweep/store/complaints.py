@@ -1,0 +1,145 @@
+"""The ComplaintStore and SellerDirectory ports.
+
+ComplaintStore keeps complaint records in two parts: the masked `Complaint` (what every reader sees:
+searches, exports, the bus) and its `PersonalData` (encrypted at rest by every implementation, handed
+out only through `personal_data`, which the complaints capability calls after `sweep.permissions`
+allowed it and `sweep.audit` recorded it). Upserts are idempotent by complaint id: the same record
+again changes nothing, a changed one (a new 办理状态) replaces it.
+
+SellerDirectory is what the matcher knows of sellers: one row per shop (platform + shop id) seen in
+lead events or listings, with its name, USCC, region, listing URLs and lead ids. It grows from the
+bus, so matching never has to load the leads themselves.
+
+The embedded implementation is `adapters.store.complaints_sqlite`; a search-engine complaints index
+(CJK analysis, facets) is another adapter of the same ComplaintStore port.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sweep.models import Complaint, ComplaintMatch, PersonalData
+from sweep.store.base import UpsertStats
+
+
+@dataclass(slots=True)
+class ComplaintRecord:
+    """One complaint as an import produces it: the masked record, its personal data, and the keys the
+    matcher looks sellers up by (so that a seller arriving later finds the complaints about it)."""
+
+    complaint: Complaint
+    personal: PersonalData
+    match_keys: Sequence[str] = ()
+
+
+@dataclass(slots=True)
+class ComplaintQuery:
+    text: str | None = None
+    platforms: Sequence[str] = ()
+    statuses: Sequence[str] = ()
+    category_codes: Sequence[str] = ()
+    region_prefixes: Sequence[str] = ()
+    """Jurisdiction: records whose region starts with one of these (empty: no restriction)."""
+    received_from: datetime | None = None
+    received_to: datetime | None = None
+    matched: bool | None = None
+    """True: only complaints linked to a known seller; False: only unmatched ones (crawl targets)."""
+    size: int = 20
+    cursor: str | None = None
+    """Opaque: the previous page's `next_cursor`."""
+
+
+@dataclass(slots=True)
+class ComplaintSearchResult:
+    total: int
+    complaints: list[Complaint]
+    matches: dict[str, list[ComplaintMatch]] = field(default_factory=dict)
+    facets: dict[str, dict[str, int]] = field(default_factory=dict)
+    next_cursor: str | None = None
+
+
+class ComplaintStore(ABC):
+    @abstractmethod
+    def upsert(self, records: Iterable[ComplaintRecord]) -> UpsertStats:
+        """Create or replace complaints by id; a record equal to the stored one counts as unchanged."""
+
+    @abstractmethod
+    def get(self, complaint_id: str) -> Complaint | None:
+        """The masked record."""
+
+    @abstractmethod
+    def personal_data(self, complaint_id: str) -> PersonalData | None:
+        """The unmasked values. Callers: only the complaints capability, after permission and audit."""
+
+    @abstractmethod
+    def set_matches(self, complaint_id: str, matches: Sequence[ComplaintMatch]) -> None:
+        """Replace the sellers a complaint is linked to."""
+
+    @abstractmethod
+    def matches(self, complaint_ids: Sequence[str]) -> dict[str, list[ComplaintMatch]]: ...
+
+    @abstractmethod
+    def ids_by_keys(self, keys: Iterable[str], limit: int = 10_000) -> list[str]:
+        """Complaints whose match keys include any of `keys` (to re-match when a seller appears)."""
+
+    @abstractmethod
+    def search(self, query: ComplaintQuery) -> ComplaintSearchResult: ...
+
+    @abstractmethod
+    def iter_all(self, page_size: int = 1000) -> Iterator[list[Complaint]]:
+        """Every masked complaint, in complaint-id order, in pages of at most `page_size` (exports)."""
+
+    @abstractmethod
+    def count(self) -> int: ...
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections."""
+
+    def __enter__(self) -> ComplaintStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+@dataclass(slots=True)
+class Seller:
+    """One shop on one platform, as sweep has seen it."""
+
+    platform: str
+    shop_id: str
+    name: str | None = None
+    uscc: str | None = None
+    """Only a code whose check character holds is kept here (a bad one is no identity)."""
+    region: str | None = None
+    urls: list[str] = field(default_factory=list)
+    """Normalised URLs of its listings and shop page (bounded, newest first)."""
+    lead_ids: list[str] = field(default_factory=list)
+    """Ids of its leads (bounded, newest first)."""
+
+    @property
+    def key(self) -> str:
+        return f"{self.platform}\x1f{self.shop_id}"
+
+
+class SellerDirectory(ABC):
+    @abstractmethod
+    def observe(self, sellers: Iterable[Seller]) -> list[Seller]:
+        """Merge observations (new names, URLs, lead ids) into the directory; returns the sellers that
+        are new or changed, as stored, so their complaints can be matched again."""
+
+    @abstractmethod
+    def get(self, platform: str, shop_id: str) -> Seller | None: ...
+
+    @abstractmethod
+    def iter_all(self, page_size: int = 5000) -> Iterator[list[Seller]]:
+        """Every seller in bounded pages (to build the matcher's index)."""
+
+    @abstractmethod
+    def count(self) -> int: ...
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections."""
