@@ -89,12 +89,25 @@ class BacktestReport:
         return {"precision": round(p, 4), "recall": round(r, 4), "f1": round(2 * p * r / (p + r) if p + r else 0.0, 4)}
 
 
+class BadJsonLine(ValueError):
+    """A line of a JSON-lines file that is not a JSON object; the message names file:line."""
+
+
 def iter_jsonl(path: Path | str) -> Iterator[dict[str, Any]]:
+    """The JSON objects of a JSON-lines file; a line that is not one raises `BadJsonLine` naming its
+    file and line (the message quotes no input, which may be hostile crawled text)."""
     with Path(path).open("rb") as fh:
-        for line in fh:
+        for lineno, line in enumerate(fh, start=1):
             line = line.strip()
-            if line:
-                yield orjson.loads(line)
+            if not line:
+                continue
+            try:
+                doc = orjson.loads(line)
+            except orjson.JSONDecodeError as exc:
+                raise BadJsonLine(f"{path}:{lineno}: not valid JSON ({exc})") from None
+            if not isinstance(doc, dict):
+                raise BadJsonLine(f"{path}:{lineno}: expected a JSON object, got {type(doc).__name__}")
+            yield doc
 
 
 def labelled_rows(path: Path | str, truth: Path | str | None = None) -> Iterator[tuple[Listing, set[str]]]:

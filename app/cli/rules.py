@@ -61,9 +61,11 @@ class BadListingFile(Exception):
 def _reading(path: Path) -> Iterator[None]:
     """Turn a malformed listing file into one cleaned error line and exit code 1 instead of a traceback
     (a traceback would quote the hostile input raw)."""
+    from rules.backtest import BadJsonLine
+
     try:
         yield
-    except BadListingFile as exc:
+    except (BadListingFile, BadJsonLine) as exc:
         _console().print(message("商品文件无法读取", exc))
         raise typer.Exit(1) from None
     except orjson.JSONDecodeError as exc:
