@@ -5,6 +5,10 @@ runs as its own process, the Scrapy spider crawls it (browser for JavaScript pag
 pipelines validate, detect and publish to the bus, and the indexer consumer moves leads from the bus
 into the lead store — the same classes that run against Kafka and Elasticsearch, with the embedded
 SQLite adapters behind the ports.
+
+The mall's output goes to `demo-mall.log` in the data directory, never to a pipe: a pipe nobody reads
+fills up (64 kB on Linux) and then blocks the mall mid-crawl. When the mall fails, the log's tail is
+printed (cleaned, like everything else the summary shows).
 """
 
 from __future__ import annotations
@@ -23,9 +27,12 @@ import orjson
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
+from app.cli.display import block, cell
 from sweep.models import FAMILIES, FAMILY_LABELS_ZH
 from sweep.settings import get_settings
+from sweep.text import safe_text
 
 console = Console()
 
@@ -71,7 +78,7 @@ def crawl_table(stats: object) -> Table:
     for name in ("pages", "static_pages", "browser_pages", "listings", "findings", "invalid", "errors", "seconds"):
         value = getattr(stats, name, None)
         if value is not None:
-            table.add_row(name, f"{value:.1f}" if isinstance(value, float) else str(value))
+            table.add_row(name, cell(f"{value:.1f}" if isinstance(value, float) else value))
     return table
 
 
@@ -79,6 +86,30 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def start_logged(argv: list[str], log_path: Path) -> subprocess.Popen:
+    """Start a helper process whose stdout and stderr go to `log_path` (truncated first).
+
+    Why a file and not `PIPE`: nobody reads the pipe while the crawl runs, and a child that writes more
+    than the pipe buffer (a warning per request, a long traceback) would block forever on its next write.
+    The file also outlives the child, so a failure can be explained after the fact."""
+    with log_path.open("wb") as log:  # the child holds its own descriptor; ours can close now
+        return subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=os.environ.copy()
+        )
+
+
+def log_tail(log_path: Path, lines: int = 15) -> str:
+    """The last `lines` lines of a helper's log, cleaned for the terminal ("" when there is none)."""
+    try:
+        with log_path.open("rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            fh.seek(max(fh.tell() - 64_000, 0))
+            tail = fh.read().decode("utf-8", "replace").splitlines()[-lines:]
+    except OSError:
+        return ""
+    return safe_text("\n".join(tail), limit=4000, multiline=True)
 
 
 def _wait_http(url: str, timeout_s: float, proc: subprocess.Popen) -> None:
@@ -102,12 +133,13 @@ def demo(
     data = settings.data_dir
     data.mkdir(parents=True, exist_ok=True)
     truth_path, crawl_out = data / "demo-truth.jsonl", data / "demo-listings.jsonl"
+    mall_log = data / "demo-mall.log"
     port = _free_port()
     base_url = f"http://127.0.0.1:{port}"
     started = time.monotonic()
-    console.rule("[b]sweep demo[/b] — 网络交易监测演示")
-    console.print(f"1/3 启动演示商城 demo marketplace: {listings} listings, seed {seed} → {base_url}")
-    mall = subprocess.Popen(
+    console.rule(Text("sweep demo — 网络交易监测演示", style="b"))
+    console.print(cell(f"1/3 启动演示商城 demo marketplace: {listings} listings, seed {seed} → {base_url}", limit=None))
+    mall = start_logged(
         [
             sys.executable,
             "-m",
@@ -122,22 +154,28 @@ def demo(
             "--truth",
             str(truth_path),
         ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env=os.environ.copy(),
+        mall_log,
     )
     try:
-        _wait_http(base_url + "/robots.txt", 60, mall)
+        try:
+            _wait_http(base_url + "/robots.txt", 60, mall)
+        except RuntimeError as exc:
+            console.print(mall_failure(exc, mall_log))
+            raise typer.Exit(1) from None
         console.print("2/3 抓取、检测、发布 crawl → rules → bus")
         from spiders.run import crawl as run_crawl
 
         stats = run_crawl("demo_mall", base_url=base_url, output=crawl_out, publish=True, progress=True)
+        died = mall.poll()  # a mall that died mid-crawl explains the crawl's errors: say so, with its log
+        if died is not None:
+            console.print(mall_failure(RuntimeError(f"exited with code {died} during the crawl"), mall_log))
     finally:
         mall.terminate()
         try:
             mall.wait(10)
         except subprocess.TimeoutExpired:
             mall.kill()
+            mall.wait()
     console.print("3/3 索引线索 bus → indexer → lead store")
     from adapters import open_bus, open_lead_store
     from consumers.indexer import Indexer
@@ -152,9 +190,16 @@ def demo(
     console.print(crawl_table(stats))
     console.print(summary_table(facets.get("family", {}), truth_path))
     console.print(
-        f"[b]完成 done[/b] in {elapsed:.1f}s: {stats.pages} pages crawled ({stats.browser_pages} in the browser), "
-        f"{stats.listings} listings, {stats.findings} findings → {indexed.created} new and {indexed.updated} updated "
-        f"leads, {indexed.deadlettered} dead letters; {total_leads} leads in {settings.store_db}"
+        Text.assemble(
+            ("完成 done", "b"),
+            cell(
+                f" in {elapsed:.1f}s: {stats.pages} pages crawled ({stats.browser_pages} in the browser), "
+                f"{stats.listings} listings, {stats.findings} findings → {indexed.created} new and "
+                f"{indexed.updated} updated leads, {indexed.deadlettered} dead letters; "
+                f"{total_leads} leads in {settings.store_db}",
+                limit=None,
+            ),
+        )
     )
     console.print(
         "检索线索 search the leads:\n"
@@ -162,6 +207,17 @@ def demo(
         "  sweep leads search 枸杞 --family origin.gi_mismatch --sort priority\n"
         "  sweep leads search --status new --severity high"
     )
+
+
+def mall_failure(exc: Exception, log_path: Path) -> Text:
+    """Why the demo stopped: the error, where the mall's log is, and its last lines."""
+    text = Text.assemble(("演示商城启动失败 the demo marketplace failed: ", "bold red"), safe_text(exc))
+    text.append(f"\n日志 log: {safe_text(log_path, limit=None)}")
+    tail = log_tail(log_path)
+    if tail:
+        text.append("\n")
+        text.append_text(block(tail, "dim", limit=None))
+    return text
 
 
 def summary_table(store_counts: dict[str, int], truth_path: Path) -> Table:
@@ -177,6 +233,6 @@ def summary_table(store_counts: dict[str, int], truth_path: Path) -> Table:
     table.add_column("类别")
     table.add_column("leads", justify="right")
     table.add_column("truth", justify="right")
-    for family in FAMILIES:
-        table.add_row(family, FAMILY_LABELS_ZH[family], str(store_counts.get(family, 0)), str(truth.get(family, 0)))
+    for family in FAMILIES:  # only the taxonomy's families: other keys in the counts are never printed
+        table.add_row(family, FAMILY_LABELS_ZH[family], cell(store_counts.get(family, 0)), cell(truth.get(family, 0)))
     return table
