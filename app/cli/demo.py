@@ -29,7 +29,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from app.cli.display import block, cell
+from app.cli.display import block, cell, clean_log_messages
 from sweep.models import FAMILIES, FAMILY_LABELS_ZH
 from sweep.settings import get_settings
 from sweep.text import safe_text
@@ -67,6 +67,7 @@ def crawl(
 ) -> None:
     from spiders.run import crawl as run_crawl
 
+    clean_log_messages()  # the spider logs crawled URLs and errors quoting crawled text
     stats = run_crawl(spider, base_url=base_url, output=output, publish=publish, progress=True)
     console.print(crawl_table(stats))
     if stats.errors or stats.invalid:
@@ -165,6 +166,7 @@ def demo(
         console.print("2/3 抓取、检测、发布 crawl → rules → bus")
         from spiders.run import crawl as run_crawl
 
+        clean_log_messages()  # the spider logs crawled URLs and errors quoting crawled text
         stats = run_crawl("demo_mall", base_url=base_url, output=crawl_out, publish=True, progress=True)
         died = mall.poll()  # a mall that died mid-crawl explains the crawl's errors: say so, with its log
         if died is not None:

@@ -52,3 +52,18 @@ class TerminalSafeFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         return safe_lines(super().format(record), limit=LOG_LIMIT)
+
+
+class _CleanLogRecord(logging.LogRecord):
+    """A log record whose message is cleaned when it is formatted, whichever handler formats it."""
+
+    def getMessage(self) -> str:
+        return safe_lines(super().getMessage(), limit=LOG_LIMIT)
+
+
+def clean_log_messages() -> None:
+    """Clean every log message of this process for the terminal, including those of handlers sweep
+    does not configure (Scrapy's): the spider logs crawled URLs and validation errors that quote
+    crawled text. Left alone when another record factory is installed (it is someone else's choice)."""
+    if logging.getLogRecordFactory() is logging.LogRecord:
+        logging.setLogRecordFactory(_CleanLogRecord)

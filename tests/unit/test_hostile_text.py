@@ -10,6 +10,7 @@ lines no wider than the terminal. JSON outputs stay faithful: they decode to the
 from __future__ import annotations
 
 import io
+import logging
 import re
 import shutil
 import unicodedata
@@ -373,3 +374,33 @@ def test_demo_summary_and_failure_report(tmp_path: Path) -> None:
         assert_terminal_safe(_render(renderable), width=WIDTH)
     failure = _render(mall_failure(RuntimeError("exited with code 3"), log))
     assert "exited with code 3" in failure and "demo-mall.log" in failure and "Traceback: boom" in failure
+
+
+# --- logs (the spider's, under `sweep crawl`/`sweep demo`; the indexer's, under `sweep consume`) ---------
+
+
+def test_log_messages_quoting_crawled_text_are_cleaned() -> None:
+    """Scrapy formats with its own handler; the cleaning sits in the log records themselves."""
+    from app.cli.display import TerminalSafeFormatter, clean_log_messages
+
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))  # like Scrapy's
+    log = logging.getLogger("sweep.test.hostile")
+    log.addHandler(handler)
+    log.propagate = False
+    previous = logging.getLogRecordFactory()
+    try:
+        clean_log_messages()
+        nasty = NASTY["everything"]
+        log.warning("invalid listing dropped url=%s: %s", nasty, ValueError(nasty))
+        log.warning(NASTY["long escapes"])
+    finally:
+        logging.setLogRecordFactory(previous)
+        log.removeHandler(handler)
+    assert_terminal_safe(out.getvalue())
+    assert out.getvalue().startswith("WARNING sweep.test.hostile: invalid listing dropped url=清屏窗口官方旗舰店")
+    assert out.getvalue().endswith("WARNING sweep.test.hostile: 尾\n")
+
+    record = logging.LogRecord("x", logging.WARNING, __file__, 1, "dead-lettered: %s", (nasty,), None)
+    assert_terminal_safe(TerminalSafeFormatter("%(message)s").format(record))
