@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
@@ -34,9 +34,27 @@ def fold(text: str) -> str:
     return _t2s()(unicodedata.normalize("NFKC", text)).lower()
 
 
+TOKENS_VERSION = 2
+"""Bump when `normalize`/`tokens` change what they produce: the embedded store deletes full-text rows
+by recomputing their old tokens, so an index built by other code is rebuilt on open."""
+
+
+def fingerprint() -> str:
+    """What the tokens of a text depend on: this module's rules and the OpenCC conversion tables."""
+    import opencc
+
+    return f"cjk{TOKENS_VERSION}/opencc{getattr(opencc, '__version__', '?')}"
+
+
+def normalize(text: str) -> str:
+    """`fold`, then the separators sellers put between Chinese characters removed: the text both stores
+    index and the form of a query term they look up (氰 * 化-钠 and 氰化鈉 both become 氰化钠)."""
+    return _FILLER.sub("", fold(text))
+
+
 def tokens(text: str) -> list[str]:
     out: list[str] = []
-    for run in _RUN.findall(_FILLER.sub("", fold(text))):
+    for run in _RUN.findall(normalize(text)):
         if _CJK_RUN.fullmatch(run):
             if len(run) == 1:
                 out.append(run)
@@ -52,27 +70,25 @@ def index_text(*parts: str | None) -> str:
     return " ".join(t for p in parts if p for t in tokens(p))
 
 
-def match_query(text: str) -> str | None:
-    """An FTS5 MATCH expression: every term must occur; a multi-character Chinese term must occur as
-    consecutive bigrams (an FTS5 phrase), so 氰化钠 does not match 氰化物 ... 钠盐."""
-    clauses = []
-    for term in text.split():
-        toks = tokens(term)
-        if toks:
-            clauses.append('"' + " ".join(t.replace('"', "") for t in toks) + '"')
-    return " AND ".join(clauses) or None
+def fts_phrase(text: str) -> str | None:
+    """An FTS5 phrase for one word or quoted phrase of the search language: its bigrams (and Latin
+    words) at consecutive positions, so 氰化钠 does not match 氰化物 ... 钠盐. None when the text has
+    nothing searchable."""
+    toks = tokens(text)
+    return '"' + " ".join(toks) + '"' if toks else None
 
 
-def highlight(text: str | None, query: str | None, *, width: int = 60, max_fragments: int = 3) -> list[str]:
-    """HTML fragments of `text` around query terms, escaped, with <em> marks: crawled text is hostile,
-    so nothing of it reaches a page unescaped."""
-    if not text or not query:
+def highlight(text: str | None, terms: Iterable[str], *, width: int = 60, max_fragments: int = 3) -> list[str]:
+    """HTML fragments of `text` around the given words, escaped, with <em> marks: crawled text is
+    hostile, so nothing of it reaches a page unescaped. Words of a phrase are marked one by one."""
+    words = {fold(w) for t in terms for w in t.split() if w.strip()}
+    if not text or not words:
         return []
     folded = fold(text)
     if len(folded) != len(text):  # NFKC changed lengths (rare ligatures): match on the original
         folded = text.lower()
     spans: list[tuple[int, int]] = []
-    for term in {fold(t) for t in query.split() if t.strip()}:
+    for term in words:
         start = folded.find(term)
         while start != -1:
             spans.append((start, start + len(term)))

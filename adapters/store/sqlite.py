@@ -1,14 +1,29 @@
 """Embedded LeadStore on SQLite: upsert by lead id, CJK full-text search (FTS5 over bigrams), facets.
 
-The lead document is kept whole as JSON; the columns beside it exist only to filter, sort and count.
+Layout, chosen so that a write costs the same at 10 thousand leads as at a million:
+
+* `leads` is narrow: the lead id, the facet and filter columns and the sort keys, keyed by an integer
+  `id`. Counting facets and walking sort indexes reads only these small rows.
+* `lead_docs` holds the lead document (JSON) under the same `id`; only the leads of a page are read.
+* `leads_fts` is a *contentless* FTS5 table whose rowid is that `id`. Removing a lead's old text is the
+  FTS5 'delete' command with the old values, which are recomputed from the old document (the document
+  is the source of truth); no scan of the FTS table. A re-sighting that does not change the text does
+  not touch the FTS table at all. `cjk.fingerprint()` is stored beside the index: if tokenization
+  changes between versions the FTS table is rebuilt on open, because deleting with tokens other than
+  the inserted ones would corrupt it.
+* `facet_counts` keeps the facet counts over all leads, updated in the same transaction as the leads,
+  so the triage landing page (no search, no filter) reads 7 x 50 rows instead of counting a million.
+
 Detection updates go through `Lead.sighted` (the same merge the search-engine backends use), so a
-replayed sighting changes nothing and triage fields are never touched by detection.
+replayed sighting changes nothing and triage fields are never touched by detection. The search string
+is parsed by `sweep.query` and translated to an FTS5 MATCH here.
 """
 
 from __future__ import annotations
 
 import sqlite3
 import threading
+from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
@@ -16,17 +31,22 @@ from typing import Any
 
 from adapters.store import cjk
 from sweep.models import SEVERITY_RANK, Lead, LeadEvent, Listing, TriageStatus
-from sweep.store.base import LeadQuery, LeadSearchResult, LeadStore, UpsertStats
+from sweep.query import SearchQuery, parse
+from sweep.store.base import FACET_SIZE, FACETS, LeadQuery, LeadSearchResult, LeadStore, UpsertStats
+
+SCHEMA_VERSION = 2
+"""`PRAGMA user_version` of the layout below; 0 with a `leads.doc` column is the first layout."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS leads (
-    lead_id TEXT PRIMARY KEY,
-    doc BLOB NOT NULL,
+    id INTEGER PRIMARY KEY,
+    lead_id TEXT NOT NULL UNIQUE,
     family TEXT NOT NULL,
     severity TEXT NOT NULL,
     status TEXT NOT NULL,
     platform TEXT NOT NULL,
     region TEXT,
+    category TEXT,
     shop_id TEXT,
     shop_name TEXT,
     neg_severity INTEGER NOT NULL,
@@ -37,7 +57,29 @@ CREATE TABLE IF NOT EXISTS leads (
 CREATE INDEX IF NOT EXISTS leads_recent ON leads (neg_last_seen, lead_id);
 CREATE INDEX IF NOT EXISTS leads_priority ON leads (neg_severity, neg_times_seen, neg_last_seen, lead_id);
 CREATE INDEX IF NOT EXISTS leads_family ON leads (family);
-CREATE VIRTUAL TABLE IF NOT EXISTS leads_fts USING fts5 (lead_id UNINDEXED, body, tokenize = 'unicode61');
+CREATE INDEX IF NOT EXISTS leads_status ON leads (status);
+CREATE INDEX IF NOT EXISTS leads_platform ON leads (platform);
+CREATE INDEX IF NOT EXISTS leads_region ON leads (region);
+CREATE INDEX IF NOT EXISTS leads_category ON leads (category);
+CREATE INDEX IF NOT EXISTS leads_shop_id ON leads (shop_id);
+CREATE INDEX IF NOT EXISTS leads_last_seen ON leads (last_seen);
+CREATE TABLE IF NOT EXISTS lead_docs (
+    id INTEGER PRIMARY KEY,
+    doc BLOB NOT NULL
+);
+CREATE VIRTUAL TABLE IF NOT EXISTS leads_fts USING fts5 (
+    title, description, shop, evidence, other, content = '', tokenize = 'unicode61'
+);
+CREATE TABLE IF NOT EXISTS facet_counts (
+    facet TEXT NOT NULL,
+    value TEXT NOT NULL,
+    n INTEGER NOT NULL,
+    PRIMARY KEY (facet, value)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS listings (
     key TEXT PRIMARY KEY,
     doc BLOB NOT NULL,
@@ -45,15 +87,105 @@ CREATE TABLE IF NOT EXISTS listings (
 );
 """
 
-FACET_FIELDS = ("family", "severity", "status", "platform", "region")
+_ROW_COLUMNS = (
+    "lead_id",
+    "family",
+    "severity",
+    "status",
+    "platform",
+    "region",
+    "category",
+    "shop_id",
+    "shop_name",
+    "neg_severity",
+    "neg_times_seen",
+    "neg_last_seen",
+    "last_seen",
+)
+_FTS_COLUMNS = ("title", "description", "shop", "evidence", "other")
+FACET_COLUMNS: dict[str, str] = {
+    "family": "family",
+    "severity": "severity",
+    "status": "status",
+    "platform": "platform",
+    "region": "region",
+    "shop": "shop_name",
+    "category": "category",
+}
+"""Facet name (`sweep.store.base.FACETS`) -> column."""
+assert tuple(FACET_COLUMNS) == FACETS
+
+_FILTER_COLUMNS = {"family": "family", "severity": "severity", "status": "status", "platform": "platform"}
+_FILTER_COLUMNS |= {"region": "region", "category": "category"}
+
 SORT_KEYS = {
     "recent": ("neg_last_seen", "lead_id"),
     "priority": ("neg_severity", "neg_times_seen", "neg_last_seen", "lead_id"),
 }
+SORT_INDEX = {"recent": "leads_recent", "priority": "leads_priority"}
+INDEX_WALK_FROM = 5_000
+"""Above this many full-text hits a page is read by walking the sort index and keeping hits (a few
+rows per hit rate); below it the hits are sorted (cheap, and walking would visit most of the index)."""
 
 
 def _ts(value: datetime) -> float:
     return value.timestamp()
+
+
+def _row(lead: Lead) -> tuple[Any, ...]:
+    """The `leads` columns of a lead, in `_ROW_COLUMNS` order."""
+    return (
+        lead.lead_id,
+        lead.family,
+        lead.severity,
+        lead.status.value,
+        lead.platform,
+        lead.listing.region,
+        lead.listing.category,
+        lead.listing.shop_id,
+        lead.listing.shop_name,
+        -SEVERITY_RANK[lead.severity],
+        -lead.times_seen,
+        -_ts(lead.last_seen),
+        _ts(lead.last_seen),
+    )
+
+
+def _fts(lead: Lead) -> tuple[str, ...]:
+    """The full-text columns of a lead (`_FTS_COLUMNS`): the fields the search language searches."""
+    return (
+        cjk.index_text(lead.listing.title),
+        cjk.index_text(lead.listing.description),
+        cjk.index_text(lead.listing.shop_name),
+        cjk.index_text(*(part for e in lead.evidence for part in (e.text, e.matched))),
+        cjk.index_text(lead.title_zh, lead.note),
+    )
+
+
+def _facets(lead: Lead) -> dict[str, str | None]:
+    row = dict(zip(_ROW_COLUMNS, _row(lead), strict=True))
+    return {name: row[column] for name, column in FACET_COLUMNS.items()}
+
+
+def match_expression(query: SearchQuery) -> tuple[str | None, str | None]:
+    """(MATCH for the leads to keep, MATCH for the leads to drop) of the query's text part.
+
+    Each word or phrase becomes an FTS5 phrase of its bigrams; OR groups become `( .. OR .. )`, groups
+    are ANDed, exclusions become `NOT ( .. OR .. )`. With no positive part the exclusions are returned
+    separately (FTS5 has no unary NOT): the caller keeps the leads *not* matching them. Words with
+    nothing searchable are dropped, as the search-engine stores drop them.
+    """
+    groups = []
+    for group in query.all_of:
+        alternatives = list(dict.fromkeys(p for t in group if (p := cjk.fts_phrase(t.value))))
+        if alternatives:
+            groups.append(alternatives[0] if len(alternatives) == 1 else f"({' OR '.join(alternatives)})")
+    excluded = list(dict.fromkeys(p for t in query.none_of if (p := cjk.fts_phrase(t.value))))
+    keep = " AND ".join(groups) or None
+    drop = " OR ".join(excluded) or None
+    if keep and drop:
+        return f"({keep}) NOT ({drop})", None
+    return keep, drop
 
 
 class SqliteLeadStore(LeadStore):
@@ -63,34 +195,70 @@ class SqliteLeadStore(LeadStore):
         self._conn = sqlite3.connect(self.path, timeout=30.0, check_same_thread=False, isolation_level=None)
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=NORMAL")
-        self._conn.executescript(_SCHEMA)
-        self._lock = threading.Lock()
+        self._conn.execute("PRAGMA cache_size=-65536")  # 64 MiB: the narrow table and its indexes at 1M leads
+        self._lock = threading.RLock()
+        self._open()
+
+    # -- schema ---------------------------------------------------------------------------------
+    def _open(self) -> None:
+        """Create or upgrade the schema, and rebuild the FTS index if tokenization changed."""
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                legacy = "doc" in {r[1] for r in self._conn.execute("PRAGMA table_info(leads)")}
+                if legacy:  # schema 1: documents inline, FTS keyed by an UNINDEXED lead id
+                    self._conn.execute("ALTER TABLE leads RENAME TO leads_v1")
+                    for name in ("leads_recent", "leads_priority", "leads_family"):
+                        self._conn.execute(f"DROP INDEX IF EXISTS {name}")
+                    self._conn.execute("DROP TABLE IF EXISTS leads_fts")
+                for statement in _SCHEMA.split(";"):  # not executescript: it would COMMIT first
+                    if statement.strip():
+                        self._conn.execute(statement)
+                if legacy:
+                    counts: Counter[tuple[str, str]] = Counter()
+                    for (doc,) in self._conn.execute("SELECT doc FROM leads_v1"):
+                        self._write(Lead.model_validate_json(doc), None, counts)
+                    self._flush_counts(counts)
+                    self._conn.execute("DROP TABLE leads_v1")
+                self._conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                fingerprint = cjk.fingerprint()
+                stored = self._conn.execute("SELECT value FROM meta WHERE key = 'fts'").fetchone()
+                if stored is not None and stored[0] != fingerprint:
+                    self._rebuild_fts()
+                self._conn.execute(
+                    "INSERT INTO meta (key, value) VALUES ('fts', ?) "
+                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    (fingerprint,),
+                )
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+
+    def _rebuild_fts(self) -> None:
+        self._conn.execute("INSERT INTO leads_fts (leads_fts) VALUES ('delete-all')")
+        marks = ",".join("?" * (len(_FTS_COLUMNS) + 1))
+        for row_id, doc in self._conn.execute("SELECT id, doc FROM lead_docs").fetchall():
+            lead = Lead.model_validate_json(doc)
+            self._conn.execute(
+                f"INSERT INTO leads_fts (rowid, {', '.join(_FTS_COLUMNS)}) VALUES ({marks})", (row_id, *_fts(lead))
+            )
 
     # -- writes ---------------------------------------------------------------------------------
     def apply_events(self, events: Iterable[LeadEvent]) -> UpsertStats:
         stats = UpsertStats()
-        pending: dict[str, Lead] = {}
-        origin: dict[str, str] = {}  # lead_id -> "created" | "existing"
         events = list(events)
         if not events:
             return stats
         with self._lock, self._conn:
             self._conn.execute("BEGIN IMMEDIATE")
-            ids = list({e.lead_id for e in events})
-            for chunk_start in range(0, len(ids), 500):
-                chunk = ids[chunk_start : chunk_start + 500]
-                marks = ",".join("?" * len(chunk))
-                for lead_id, doc in self._conn.execute(
-                    f"SELECT lead_id, doc FROM leads WHERE lead_id IN ({marks})", chunk
-                ):
-                    pending[lead_id] = Lead.model_validate_json(doc)
-                    origin[lead_id] = "existing"
+            stored = self._load({e.lead_id for e in events})
+            pending: dict[str, Lead] = {lead_id: lead for lead_id, (_id, lead) in stored.items()}
             changed: set[str] = set()
             for event in events:
                 current = pending.get(event.lead_id)
                 if current is None:
                     pending[event.lead_id] = Lead.from_event(event)
-                    origin[event.lead_id] = "created"
                     changed.add(event.lead_id)
                     stats.created += 1
                     continue
@@ -100,47 +268,79 @@ class SqliteLeadStore(LeadStore):
                 else:
                     pending[event.lead_id] = updated
                     changed.add(event.lead_id)
-                    if origin[event.lead_id] == "existing":
+                    if event.lead_id in stored:
                         stats.updated += 1
+            counts: Counter[tuple[str, str]] = Counter()
             for lead_id in changed:
-                self._write(pending[lead_id])
+                self._write(pending[lead_id], stored.get(lead_id), counts)
+            self._flush_counts(counts)
         return stats
 
-    def _write(self, lead: Lead) -> None:
+    def _load(self, lead_ids: Iterable[str]) -> dict[str, tuple[int, Lead]]:
+        """lead_id -> (row id, stored lead) for the ids that exist."""
+        ids = list(lead_ids)
+        out: dict[str, tuple[int, Lead]] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            for row_id, lead_id, doc in self._conn.execute(
+                f"SELECT l.id, l.lead_id, d.doc FROM leads l JOIN lead_docs d ON d.id = l.id "
+                f"WHERE l.lead_id IN ({','.join('?' * len(chunk))})",
+                chunk,
+            ):
+                out[lead_id] = (row_id, Lead.model_validate_json(doc))
+        return out
+
+    def _write(self, lead: Lead, old: tuple[int, Lead] | None, counts: Counter[tuple[str, str]]) -> None:
+        """Insert or update one lead in all tables; only what changed is rewritten (a re-sighting
+        touches the sort keys and the document, not the full-text index or the facet counts)."""
         doc = lead.model_dump_json().encode()
-        self._conn.execute(
-            "INSERT INTO leads (lead_id, doc, family, severity, status, platform, region, shop_id, shop_name, "
-            "neg_severity, neg_times_seen, neg_last_seen, last_seen) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) "
-            "ON CONFLICT (lead_id) DO UPDATE SET doc=excluded.doc, family=excluded.family, "
-            "severity=excluded.severity, status=excluded.status, platform=excluded.platform, "
-            "region=excluded.region, shop_id=excluded.shop_id, shop_name=excluded.shop_name, "
-            "neg_severity=excluded.neg_severity, neg_times_seen=excluded.neg_times_seen, "
-            "neg_last_seen=excluded.neg_last_seen, last_seen=excluded.last_seen",
-            (
-                lead.lead_id,
-                doc,
-                lead.family,
-                lead.severity,
-                lead.status.value,
-                lead.platform,
-                lead.listing.region,
-                lead.listing.shop_id,
-                lead.listing.shop_name,
-                -SEVERITY_RANK[lead.severity],
-                -lead.times_seen,
-                -_ts(lead.last_seen),
-                _ts(lead.last_seen),
-            ),
+        row, text, facets = _row(lead), _fts(lead), _facets(lead)
+        fts_cols = ", ".join(_FTS_COLUMNS)
+        fts_marks = ",".join("?" * (len(_FTS_COLUMNS) + 1))
+        if old is None:
+            cur = self._conn.execute(
+                f"INSERT INTO leads ({', '.join(_ROW_COLUMNS)}) VALUES ({','.join('?' * len(row))})", row
+            )
+            row_id = cur.lastrowid
+            self._conn.execute("INSERT INTO lead_docs (id, doc) VALUES (?, ?)", (row_id, doc))
+            self._conn.execute(f"INSERT INTO leads_fts (rowid, {fts_cols}) VALUES ({fts_marks})", (row_id, *text))
+            for name, value in facets.items():
+                if value is not None:
+                    counts[name, value] += 1
+            return
+        row_id, before = old
+        changes = [(c, v) for c, v, was in zip(_ROW_COLUMNS, row, _row(before), strict=True) if v != was]
+        if changes:
+            self._conn.execute(
+                f"UPDATE leads SET {', '.join(f'{c} = ?' for c, _ in changes)} WHERE id = ?",
+                [v for _, v in changes] + [row_id],
+            )
+        self._conn.execute("UPDATE lead_docs SET doc = ? WHERE id = ?", (doc, row_id))
+        old_text = _fts(before)
+        if old_text != text:
+            self._conn.execute(
+                f"INSERT INTO leads_fts (leads_fts, rowid, {fts_cols}) VALUES ('delete', {fts_marks})",
+                (row_id, *old_text),
+            )
+            self._conn.execute(f"INSERT INTO leads_fts (rowid, {fts_cols}) VALUES ({fts_marks})", (row_id, *text))
+        for name, was in _facets(before).items():
+            now = facets[name]
+            if now != was:
+                if was is not None:
+                    counts[name, was] -= 1
+                if now is not None:
+                    counts[name, now] += 1
+
+    def _flush_counts(self, counts: Counter[tuple[str, str]]) -> None:
+        deltas = [(facet, value, n) for (facet, value), n in counts.items() if n]
+        if not deltas:
+            return
+        self._conn.executemany(
+            "INSERT INTO facet_counts (facet, value, n) VALUES (?, ?, ?) "
+            "ON CONFLICT (facet, value) DO UPDATE SET n = n + excluded.n",
+            deltas,
         )
-        self._conn.execute("DELETE FROM leads_fts WHERE lead_id = ?", (lead.lead_id,))
-        body = cjk.index_text(
-            lead.listing.title,
-            lead.listing.description,
-            lead.listing.shop_name,
-            " ".join(f"{e.text} {e.matched or ''}" for e in lead.evidence),
-            lead.title_zh,
-        )
-        self._conn.execute("INSERT INTO leads_fts (lead_id, body) VALUES (?, ?)", (lead.lead_id, body))
+        self._conn.execute("DELETE FROM facet_counts WHERE n <= 0")
 
     def index_listings(self, listings: Iterable[Listing]) -> int:
         rows = [(item.key, item.model_dump_json().encode(), item.crawled_at) for item in listings]
@@ -160,88 +360,163 @@ class SqliteLeadStore(LeadStore):
     ) -> Lead:
         with self._lock, self._conn:
             self._conn.execute("BEGIN IMMEDIATE")
-            row = self._conn.execute("SELECT doc FROM leads WHERE lead_id = ?", (lead_id,)).fetchone()
-            if row is None:
+            stored = self._load([lead_id]).get(lead_id)
+            if stored is None:
                 raise KeyError(lead_id)
-            lead = Lead.model_validate_json(row[0]).triaged(status, assignee=assignee, note=note)
-            self._write(lead)
+            lead = stored[1].triaged(status, assignee=assignee, note=note)
+            counts: Counter[tuple[str, str]] = Counter()
+            self._write(lead, stored, counts)
+            self._flush_counts(counts)
         return lead
 
     # -- reads ----------------------------------------------------------------------------------
     def get(self, lead_id: str) -> Lead | None:
-        row = self._conn.execute("SELECT doc FROM leads WHERE lead_id = ?", (lead_id,)).fetchone()
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT d.doc FROM leads l JOIN lead_docs d ON d.id = l.id WHERE l.lead_id = ?", (lead_id,)
+            ).fetchone()
         return Lead.model_validate_json(row[0]) if row else None
 
     def count(self) -> int:
-        return self._conn.execute("SELECT COUNT(*) FROM leads").fetchone()[0]
+        with self._lock:
+            return self._conn.execute("SELECT COUNT(*) FROM leads").fetchone()[0]
 
     def count_listings(self) -> int:
-        return self._conn.execute("SELECT COUNT(*) FROM listings").fetchone()[0]
+        with self._lock:
+            return self._conn.execute("SELECT COUNT(*) FROM listings").fetchone()[0]
 
-    def _filters(self, q: LeadQuery) -> tuple[list[str], list[Any]]:
+    def _filters(self, q: LeadQuery, sq: SearchQuery) -> tuple[list[str], list[Any], bool]:
+        """WHERE clauses and arguments of a query, and whether a full-text MATCH is among them."""
         where: list[str] = []
         args: list[Any] = []
-        for column, values in (
+        for name, values in (
             ("family", q.families),
             ("severity", q.severities),
             ("status", q.statuses),
             ("platform", q.platforms),
             ("region", q.regions),
+            ("category", q.categories),
         ):
-            if values:
-                where.append(f"{column} IN ({','.join('?' * len(values))})")
-                args.extend(values)
-        if q.shop:
-            where.append("(shop_id = ? OR shop_name LIKE ?)")
-            args.extend([q.shop, f"%{q.shop}%"])
+            for chosen in (list(values), sq.values(name)):
+                if chosen:
+                    where.append(f"{_FILTER_COLUMNS[name]} IN ({','.join('?' * len(chosen))})")
+                    args.extend(str(v) for v in chosen)
+            if excluded := sq.excluded_values(name):
+                column = _FILTER_COLUMNS[name]
+                where.append(f"({column} IS NULL OR {column} NOT IN ({','.join('?' * len(excluded))}))")
+                args.extend(excluded)
+        shops = [q.shop] if q.shop else []
+        for chosen, negate in ((shops, False), (sq.values("shop"), False), (sq.excluded_values("shop"), True)):
+            if chosen:
+                clauses = []
+                for value in chosen:
+                    clause, clause_args = self._shop_clause(value)
+                    clauses.append(clause)
+                    args.extend(clause_args)
+                either = " OR ".join(clauses)
+                where.append(f"NOT ({either})" if negate else f"({either})")
         if q.seen_from:
             where.append("last_seen >= ?")
             args.append(_ts(q.seen_from))
         if q.seen_to:
             where.append("last_seen <= ?")
             args.append(_ts(q.seen_to))
-        if q.text and (match := cjk.match_query(q.text)):
-            where.append("lead_id IN (SELECT lead_id FROM leads_fts WHERE leads_fts MATCH ?)")
-            args.append(match)
-        return where, args
+        keep, drop = match_expression(sq)
+        if keep:
+            where.append("id IN (SELECT rowid FROM leads_fts WHERE leads_fts MATCH ?)")
+            args.append(keep)
+        if drop:
+            where.append("id NOT IN (SELECT rowid FROM leads_fts WHERE leads_fts MATCH ?)")
+            args.append(drop)
+        return where, args, keep is not None
+
+    @staticmethod
+    def _shop_clause(value: str) -> tuple[str, list[Any]]:
+        """A shop id exactly, or a phrase of the shop name; never NULL (so NOT(...) keeps shopless leads)."""
+        phrase = cjk.fts_phrase(value)
+        if phrase is None:
+            return "IFNULL(shop_id = ?, 0)", [value]
+        return (
+            "(IFNULL(shop_id = ?, 0) OR id IN (SELECT rowid FROM leads_fts WHERE leads_fts MATCH ?))",
+            [value, f"shop : {phrase}"],
+        )
+
+    def _facet_counts(self, base: str, args: list[Any]) -> tuple[int, dict[str, dict[str, int]]]:
+        """Total and facets over the matching rows, in one statement: the matches are materialised
+        once and each facet is a GROUP BY over that small table."""
+        arms = ["SELECT '', NULL, COUNT(*) FROM m"]
+        for name, column in FACET_COLUMNS.items():
+            arms.append(
+                f"SELECT * FROM (SELECT '{name}', {column}, COUNT(*) AS n FROM m WHERE {column} IS NOT NULL "
+                f"GROUP BY {column} ORDER BY n DESC, {column} LIMIT {FACET_SIZE})"
+            )
+        columns = ", ".join(dict.fromkeys(FACET_COLUMNS.values()))
+        sql = f"WITH m AS MATERIALIZED (SELECT {columns} FROM leads{base}) " + " UNION ALL ".join(arms)
+        total = 0
+        facets: dict[str, dict[str, int]] = {name: {} for name in FACET_COLUMNS}
+        for name, value, n in self._conn.execute(sql, args):
+            if name == "":
+                total = n
+            else:
+                facets[name][str(value)] = n
+        return total, facets
+
+    def _landing_counts(self) -> tuple[int, dict[str, dict[str, int]]]:
+        """Total and facets over all leads, from the maintained counts (no scan)."""
+        facets: dict[str, dict[str, int]] = {name: {} for name in FACET_COLUMNS}
+        for name in FACET_COLUMNS:
+            for value, n in self._conn.execute(
+                "SELECT value, n FROM facet_counts WHERE facet = ? AND n > 0 ORDER BY n DESC, value LIMIT ?",
+                (name, FACET_SIZE),
+            ):
+                facets[name][value] = n
+        total = self._conn.execute("SELECT IFNULL(SUM(n), 0) FROM facet_counts WHERE facet = 'status'").fetchone()[0]
+        return total, facets
 
     def search(self, query: LeadQuery) -> LeadSearchResult:
-        where, args = self._filters(query)
+        sq = parse(query.text)
+        where, args, has_match = self._filters(query, sq)
         base = " WHERE " + " AND ".join(where) if where else ""
-        total = self._conn.execute(f"SELECT COUNT(*) FROM leads{base}", args).fetchone()[0]
-        facets = {}
-        for field in FACET_FIELDS:
-            rows = self._conn.execute(
-                f"SELECT {field}, COUNT(*) FROM leads{base} GROUP BY {field} ORDER BY COUNT(*) DESC LIMIT 50", args
-            ).fetchall()
-            facets[field] = {str(k): n for k, n in rows if k is not None}
         keys = SORT_KEYS[query.sort]
-        page_where, page_args = list(where), list(args)
-        if query.search_after:
-            page_where.append(f"({', '.join(keys)}) > ({', '.join('?' * len(keys))})")
-            page_args.extend(query.search_after)
-        sql = (
-            f"SELECT doc, {', '.join(keys)} FROM leads"
-            + (" WHERE " + " AND ".join(page_where) if page_where else "")
-            + f" ORDER BY {', '.join(keys)} LIMIT ?"
-        )
-        rows = self._conn.execute(sql, [*page_args, query.size]).fetchall()
-        leads = [Lead.model_validate_json(r[0]) for r in rows]
+        with self._lock:
+            total, facets = self._facet_counts(base, args) if where else self._landing_counts()
+            page_where, page_args = list(where), list(args)
+            if query.search_after:
+                page_where.append(f"({', '.join(keys)}) > ({', '.join('?' * len(keys))})")
+                page_args.extend(query.search_after)
+            if has_match and total < INDEX_WALK_FROM:
+                order = ", ".join(f"+{k}" for k in keys)  # unary +: sort the hits, do not walk the index
+                source = "leads"
+            elif has_match:
+                order, source = ", ".join(keys), f"leads INDEXED BY {SORT_INDEX[query.sort]}"
+            else:
+                order, source = ", ".join(keys), "leads"
+            sql = (
+                f"SELECT id, {', '.join(keys)} FROM {source}"
+                + (" WHERE " + " AND ".join(page_where) if page_where else "")
+                + f" ORDER BY {order} LIMIT ?"
+            )
+            rows = self._conn.execute(sql, [*page_args, max(0, query.size)]).fetchall() if query.size > 0 else []
+            docs: dict[int, bytes] = {}
+            if rows:
+                ids = [r[0] for r in rows]
+                docs = dict(
+                    self._conn.execute(f"SELECT id, doc FROM lead_docs WHERE id IN ({','.join('?' * len(ids))})", ids)
+                )
+        leads = [Lead.model_validate_json(docs[r[0]]) for r in rows]
         highlights = {}
-        if query.text:
+        terms = [t.value for t in sq.positive_texts]
+        if terms:
             for lead in leads:
                 marks = {
                     name: frags
                     for name, value in (("title", lead.listing.title), ("description", lead.listing.description))
-                    if (frags := cjk.highlight(value, query.text))
+                    if (frags := cjk.highlight(value, terms))
                 }
                 if marks:
                     highlights[lead.lead_id] = marks
-        cursor = list(rows[-1][1:]) if len(rows) == query.size else None
+        cursor = list(rows[-1][1:]) if rows and len(rows) == query.size else None
         return LeadSearchResult(total=total, leads=leads, facets=facets, highlights=highlights, next_cursor=cursor)
-
-    def all_leads(self) -> list[Lead]:
-        return [Lead.model_validate_json(r[0]) for r in self._conn.execute("SELECT doc FROM leads ORDER BY lead_id")]
 
     def close(self) -> None:
         self._conn.close()

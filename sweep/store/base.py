@@ -1,7 +1,7 @@
 """The LeadStore port.
 
 Implemented by the embedded SQLite store (`adapters.store.sqlite`) and by the search-engine backends in
-`search/`. All of them apply the same lead semantics (`Lead.sighted`): detection updates never touch
+`adapters.store.searchengine`. All of them apply the same lead semantics (`Lead.sighted`): detection updates never touch
 triage fields, and a replayed sighting changes nothing.
 """
 
@@ -31,13 +31,19 @@ class UpsertStats:
 
 @dataclass(slots=True)
 class LeadQuery:
+    """One search. `text` is in the search language of `sweep.query` (words, "phrases", -exclusion,
+    OR, field:value filters); the list fields are filters set by options or facet clicks. Values in
+    one list are alternatives; different filters (and the text) must all hold."""
+
     text: str | None = None
     families: Sequence[str] = ()
     severities: Sequence[str] = ()
     statuses: Sequence[str] = ()
     platforms: Sequence[str] = ()
     regions: Sequence[str] = ()
+    categories: Sequence[str] = ()
     shop: str | None = None
+    """A shop id (exact) or a phrase of the shop name."""
     seen_from: datetime | None = None
     seen_to: datetime | None = None
     sort: Literal["recent", "priority"] = "recent"
@@ -45,6 +51,13 @@ class LeadQuery:
     search_after: list | None = None
     """Opaque cursor from the previous page's `next_cursor` (deep paging)."""
 
+
+FACETS: tuple[str, ...] = ("family", "severity", "status", "platform", "region", "shop", "category")
+"""Facets every store counts (over the leads matching all criteria): shop is the shop name, region the
+shop's region, category the listing's category. Leads without a value are not counted."""
+
+FACET_SIZE = 50
+"""Values per facet: the most frequent first, ties by value, so every store cuts the list alike."""
 
 Facets = dict[str, dict[str, int]]
 
@@ -78,7 +91,8 @@ class LeadStore(ABC):
         """Triage by a person; raises KeyError for an unknown lead."""
 
     @abstractmethod
-    def search(self, query: LeadQuery) -> LeadSearchResult: ...
+    def search(self, query: LeadQuery) -> LeadSearchResult:
+        """One page of leads matching `query` (text per `sweep.query`), the total and the facets."""
 
     @abstractmethod
     def count(self) -> int: ...
