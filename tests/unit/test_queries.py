@@ -21,18 +21,82 @@ def test_match_all_without_criteria() -> None:
     assert body["query"] == {"match_all": {}}
     assert body["sort"][-1] == {"lead_id": {"order": "asc"}}
     assert "highlight" not in body
-    assert set(body["aggs"]) >= {"family", "severity", "status", "platform", "region"}
+    assert set(body["aggs"]) == {"family", "severity", "status", "platform", "region", "shop", "category"}
+
+
+def _phrase(query: str) -> dict:
+    """The clause one word becomes: a phrase over the normalised search text or the note."""
+    return {
+        "bool": {
+            "should": [
+                {"match_phrase": {"search.text": {"query": query}}},
+                {"match_phrase": {"note": {"query": query}}},
+            ],
+            "minimum_should_match": 1,
+        }
+    }
 
 
 def test_text_terms_are_phrases_and_minus_excludes() -> None:
     body = queries.build_search(LeadQuery(text="氰化钠  -检测仪"))
-    must = body["query"]["bool"]["must"]
-    must_not = body["query"]["bool"]["must_not"]
-    assert [c["multi_match"]["query"] for c in must] == ["氰化钠"]
-    assert must[0]["multi_match"]["type"] == "phrase"
-    assert [c["multi_match"]["query"] for c in must_not] == ["检测仪"]
+    assert body["query"]["bool"]["must"] == [_phrase("氰化钠")]
+    assert body["query"]["bool"]["must_not"] == [_phrase("检测仪")]
     hl = body["highlight"]
     assert hl["encoder"] == "html" and "listing.title" in hl["fields"]
+
+
+def test_search_text_is_normalised_like_the_embedded_store() -> None:
+    """Traditional, full-width and dodge separators are folded before the engine sees them."""
+    must = queries.build_query(LeadQuery(text="氰化鈉 ＮａＣＮ 氰*化-钾"))["bool"]["must"]
+    assert must == [_phrase("氰化钠"), _phrase("nacn"), _phrase("氰化钾")]
+
+
+def test_or_phrases_exclusion_only_and_ignored_words() -> None:
+    query = queries.build_query(LeadQuery(text='氰化钠 OR "高纯 氰化钾" % -检测'))
+    assert query == {
+        "bool": {
+            "must": [{"bool": {"should": [_phrase("氰化钠"), _phrase("高纯氰化钾")], "minimum_should_match": 1}}],
+            "must_not": [_phrase("检测")],
+        }
+    }
+    assert queries.build_query(LeadQuery(text="-检测")) == {"bool": {"must_not": [_phrase("检测")]}}
+    assert queries.build_query(LeadQuery(text="% OR")) == {"match_all": {}}
+    assert "highlight" not in queries.build_search(LeadQuery(text="-检测"))
+
+
+def test_field_filters_of_the_search_text() -> None:
+    text = "family:chem.toxic family:food.sanwu -region:上海 shop:华东化工 -shop:S9"
+    query = queries.build_query(LeadQuery(text=text, families=["chem.toxic"]))["bool"]
+    assert query["filter"] == [
+        {"terms": {"family": ["chem.toxic"]}},
+        {"terms": {"family": ["chem.toxic", "food.sanwu"]}},
+        {
+            "bool": {
+                "should": [
+                    {"term": {"listing.shop_id": "华东化工"}},
+                    {"match_phrase": {"search.shop": {"query": "华东化工"}}},
+                ],
+                "minimum_should_match": 1,
+            }
+        },
+    ]
+    assert query["must_not"] == [
+        {"terms": {"listing.region": ["上海"]}},
+        {
+            "bool": {
+                "should": [{"term": {"listing.shop_id": "S9"}}, {"match_phrase": {"search.shop": {"query": "s9"}}}],
+                "minimum_should_match": 1,
+            }
+        },
+    ]
+
+
+def test_lead_document_carries_normalised_search_text() -> None:
+    f = Finding(platform="p", listing_id="1", family="chem.toxic", rule_id="r", severity="high")
+    listing = ListingSummary(title="出售氰化鈉 ＮａＣＮ", shop_name="華東化工", description="氰 * 化-钠")
+    lead = Lead.from_event(LeadEvent(lead_id=f.lead_id, observed_at=T0, finding=f, listing=listing))
+    search = queries.lead_document(lead)["search"]
+    assert search == {"text": ["出售氰化钠 nacn", "氰化钠", "华东化工"], "shop": "华东化工"}
 
 
 def test_filters_and_date_range() -> None:
@@ -42,6 +106,7 @@ def test_filters_and_date_range() -> None:
         statuses=["new"],
         platforms=["demomall"],
         regions=["上海"],
+        categories=["chem"],
         shop="化工旗舰店",
         seen_from=T0,
         seen_to=T0,
@@ -49,6 +114,7 @@ def test_filters_and_date_range() -> None:
     filters = queries.build_query(q)["bool"]["filter"]
     assert {"terms": {"family": ["chem.toxic"]}} in filters
     assert {"terms": {"listing.region": ["上海"]}} in filters
+    assert {"terms": {"listing.category": ["chem"]}} in filters
     assert {"range": {"last_seen": {"gte": T0.isoformat(), "lte": T0.isoformat()}}} in filters
     assert any("bool" in f and f["bool"]["should"][0] == {"term": {"listing.shop_id": "化工旗舰店"}} for f in filters)
 
@@ -101,6 +167,7 @@ def test_templates_and_names() -> None:
     for field in ("family", "severity", "status", "platform", "rule_id"):
         assert props[field]["type"] == "keyword"
     assert props["listing"]["properties"]["shop_name"]["fields"]["keyword"]["type"] == "keyword"
+    assert props["search"]["properties"]["text"]["analyzer"] == templates.TEXT_ANALYZER
     assert templates.index_version("sweep", "leads", "sweep-leads-v12") == 12
     assert templates.index_version("sweep", "leads", "sweep-listings-v1") is None
 

@@ -4,13 +4,21 @@ Pure functions from `LeadQuery` to request bodies and from responses back to `Le
 they are unit-tested without a server and the two backends cannot drift apart.
 
 Choices, and why:
-* Full text: the user's input is split on whitespace; every term must match as a *phrase* in one of
-  the text fields. Over CJK bigrams (or unigrams in the fallback analysis) a phrase means "these
-  characters, adjacent", which is what staff mean by typing 氰化钠. A leading `-` excludes a term.
+* Full text follows the search language of `sweep.query`, which both lead stores implement. Each word
+  or quoted phrase is a `match_phrase` on `search.text`: over CJK bigrams (or unigrams in the fallback
+  analysis) a phrase means "these characters, adjacent", which is what staff mean by typing 氰化钠.
+  OR groups are `bool.should`, exclusions `must_not`, field filters `terms` filters.
+* `search.text` / `search.shop` hold the searched text *normalised in Python* (`cjk.normalize`:
+  full-width to half-width, traditional to simplified, lower case, dodge separators between Chinese
+  characters removed), and queries are normalised the same way. The engines have no traditional to
+  simplified conversion (and the minimal Elasticsearch not even cjk_width), so doing it here is what
+  makes 氰化鈉 find 氰化钠 on every engine exactly as in the embedded store. The triage note is searched
+  in its own field (a triage update rewrites only the triage fields).
 * Highlighting uses `encoder: html`: crawled titles are attacker-controlled, so everything around the
-  <em> marks is HTML-escaped by the engine and the UI can render fragments as HTML safely.
-* Facets are terms aggregations computed with all filters applied (same semantics as the embedded
-  SQLite store, so the triage UI behaves the same on both).
+  <em> marks is HTML-escaped by the engine and the UI can render fragments as HTML safely. It runs a
+  `highlight_query` over the original fields, with the words as typed and normalised.
+* Facets are terms aggregations computed with all filters applied, most frequent first and ties by
+  value (same semantics as the embedded SQLite store, so the triage UI behaves the same on both).
 * Sorting always ends with `lead_id` as a unique tie-breaker, which is what makes `search_after`
   deep paging exact (no duplicates or gaps between pages).
 """
@@ -20,18 +28,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from adapters.store import cjk
 from sweep.models import SEVERITY_RANK, Lead
-from sweep.store.base import LeadQuery, LeadSearchResult
+from sweep.query import SearchQuery, Text, parse
+from sweep.store.base import FACET_SIZE, LeadQuery, LeadSearchResult
+from sweep.store.base import FACETS as FACET_NAMES
 
-TEXT_FIELDS: tuple[str, ...] = (
-    "listing.title^3",
-    "listing.shop_name^2",
-    "listing.description",
-    "evidence.text^2",
-    "evidence.matched^2",
-    "title_zh",
-    "note",
-)
+SEARCH_FIELD = "search.text"
+"""Normalised listing title, description, shop name, evidence (and its catalog entry), rule title."""
+SHOP_FIELD = "search.shop"
+"""Normalised shop name, for `shop:` / `LeadQuery.shop`."""
+NOTE_FIELD = "note"
 
 FACETS: dict[str, str] = {
     "family": "family",
@@ -43,8 +50,17 @@ FACETS: dict[str, str] = {
     "category": "listing.category",
 }
 """Facet name (as in `LeadSearchResult.facets`) -> keyword field."""
+assert tuple(FACETS) == FACET_NAMES
 
-FACET_SIZE = 50
+FILTER_FIELDS: dict[str, str] = {
+    "family": "family",
+    "severity": "severity",
+    "status": "status",
+    "platform": "platform",
+    "region": "listing.region",
+    "category": "listing.category",
+}
+"""Exact-value filters of the search language and of `LeadQuery` -> keyword field."""
 
 HIGHLIGHT_FIELDS: dict[str, str] = {
     "listing.title": "title",
@@ -66,10 +82,24 @@ SORTS: dict[str, list[dict[str, Any]]] = {
 }
 
 
+def search_fields(lead: Lead) -> dict[str, Any]:
+    """The normalised text a lead is found by (see the module docstring); one array value per source
+    field, so a phrase never runs from one field into the next (position_increment_gap)."""
+    parts = [lead.listing.title, lead.listing.description, lead.listing.shop_name]
+    parts += [part for e in lead.evidence for part in (e.text, e.matched)]
+    parts.append(lead.title_zh)
+    return {
+        "text": [cjk.normalize(p) for p in parts if p],
+        "shop": cjk.normalize(lead.listing.shop_name) if lead.listing.shop_name else None,
+    }
+
+
 def lead_document(lead: Lead) -> dict[str, Any]:
-    """The indexed form of a lead: the model as JSON plus the numeric severity rank for sorting."""
+    """The indexed form of a lead: the model as JSON plus the numeric severity rank for sorting and
+    the normalised search text (ignored when read back: `Lead` drops unknown fields)."""
     doc = lead.model_dump(mode="json")
     doc["severity_rank"] = SEVERITY_RANK[lead.severity]
+    doc["search"] = search_fields(lead)
     return doc
 
 
@@ -81,42 +111,73 @@ def _iso(value: datetime) -> str:
     return value.isoformat()
 
 
-def text_clauses(text: str | None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """(must, must_not) clauses for the user's free text."""
+def text_clause(text: Text) -> dict[str, Any] | None:
+    """One word or phrase: a phrase over the normalised search text or the note; None when it has
+    nothing searchable (the embedded store drops the same words)."""
+    if not cjk.tokens(text.value):
+        return None
+    normalized = cjk.normalize(text.value)
+    return {
+        "bool": {
+            "should": [
+                {"match_phrase": {SEARCH_FIELD: {"query": normalized}}},
+                {"match_phrase": {NOTE_FIELD: {"query": normalized}}},
+            ],
+            "minimum_should_match": 1,
+        }
+    }
+
+
+def _any(clauses: list[dict[str, Any]]) -> dict[str, Any]:
+    return clauses[0] if len(clauses) == 1 else {"bool": {"should": clauses, "minimum_should_match": 1}}
+
+
+def text_clauses(query: SearchQuery) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(must, must_not) clauses of the text part of a parsed search."""
     must: list[dict[str, Any]] = []
-    must_not: list[dict[str, Any]] = []
-    for raw in (text or "").split():
-        negate = raw.startswith("-") and len(raw) > 1
-        term = raw[1:] if negate else raw
-        clause = {"multi_match": {"query": term, "type": "phrase", "fields": list(TEXT_FIELDS)}}
-        (must_not if negate else must).append(clause)
+    for group in query.all_of:
+        alternatives = [c for t in group if (c := text_clause(t))]
+        if alternatives:
+            must.append(_any(alternatives))
+    must_not = [c for t in query.none_of if (c := text_clause(t))]
     return must, must_not
 
 
-def filter_clauses(q: LeadQuery) -> list[dict[str, Any]]:
+def shop_clause(value: str) -> dict[str, Any]:
+    """A shop id exactly, or a phrase of the (normalised) shop name."""
+    should: list[dict[str, Any]] = [{"term": {"listing.shop_id": value}}]
+    if cjk.tokens(value):
+        should.append({"match_phrase": {SHOP_FIELD: {"query": cjk.normalize(value)}}})
+    return _any(should)
+
+
+Clauses = list[dict[str, Any]]
+
+
+def filter_clauses(q: LeadQuery, parsed: SearchQuery | None = None) -> tuple[Clauses, Clauses]:
+    """(filter, must_not) clauses of the options of `q` and the field filters of its search text."""
+    parsed = parsed if parsed is not None else parse(q.text)
     filters: list[dict[str, Any]] = []
-    for field, values in (
-        ("family", q.families),
-        ("severity", q.severities),
-        ("status", q.statuses),
-        ("platform", q.platforms),
-        ("listing.region", q.regions),
-    ):
-        if values:
-            filters.append({"terms": {field: [str(v) for v in values]}})
+    must_not: list[dict[str, Any]] = []
+    options = {
+        "family": q.families,
+        "severity": q.severities,
+        "status": q.statuses,
+        "platform": q.platforms,
+        "region": q.regions,
+        "category": q.categories,
+    }
+    for name, field in FILTER_FIELDS.items():
+        for values in (options[name], parsed.values(name)):
+            if values:
+                filters.append({"terms": {field: [str(v) for v in values]}})
+        if excluded := parsed.excluded_values(name):
+            must_not.append({"terms": {field: excluded}})
     if q.shop:
-        filters.append(
-            {
-                "bool": {
-                    "should": [
-                        {"term": {"listing.shop_id": q.shop}},
-                        {"term": {"listing.shop_name.keyword": q.shop}},
-                        {"match_phrase": {"listing.shop_name": q.shop}},
-                    ],
-                    "minimum_should_match": 1,
-                }
-            }
-        )
+        filters.append(shop_clause(q.shop))
+    if shops := parsed.values("shop"):
+        filters.append(_any([shop_clause(v) for v in shops]))
+    must_not += [shop_clause(v) for v in parsed.excluded_values("shop")]
     if q.seen_from or q.seen_to:
         rng: dict[str, str] = {}
         if q.seen_from:
@@ -124,12 +185,14 @@ def filter_clauses(q: LeadQuery) -> list[dict[str, Any]]:
         if q.seen_to:
             rng["lte"] = _iso(q.seen_to)
         filters.append({"range": {"last_seen": rng}})
-    return filters
+    return filters, must_not
 
 
 def build_query(q: LeadQuery) -> dict[str, Any]:
-    must, must_not = text_clauses(q.text)
-    filters = filter_clauses(q)
+    parsed = parse(q.text)
+    must, must_not = text_clauses(parsed)
+    filters, excluded = filter_clauses(q, parsed)
+    must_not += excluded
     if not (must or must_not or filters):
         return {"match_all": {}}
     body: dict[str, Any] = {}
@@ -140,6 +203,18 @@ def build_query(q: LeadQuery) -> dict[str, Any]:
     if filters:
         body["filter"] = filters
     return {"bool": body}
+
+
+def highlight_query(parsed: SearchQuery) -> dict[str, Any] | None:
+    """What to mark in the original (not normalised) fields: each positive word as typed and as
+    normalised, as a phrase in any highlighted field."""
+    should = []
+    for text in parsed.positive_texts:
+        if not cjk.tokens(text.value):
+            continue
+        for form in dict.fromkeys((text.value, cjk.normalize(text.value))):
+            should += [{"match_phrase": {field: {"query": form}}} for field in HIGHLIGHT_FIELDS]
+    return {"bool": {"should": should, "minimum_should_match": 1}} if should else None
 
 
 def build_search(q: LeadQuery, *, facets: bool = True) -> dict[str, Any]:
@@ -153,9 +228,13 @@ def build_search(q: LeadQuery, *, facets: bool = True) -> dict[str, Any]:
     if q.search_after:
         body["search_after"] = list(q.search_after)
     if facets:
-        body["aggs"] = {name: {"terms": {"field": field, "size": FACET_SIZE}} for name, field in FACETS.items()}
-    if q.text and text_clauses(q.text)[0]:
+        order = [{"_count": "desc"}, {"_key": "asc"}]
+        body["aggs"] = {
+            name: {"terms": {"field": field, "size": FACET_SIZE, "order": order}} for name, field in FACETS.items()
+        }
+    if marks := highlight_query(parse(q.text)):
         body["highlight"] = {
+            "highlight_query": marks,
             "encoder": "html",
             "pre_tags": ["<em>"],
             "post_tags": ["</em>"],

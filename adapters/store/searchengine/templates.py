@@ -22,8 +22,10 @@ from typing import Any, Literal
 
 AnalysisMode = Literal["cjk", "fallback"]
 KINDS: tuple[str, ...] = ("leads", "listings", "complaints")
-MAPPING_VERSION = 1
-"""Bump when a mapping below changes; `sweep search status` shows which version each index has."""
+MAPPING_VERSION = 2
+"""Bump when a mapping below changes; `sweep search status` shows which version each index has.
+2: leads gain `search.text` / `search.shop` (normalised search text, see `queries.search_fields`);
+documents written by version 1 lack it, so a v1 index must be refilled through `lead_document`."""
 
 TEXT_ANALYZER = "sweep_text"
 
@@ -101,6 +103,9 @@ LEADS_MAPPING: dict[str, Any] = {
         "assignee": _KW,
         "note": _text(),
         "status_updated_at": _DATE,
+        # what the search language searches, normalised in Python (queries.search_fields): one array
+        # value per source field; the default position_increment_gap keeps phrases inside one value
+        "search": {"properties": {"text": _text(), "shop": _text()}},
     },
 }
 
