@@ -12,11 +12,26 @@ import orjson
 import pytest
 
 from adapters.store.sqlite import SqliteLeadStore
+from sweep.models import Lead
+from sweep.store import LeadQuery
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
 LISTINGS = 300
 SEED = 11
+
+
+def _stored_leads(store: SqliteLeadStore) -> dict[str, Lead]:
+    """Every lead, read page by page through search (the store offers no unbounded load)."""
+    leads: dict[str, Lead] = {}
+    cursor = None
+    while True:
+        page = store.search(LeadQuery(size=200, search_after=cursor))
+        leads.update((lead.lead_id, lead) for lead in page.leads)
+        if (cursor := page.next_cursor) is None:
+            break
+    assert len(leads) == store.count()
+    return leads
 
 
 def _run_demo(data_dir: Path) -> subprocess.CompletedProcess:
@@ -38,11 +53,11 @@ def demo_runs(tmp_path_factory):
     first = _run_demo(data_dir)
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
     with SqliteLeadStore(data_dir / "leads.sqlite") as store:
-        after_first = {lead.lead_id: lead for lead in store.all_leads()}
+        after_first = _stored_leads(store)
     second = _run_demo(data_dir)
     assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
     with SqliteLeadStore(data_dir / "leads.sqlite") as store:
-        after_second = {lead.lead_id: lead for lead in store.all_leads()}
+        after_second = _stored_leads(store)
         listings_stored = store.count_listings()
     return data_dir, first, after_first, after_second, listings_stored
 
