@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 SCHEMA_VERSION = 1
 """Version of the JSON envelopes on the bus; bump when a message shape changes incompatibly."""
@@ -79,8 +79,83 @@ class Shop(_Model):
     permits: list[Permit] = Field(default_factory=list)
 
 
+TRUNCATION_MARKER = "…[截断]"
+"""Ends every text cut to its limit, so a reader (and a rule matching the end of a text) sees the cut."""
+
+LISTING_TEXT_LIMITS: dict[str, int] = {
+    "platform": 64,
+    "listing_id": 256,
+    "url": 2048,
+    "title": 512,
+    "description": 20_000,
+    "category": 256,
+    "currency": 16,
+    "unit": 64,
+    "crawled_at": 64,
+}
+"""Longest value, in characters, of each text field of a listing (marker included)."""
+SHOP_TEXT_LIMITS: dict[str, int] = {
+    "shop_id": 256,
+    "name": 256,
+    "url": 2048,
+    "licence_no": 64,
+    "licence_company": 256,
+    "region": 256,
+}
+MAX_PERMITS = 32
+PERMIT_TEXT_LIMIT = 128
+"""Both the type and the number of a permit."""
+MAX_ATTRIBUTES = 64
+ATTRIBUTE_KEY_LIMIT = 64
+ATTRIBUTE_VALUE_LIMIT = 512
+MAX_IMAGES = 32
+IMAGE_URL_LIMIT = 2048
+MAX_TRUNCATED_PATHS = 16
+"""`truncated` names at most this many fields (then `…`), so the list of cuts is bounded too."""
+
+
+def clip(text: str, limit: int) -> str:
+    """`text` if it fits in `limit` characters, else its start and `TRUNCATION_MARKER`, `limit` long."""
+    if len(text) <= limit:
+        return text
+    return text[: limit - len(TRUNCATION_MARKER)] + TRUNCATION_MARKER
+
+
+def _bounded_shop(shop: Shop, cut: list[str]) -> Shop:
+    update: dict[str, Any] = {}
+    for name, limit in SHOP_TEXT_LIMITS.items():
+        value = getattr(shop, name)
+        if value is not None and len(value) > limit:
+            update[name] = clip(value, limit)
+            cut.append(f"shop.{name}")
+    permits = shop.permits
+    if len(permits) > MAX_PERMITS:
+        permits = permits[:MAX_PERMITS]
+        cut.append("shop.permits")
+    if any(len(p.type) > PERMIT_TEXT_LIMIT or len(p.number or "") > PERMIT_TEXT_LIMIT for p in permits):
+        permits = [
+            Permit(
+                type=clip(p.type, PERMIT_TEXT_LIMIT),
+                number=clip(p.number, PERMIT_TEXT_LIMIT) if p.number is not None else None,
+            )
+            for p in permits
+        ]
+        cut.append("shop.permits")
+    if permits is not shop.permits:
+        update["permits"] = permits
+    # a copy, never in place: the caller may share this Shop between listings
+    return shop.model_copy(update=update) if update else shop
+
+
 class Listing(_Model):
-    """One observed marketplace listing (`listing.schema.json`)."""
+    """One observed marketplace listing (`listing.schema.json`).
+
+    Every field is bounded (`LISTING_TEXT_LIMITS`, `SHOP_TEXT_LIMITS`, `MAX_ATTRIBUTES` …): one page
+    with a 5 MB description must neither fail a crawl nor exceed a Kafka message, so an oversized value
+    is cut to its limit and ends with `TRUNCATION_MARKER`, surplus attributes, images and permits are
+    dropped, and `truncated` names what was cut. The bounds keep a listing's JSON well under Kafka's
+    default 1 MB message limit even in the worst case (every field full of 4-byte characters).
+    """
 
     platform: str
     listing_id: str
@@ -95,6 +170,44 @@ class Listing(_Model):
     attributes: dict[str, str] = Field(default_factory=dict)
     images: list[str] = Field(default_factory=list)
     crawled_at: str | None = None
+    truncated: list[str] = Field(default_factory=list)
+    """Fields cut to their limits (`description`, `shop.name`, `attributes.规格`, `images` …); empty for
+    nearly every listing. Kept when a listing is read again, so the cut stays visible downstream."""
+
+    @model_validator(mode="after")
+    def _bounded(self) -> Listing:
+        """Cut oversized fields (see the class doc). Costs a few `len()` calls for a normal listing."""
+        cut: list[str] = []
+        for name, limit in LISTING_TEXT_LIMITS.items():
+            value = getattr(self, name)
+            if value is not None and len(value) > limit:
+                setattr(self, name, clip(value, limit))
+                cut.append(name)
+        attrs = self.attributes
+        if len(attrs) > MAX_ATTRIBUTES or any(
+            len(k) > ATTRIBUTE_KEY_LIMIT or len(v) > ATTRIBUTE_VALUE_LIMIT for k, v in attrs.items()
+        ):
+            if len(attrs) > MAX_ATTRIBUTES:
+                cut.append("attributes")
+            bounded: dict[str, str] = {}
+            for k, v in list(attrs.items())[:MAX_ATTRIBUTES]:
+                key, value = clip(k, ATTRIBUTE_KEY_LIMIT), clip(v, ATTRIBUTE_VALUE_LIMIT)
+                if key != k or value != v:
+                    cut.append(f"attributes.{key}")
+                bounded.setdefault(key, value)
+            self.attributes = bounded
+        images = self.images
+        if len(images) > MAX_IMAGES or any(len(u) > IMAGE_URL_LIMIT for u in images):
+            self.images = [clip(u, IMAGE_URL_LIMIT) for u in images[:MAX_IMAGES]]
+            cut.append("images")
+        if self.shop is not None:
+            self.shop = _bounded_shop(self.shop, cut)
+        if cut or len(self.truncated) > MAX_TRUNCATED_PATHS:
+            merged = list(dict.fromkeys([*self.truncated, *cut]))
+            if len(merged) > MAX_TRUNCATED_PATHS:
+                merged = [*merged[: MAX_TRUNCATED_PATHS - 1], "…"]
+            self.truncated = [clip(path, ATTRIBUTE_KEY_LIMIT + len("attributes.")) for path in merged]
+        return self
 
     @property
     def key(self) -> str:
@@ -308,6 +421,8 @@ class Complaint(_Model):
     complainant_phone: str | None = None
     complainant_id_number: str | None = None
     complainant_address: str | None = None
+    seller_name: str | None = None
+    """被投诉人: the business complained about (a company or a sole trader), beside the shop's name."""
     shop_id: str | None = None
     url: str | None = None
     """网址: the shop's or the listing's address as the complainant gave it."""
@@ -343,6 +458,7 @@ def parse_time(value: str | None) -> datetime | None:
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
+
 class PersonalData(_Model):
     """The unmasked personal values of one complaint, stored encrypted beside the masked record.
 
@@ -357,6 +473,9 @@ class PersonalData(_Model):
     id_number: str | None = None
     address: str | None = None
     text: str | None = None
+    demand: str | None = None
+    result: str | None = None
+    """`text`, `demand` and `result` as received, kept only when they held personal data."""
     found: dict[str, list[str]] = Field(default_factory=dict)
 
 

@@ -3,13 +3,17 @@ from __future__ import annotations
 import json
 
 import jsonschema
+import orjson
+import pytest
 
-from sweep.models import FAMILIES, Lead, Listing, lead_id_for
+from spiders.pipelines import load_schema
+from sweep.models import FAMILIES, Lead, Listing, Permit, Shop, lead_id_for
 from tests.conftest import SHARED, make_event
 
 
 def _schema() -> dict:
-    return json.loads((SHARED / "schemas" / "listing.schema.json").read_text())
+    """The listing contract as the repository ships it (spiders/listing.schema.json)."""
+    return load_schema()
 
 
 def test_listing_fields_match_the_shared_schema():
@@ -17,8 +21,6 @@ def test_listing_fields_match_the_shared_schema():
     assert set(Listing.model_fields) == set(schema["properties"])
     assert set(schema["required"]) == {n for n, f in Listing.model_fields.items() if f.is_required()}
     shop_props = set(schema["properties"]["shop"]["properties"])
-    from sweep.models import Shop
-
     assert set(Shop.model_fields) == shop_props
 
 
@@ -93,3 +95,91 @@ def test_sighting_never_touches_triage(t0, later):
     lead = Lead.from_event(make_event(at=t0)).model_copy(update={"status": TriageStatus.confirmed, "note": "已立案"})
     updated = lead.sighted(make_event(at=later(1)))
     assert updated.status == TriageStatus.confirmed and updated.note == "已立案"
+
+
+def test_a_listing_within_limits_is_untouched() -> None:
+    doc = {
+        "platform": "demo-mall",
+        "listing_id": "X1",
+        "title": "宁夏中宁枸杞 500g",
+        "description": "详" * 20_000,
+        "attributes": {"产": "地" * 512},
+        "images": ["/img/a.svg"] * 32,
+    }
+    listing = Listing.model_validate(doc)
+    assert listing.truncated == []
+    assert listing.description == "详" * 20_000 and listing.attributes == {"产": "地" * 512}
+
+
+def test_oversized_fields_are_cut_with_a_marker_and_named() -> None:
+    shop = Shop(shop_id="S1", name="店" * 300, permits=[Permit(type="食品经营许可证", number="JY1")] * 40)
+    listing = Listing(
+        platform="demo-mall",
+        listing_id="X1",
+        title="标" * 600,
+        description="长" * 5_000_000,
+        attributes={f"k{i}": "v" for i in range(70)} | {"规格": "大" * 600},
+        images=[f"/img/{i}.svg" for i in range(40)],
+        shop=shop,
+    )
+    assert listing.title == "标" * 507 + "…[截断]" and len(listing.title) == 512
+    assert listing.description == "长" * 19_995 + "…[截断]"
+    assert len(listing.attributes) == 64 and "规格" not in listing.attributes  # the 71st entry is dropped
+    assert len(listing.images) == 32 and listing.images[-1] == "/img/31.svg"
+    assert listing.shop is not None and listing.shop.name == "店" * 251 + "…[截断]" and len(listing.shop.permits) == 32
+    assert listing.truncated == ["title", "description", "attributes", "images", "shop.name", "shop.permits"]
+    assert shop.name == "店" * 300  # the caller's Shop is not changed in place
+
+
+def test_an_oversized_attribute_value_is_named_by_its_key() -> None:
+    listing = Listing(platform="p", listing_id="1", title="t", attributes={"规格": "大" * 600, "产地": "宁夏"})
+    assert listing.attributes == {"规格": "大" * 507 + "…[截断]", "产地": "宁夏"}
+    assert listing.truncated == ["attributes.规格"]
+
+
+def test_truncation_survives_a_round_trip_and_is_not_repeated() -> None:
+    listing = Listing(platform="p", listing_id="1", title="t", description="长" * 30_000)
+    again = Listing.model_validate_json(listing.model_dump_json())
+    assert again.truncated == ["description"] and again.description == listing.description
+
+
+@pytest.mark.parametrize("char", ["长", "😀", "\x01"])
+def test_the_largest_listing_fits_a_kafka_message(char: str) -> None:
+    """Every field at its limit, in 3-byte, 4-byte and escaped (6-byte JSON) characters: still under
+    the broker's default 1 MB message limit."""
+    big = char * 100_000
+    listing = Listing(
+        platform=big,
+        listing_id=big,
+        url=big,
+        title=big,
+        description=big,
+        category=big,
+        currency=big,
+        unit=big,
+        crawled_at=big,
+        attributes={f"{i:02d}{big}": big for i in range(100)},
+        images=[big] * 100,
+        shop=Shop(
+            shop_id=big,
+            name=big,
+            url=big,
+            licence_no=big,
+            licence_company=big,
+            region=big,
+            permits=[Permit(type=big, number=big)] * 100,
+        ),
+        truncated=[big] * 100,
+    )
+    assert len(orjson.dumps(listing.model_dump(mode="json"))) < 1_000_000
+
+
+def test_the_shared_schema_differs_only_by_new_fields() -> None:
+    """`shared/schemas/listing.schema.json` (outside this repository, where present) is the contract
+    this copy came from; this copy may only add fields."""
+    shared = SHARED / "schemas" / "listing.schema.json"
+    if not shared.exists():
+        pytest.skip(f"no shared contract at {shared} (only the repository's copy is checked)")
+    upstream = json.loads(shared.read_text(encoding="utf-8"))
+    assert set(upstream["properties"]) <= set(_schema()["properties"])
+    assert upstream["required"] == _schema()["required"]
