@@ -49,7 +49,7 @@ class RichProgress:
         s = self.stats.get_stats()
         task = self.progress.tasks[0]
         elapsed = task.elapsed or 0.0
-        pages = int(s.get("response_received_count", 0))
+        pages = int(s.get("response_received_count", 0)) - int(s.get("sweep/shop_waits", 0))
         self.progress.update(
             self.task,
             pages=pages,

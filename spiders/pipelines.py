@@ -1,9 +1,11 @@
-"""Item pipelines: validate -> detect -> publish -> JSON lines.
+"""Item pipelines: validate -> detect -> publish -> listing item (for feed exports).
 
 A spider yields plain dicts; `ValidatePipeline` turns each valid one into a `CrawledListing` (the
 typed `Listing` plus the findings detection adds) and drops invalid ones with the URL and the
-offending field in the log. No single bad page may stop a crawl; a bus that cannot confirm delivery
-must, because a crawl that silently lost its results would be reported as a success.
+offending field in the log; an oversized one is cut to the model's limits (`sweep.models`), counted
+in `sweep/listings_truncated` and logged, never dropped. No single bad page may stop a crawl; a bus
+that cannot confirm delivery must, because a crawl that silently lost its results would be reported
+as a success.
 """
 
 from __future__ import annotations
@@ -12,10 +14,8 @@ import json
 import logging
 from dataclasses import dataclass, field
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
-import orjson
 from jsonschema import Draft202012Validator
 from scrapy.exceptions import DropItem
 
@@ -54,9 +54,14 @@ class ValidatePipeline:
         errors = sorted(self.validator.iter_errors(doc), key=lambda e: list(e.path))
         if not errors:
             try:
-                return CrawledListing(Listing.model_validate(doc))
+                listing = Listing.model_validate(doc)
             except Exception as exc:  # the schema and the model disagree: report, never crash
                 errors_text = str(exc)
+            else:
+                if listing.truncated:
+                    self.stats.inc_value("sweep/listings_truncated")
+                    logger.warning("oversized listing truncated url=%s: %s", listing.url, ", ".join(listing.truncated))
+                return CrawledListing(listing)
         else:
             errors_text = "; ".join(f"{'/'.join(map(str, e.path)) or '(item)'}: {e.message}" for e in errors)
         self.stats.inc_value("sweep/invalid")
@@ -163,28 +168,12 @@ class PublishPipeline:
         self.stats.set_value("sweep/publish_failed", why)
 
 
-class JsonLinesPipeline:
-    """`-o FILE`: the crawl's listings as JSON lines (the file is replaced, so a rerun never
-    duplicates lines)."""
+class ListingItemPipeline:
+    """Hands each listing on as a plain dict of the listing contract (`listing.schema.json`), the last
+    step: Scrapy's feed exports (`-O listings.jsonl`, `FEEDS`) and `item_scraped` receivers then see
+    exactly what the bus got, in the shape `sweep scan` reads."""
 
-    def __init__(self, path: str | None) -> None:
-        self.path = Path(path) if path else None
-        self.fh: Any = None
-
-    @classmethod
-    def from_crawler(cls, crawler: Any) -> JsonLinesPipeline:
-        return cls(crawler.settings.get("SWEEP_OUTPUT"))
-
-    def open_spider(self, spider: Any = None) -> None:
-        if self.path:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.fh = self.path.open("wb")
-
-    def process_item(self, item: CrawledListing) -> CrawledListing:
-        if self.fh is not None:
-            self.fh.write(orjson.dumps(item.listing.model_dump(mode="json")) + b"\n")
+    def process_item(self, item: Any) -> dict[str, Any]:
+        if isinstance(item, CrawledListing):
+            return item.listing.model_dump(mode="json")
         return item
-
-    def close_spider(self, spider: Any = None) -> None:
-        if self.fh is not None:
-            self.fh.close()

@@ -35,6 +35,9 @@ class CrawlStats:
     shops: int = 0
     malformed: int = 0
     js_skipped: int = 0
+    truncated: int = 0
+    """Listings cut to the model's size limits (published, marked, never dropped)."""
+    shop_pages: int = 0
     finish_reason: str | None = None
     detection: str | None = None
 
@@ -49,22 +52,26 @@ class CrawlStats:
 def build_settings(
     *, output: Path | None, publish: bool, render_js: bool, overrides: dict[str, Any] | None, progress: bool
 ) -> Any:
+    """The project settings (`spiders.settings`) plus what this run asks for. The output file is a
+    Scrapy feed (replaced, like `scrapy crawl -O`); with JavaScript rendering the browser is looked up
+    here, so a missing one fails before the crawl with the setting's name."""
     from scrapy.settings import Settings
 
     settings = Settings()
     settings.setmodule("spiders.settings", priority="project")
     if render_js:
-        from sweep.settings import get_settings
+        from spiders.browser import configured_chromium
 
-        # fail before the crawl, with the setting's name, rather than on the first JavaScript page
-        path = require_chromium(get_settings().chromium)
+        path = require_chromium(configured_chromium())
         launch = dict(settings.getdict("PLAYWRIGHT_LAUNCH_OPTIONS"))
         launch["executable_path"] = path
         settings.set("PLAYWRIGHT_LAUNCH_OPTIONS", launch, priority="project")
     else:
         # plain Scrapy downloader only: no browser is launched or even loaded
         settings.set("DOWNLOAD_HANDLERS", {}, priority="project")
-    settings.set("SWEEP_OUTPUT", str(output) if output else None, priority="cmdline")
+    if output:
+        feed = {"format": "jsonlines", "encoding": "utf-8", "overwrite": True}
+        settings.set("FEEDS", {str(output): feed}, priority="cmdline")
     settings.set("SWEEP_PUBLISH", publish, priority="cmdline")
     settings.set("LOG_LEVEL", "WARNING", priority="cmdline")
     if progress:
@@ -105,7 +112,8 @@ def crawl(
     elapsed = time.monotonic() - started
     s = crawler.stats.get_stats()
     browser = int(s.get("sweep/browser_pages", 0))
-    pages = int(s.get("response_received_count", 0))
+    # data: responses of listings waiting for their shop page are no pages of the site
+    pages = int(s.get("response_received_count", 0)) - int(s.get("sweep/shop_waits", 0))
     stats = CrawlStats(
         pages=pages,
         static_pages=pages - browser,
@@ -118,6 +126,8 @@ def crawl(
         shops=int(s.get("sweep/shops", 0)),
         malformed=int(s.get("sweep/malformed", 0)),
         js_skipped=int(s.get("sweep/client_rendered_skipped", 0)),
+        truncated=int(s.get("sweep/listings_truncated", 0)),
+        shop_pages=int(s.get("sweep/shop_pages", 0)),
         finish_reason=s.get("finish_reason"),
         detection=s.get("sweep/detection"),
     )
@@ -144,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m spiders.run", description="Run one sweep spider.")
     ap.add_argument("spider")
     ap.add_argument("--base-url", required=True)
-    ap.add_argument("-o", "--output", type=Path, help="JSON-lines file of the listings (replaced)")
+    ap.add_argument("-o", "--output", type=Path, help="JSON-lines feed of the listings (replaced)")
     ap.add_argument("--no-publish", action="store_true", help="do not publish to the bus")
     ap.add_argument("--no-detect", action="store_true", help="do not run the rulebook")
     ap.add_argument("--no-js", action="store_true", help="skip client-rendered pages (no browser)")

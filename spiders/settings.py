@@ -1,5 +1,9 @@
 """Scrapy settings of the sweep project (module `spiders.settings`).
 
+Declarative only: importing this module probes nothing (no browser lookup, no sweep settings read), so
+`scrapy list` and `scrapy check` start instantly anywhere. The system Chromium is found when a crawler
+is built, by the `spiders.browser.SystemChromium` add-on.
+
 Defaults are polite for real platforms (robots.txt obeyed, AutoThrottle on, a few concurrent requests
 per site); the demo spider raises concurrency in its own `custom_settings` because its target is a
 local server built to take it. Pages that need JavaScript go through scrapy-playwright with the
@@ -8,21 +12,13 @@ system Chromium (see `spiders.browser`); plain pages keep Scrapy's fast HTTP dow
 
 from __future__ import annotations
 
-from spiders.browser import CHROMIUM_ARGS, find_chromium
-
-
-def _configured_chromium() -> str | None:
-    try:
-        from sweep.settings import get_settings
-
-        return get_settings().chromium
-    except Exception:  # settings errors surface elsewhere; here we only want a browser path
-        return None
-
+from spiders.browser import CHROMIUM_ARGS
 
 BOT_NAME = "sweep"
 SPIDER_MODULES = ["spiders.spiders"]
 NEWSPIDER_MODULE = "spiders.spiders"
+COMMANDS_MODULE = "spiders.commands"
+"""`scrapy shell` without the browser download handler (see spiders/commands/shell.py)."""
 
 USER_AGENT = "sweep/0.1 (+market-regulator web monitoring; 网络交易监测)"
 ROBOTSTXT_OBEY = True
@@ -56,11 +52,9 @@ DOWNLOAD_HANDLERS = {
     "https": "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler",
 }
 PLAYWRIGHT_BROWSER_TYPE = "chromium"
-CHROMIUM_PATH = find_chromium(_configured_chromium())
-"""None when no browser exists; `spiders.run.crawl` then refuses to start a JavaScript crawl."""
 PLAYWRIGHT_LAUNCH_OPTIONS = {"headless": True, "args": CHROMIUM_ARGS}
-if CHROMIUM_PATH:
-    PLAYWRIGHT_LAUNCH_OPTIONS["executable_path"] = CHROMIUM_PATH
+"""`executable_path` is added by the SystemChromium add-on (SWEEP_CHROMIUM, else the usual paths)."""
+ADDONS = {"spiders.browser.SystemChromium": 0}
 PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT = 30_000
 PLAYWRIGHT_MAX_PAGES_PER_CONTEXT = 4
 PLAYWRIGHT_ABORT_REQUEST = "spiders.browser_hooks.abort_request"
@@ -69,12 +63,27 @@ ITEM_PIPELINES = {
     "spiders.pipelines.ValidatePipeline": 100,
     "spiders.pipelines.DetectPipeline": 300,
     "spiders.pipelines.PublishPipeline": 500,
-    "spiders.pipelines.JsonLinesPipeline": 800,
+    "spiders.pipelines.ListingItemPipeline": 900,
 }
+"""Listings leave the pipelines as plain dicts of the listing contract, which is what Scrapy's feed
+exports write: `scrapy crawl demo_mall -O listings.jsonl` (or `FEEDS`) is the JSON-lines output."""
+
+SPIDER_CONTRACTS = {
+    "spiders.contracts.PathContract": 10,
+    "spiders.contracts.ListingContract": 20,
+}
+"""`scrapy check`: `@path` joins a path to the spider's base URL (so contracts work on any port);
+`@listing` checks the fields of the listing a detail page yields or carries to its shop page."""
+
+DEMO_MALL_URL = "http://127.0.0.1:8000"
+"""Where the demo_mall spider crawls unless `-a base_url=...` says otherwise: `sweep demo-mall`'s
+default address, so `sweep demo-mall` + `scrapy crawl demo_mall` (or `scrapy check`) need no argument."""
+
+SWEEP_SHOP_CACHE_SIZE = 2048
+"""Shops whose facts a spider keeps in memory (least recently used first out). A cache only: a miss
+costs one more shop page, never a listing, and JOBDIR resumes start with it empty."""
 
 SWEEP_PUBLISH = True
 """Publish listings and findings to the bus (adapters.open_bus)."""
-SWEEP_OUTPUT = None
-"""Path of a JSON-lines file of listings (overwritten per crawl), or None."""
 SWEEP_DETECT = True
 """Run the rulebook on every listing."""

@@ -1,19 +1,28 @@
 """Spider for the demo marketplace (`demomall`), the reference for real platform spiders.
 
-Walks home -> categories -> pagination -> detail pages, and fetches each shop's licence page once.
-Detail items wait for their shop's facts in a per-shop queue, so each listing is emitted exactly once
-with the shop merged in whatever order responses arrive. Detail pages that are client-rendered shells
-(no title in the HTML) are fetched again through Chromium (scrapy-playwright) and parsed from the
-rendered DOM with the same code.
+Walks home -> categories -> pagination -> detail pages, and joins each listing with its shop's licence
+page. The listing travels to the shop page in `cb_kwargs` (plain data, like every request of this
+spider, so a `JOBDIR` crawl can be paused and resumed); a bounded cache of shop facts answers later
+listings of a known shop without another request. Nothing the spider keeps grows with the size of the
+site: duplicate detail URLs are Scrapy's dupefilter's business. Detail pages that are client-rendered
+shells (no title in the HTML) are fetched again through Chromium (scrapy-playwright) and parsed from
+the rendered DOM with the same code.
+
+    sweep demo-mall &                      # the demo mall on 127.0.0.1:8000 (DEMO_MALL_URL)
+    scrapy crawl demo_mall -O listings.jsonl [-a base_url=http://127.0.0.1:8000] [-a render_js=false]
+    scrapy check demo_mall                 # the contracts below, against that mall
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import scrapy
+from scrapy.crawler import Crawler
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
@@ -48,6 +57,8 @@ def _first_text(root: Any, cls: str, tag: str | None = None) -> str | None:
 class DemoMallSpider(scrapy.Spider):
     name = "demo_mall"
     platform = PLATFORM
+    MAX_SHOP_WAITS = 20
+    """Times a listing waits for a requested shop page before asking for the page itself."""
     custom_settings = {  # noqa: RUF012 (Scrapy reads this class attribute)
         # A local target built for load: let AutoThrottle open up instead of starting slow.
         "CONCURRENT_REQUESTS": 64,
@@ -59,21 +70,45 @@ class DemoMallSpider(scrapy.Spider):
         "PLAYWRIGHT_MAX_PAGES_PER_CONTEXT": 6,
     }
 
-    def __init__(self, base_url: str | None = None, render_js: str | bool = True, **kwargs: Any) -> None:
+    def __init__(
+        self, base_url: str | None = None, render_js: str | bool = True, shop_cache_size: int = 2048, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         if not base_url:
-            raise ValueError("demo_mall needs -a base_url=http://127.0.0.1:PORT")
+            raise ValueError("demo_mall needs -a base_url=http://127.0.0.1:PORT (or the DEMO_MALL_URL setting)")
         self.base_url = base_url.rstrip("/")
+        host = urlsplit(self.base_url).hostname
+        if not host:
+            raise ValueError(f"demo_mall: base_url {base_url!r} is not an http(s) URL")
+        self.allowed_domains = [host]
         self.render_js = str(render_js).lower() not in ("0", "false", "no", "off")
-        self.shops: dict[str, dict[str, Any]] = {}
-        self.pending: dict[str, list[dict[str, Any]]] = {}
-        self.emitted: set[str] = set()
+        self.shop_cache_size = int(shop_cache_size)
+        self.shops: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        """Least recently used shop facts, at most `shop_cache_size`: a cache, never needed for correctness."""
+        self.shops_requested: set[str] = set()
+        """Shops whose page is requested and not answered yet: a few at a time (shop pages go first)."""
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> DemoMallSpider:
+        """`-a base_url` wins over the DEMO_MALL_URL setting; the cache size is SWEEP_SHOP_CACHE_SIZE."""
+        if not kwargs.get("base_url"):
+            kwargs["base_url"] = crawler.settings.get("DEMO_MALL_URL")
+        kwargs.setdefault("shop_cache_size", crawler.settings.getint("SWEEP_SHOP_CACHE_SIZE", 2048))
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        assert isinstance(spider, DemoMallSpider)
+        return spider
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         yield scrapy.Request(self.base_url + "/", callback=self.parse_home)
 
     # ---- navigation ----------------------------------------------------------------------------
     def parse_home(self, response: Response) -> Iterator[scrapy.Request]:
+        """Every category of the home page's navigation.
+
+        @path /
+        @returns requests 10 10
+        @returns items 0 0
+        """
         links = response.css("nav.categories a::attr(href)").getall()
         if not links:
             self._malformed(response, "home page without category links")
@@ -81,6 +116,12 @@ class DemoMallSpider(scrapy.Spider):
             yield response.follow(href, callback=self.parse_category)
 
     def parse_category(self, response: Response) -> Iterator[scrapy.Request]:
+        """Every detail page of a category page, and the next page.
+
+        @path /c/chemicals
+        @returns requests 2
+        @returns items 0 0
+        """
         for href in response.css("a.item-link::attr(href)").getall():
             yield response.follow(href, callback=self.parse_item, errback=self.item_failed)
         for href in response.css('a[rel="next"]::attr(href)').getall():
@@ -88,6 +129,14 @@ class DemoMallSpider(scrapy.Spider):
 
     # ---- detail pages --------------------------------------------------------------------------
     def parse_item(self, response: Response) -> Iterator[Any]:
+        """A detail page: its listing, carried to the shop page unless the shop is already known
+        (DM000001 is a static page of `sweep demo-mall`'s default mall, seed 7).
+
+        @path /item/DM000001.html
+        @returns requests 1 1
+        @returns items 0 0
+        @listing platform listing_id url title price unit category attributes description images shop.shop_id
+        """
         stats = self.crawler.stats
         rendered = bool(response.meta.get("playwright"))
         if rendered:
@@ -125,10 +174,48 @@ class DemoMallSpider(scrapy.Spider):
         shop_href = shop_link.attrib.get("href") if shop_link else None
         if not shop_id or not shop_href:
             self._malformed(response, "no shop link")
-            yield from self._emit(item)
+            yield item
             return
-        item["shop"] = {"shop_id": shop_id, "name": _text(shop_link), "url": response.urljoin(shop_href)}
-        yield from self._with_shop(item, shop_id, response.urljoin(shop_href))
+        shop_url = response.urljoin(shop_href)
+        item["shop"] = {"shop_id": shop_id, "name": _text(shop_link), "url": shop_url}
+        yield from self._join_shop(item, shop_id, shop_url, waits=0)
+
+    def _join_shop(self, item: dict[str, Any], shop_id: str, shop_url: str, waits: int) -> Iterator[Any]:
+        """Emit `item` with its shop's facts from the cache, or wait for the shop page already
+        requested, or request it (carrying the item)."""
+        known = self.shops.get(shop_id)
+        if known is not None:
+            self.shops.move_to_end(shop_id)
+            item["shop"] = known
+            yield item
+            return
+        if shop_id in self.shops_requested and waits < self.MAX_SHOP_WAITS:
+            # The shop page is on its way: come back after the queued pages instead of fetching it again.
+            # A data: URL is answered in-process (no network, no robots.txt) but queues in the site's
+            # download slot, behind the shop page; a plain request, so it survives a JOBDIR pause.
+            yield scrapy.Request(
+                "data:,",
+                callback=self.rejoin_shop,
+                cb_kwargs={"listing": item, "shop_url": shop_url, "waits": waits + 1},
+                meta={"download_slot": urlsplit(shop_url).hostname, "autothrottle_dont_adjust_delay": True},
+                dont_filter=True,
+                priority=-1,
+            )
+            return
+        self.shops_requested.add(shop_id)
+        yield scrapy.Request(
+            shop_url,
+            callback=self.parse_shop,
+            errback=self.shop_failed,
+            cb_kwargs={"listing": item},
+            dont_filter=True,  # a cache miss may ask again for a page fetched before (and evicted)
+            priority=10,  # shop pages first, so the cache answers the shop's other listings sooner
+        )
+
+    def rejoin_shop(self, response: Response, listing: dict[str, Any], shop_url: str, waits: int) -> Iterator[Any]:
+        """A listing that waited for its shop's page (see `_join_shop`)."""
+        self.crawler.stats.inc_value("sweep/shop_waits")
+        yield from self._join_shop(listing, listing["shop"]["shop_id"], shop_url, waits)
 
     def extract_listing(self, response: Response) -> dict[str, Any] | None:
         """Listing fields of a (static or rendered) detail page. Missing parts are reported and left
@@ -187,27 +274,17 @@ class DemoMallSpider(scrapy.Spider):
         return item
 
     # ---- shops ---------------------------------------------------------------------------------
-    def _with_shop(self, item: dict[str, Any], shop_id: str, shop_url: str) -> Iterator[Any]:
-        known = self.shops.get(shop_id)
-        if known is not None:
-            item["shop"] = known
-            yield from self._emit(item)
-            return
-        queue = self.pending.get(shop_id)
-        if queue is not None:
-            queue.append(item)
-            return
-        self.pending[shop_id] = [item]
-        yield scrapy.Request(
-            shop_url,
-            callback=self.parse_shop,
-            errback=self.shop_failed,
-            cb_kwargs={"shop_id": shop_id},
-            dont_filter=True,
-            priority=10,
-        )
+    def parse_shop(self, response: Response, listing: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        """A shop's licence page, joined into the listing that asked for it.
 
-    def parse_shop(self, response: Response, shop_id: str) -> Iterator[Any]:
+        @path /shop/S0001.html
+        @cb_kwargs {"listing": {"listing_id": "CHECK", "title": "合约检查", "shop": {"shop_id": "S0001"}}}
+        @returns items 1 1
+        @returns requests 0 0
+        @listing shop.shop_id shop.name shop.url shop.licence_no shop.licence_company shop.region shop.permits
+        """
+        stats = self.crawler.stats
+        stats.inc_value("sweep/shop_pages")
         main = response.css("main.shop")
         if not main:
             self._malformed(response, "shop page without main.shop")
@@ -216,8 +293,11 @@ class DemoMallSpider(scrapy.Spider):
             ptype = _text(row.css(".permit-type"))
             if ptype:
                 permits.append({"type": ptype, "number": _text(row.css(".permit-no")) or None})
+        asked_for = (listing.get("shop") or {}).get("shop_id")
+        self.shops_requested.discard(asked_for)
+        shop_id = main.attrib.get("data-shop-id") or asked_for
         shop = {
-            "shop_id": main.attrib.get("data-shop-id") or shop_id,
+            "shop_id": shop_id,
             "name": _text(main.css("h1.shop-name")),
             "url": response.url,
             "licence_no": (_text(main.css("dl.licence dd.uscc")) or "").strip() or None,
@@ -225,42 +305,32 @@ class DemoMallSpider(scrapy.Spider):
             "region": _text(main.css("dl.licence dd.region")) or None,
             "permits": permits,
         }
-        self.shops[shop_id] = shop
-        self.crawler.stats.inc_value("sweep/shops")
-        for item in self.pending.pop(shop_id, []):
-            item["shop"] = shop
-            yield from self._emit(item)
+        if shop_id and self.shop_cache_size > 0:
+            if shop_id not in self.shops:
+                stats.inc_value("sweep/shops")
+            self.shops[shop_id] = shop
+            self.shops.move_to_end(shop_id)
+            while len(self.shops) > self.shop_cache_size:
+                self.shops.popitem(last=False)
+        listing["shop"] = shop
+        yield listing
 
-    def shop_failed(self, failure: Failure) -> Iterator[Any]:
-        """The shop page could not be fetched: emit the waiting items with the shop facts the detail
-        page gave (id, name, url) rather than lose them."""
-        shop_id = failure.request.cb_kwargs.get("shop_id")  # type: ignore[attr-defined]
-        self.logger.error("shop page failed %s: %s", failure.request.url, failure.getErrorMessage())  # type: ignore[attr-defined]
+    def shop_failed(self, failure: Failure) -> Iterator[dict[str, Any]]:
+        """The shop page could not be fetched: emit the listing with the shop facts the detail page
+        gave (id, name, url) rather than lose it."""
+        request = failure.request  # type: ignore[attr-defined]
+        self.logger.error("shop page failed %s: %s", request.url, failure.getErrorMessage())
         self.crawler.stats.inc_value("sweep/shop_errors")
-        for item in self.pending.pop(shop_id, []):
-            yield from self._emit(item)
+        listing = request.cb_kwargs.get("listing")
+        if listing is not None:
+            self.shops_requested.discard((listing.get("shop") or {}).get("shop_id"))
+            yield listing
 
     def item_failed(self, failure: Failure) -> None:
         self.logger.error("detail page failed %s: %s", failure.request.url, failure.getErrorMessage())  # type: ignore[attr-defined]
         self.crawler.stats.inc_value("sweep/item_errors")
 
-    def closed(self, reason: str) -> None:
-        """Every queued item is released by its shop response or errback; anything left here is a bug
-        worth an error in the log (and in the crawl's error count) rather than silent loss."""
-        lost = sum(len(v) for v in self.pending.values())
-        if lost:
-            self.logger.error("%d listing(s) never emitted: shop pages %s did not resolve", lost, sorted(self.pending))
-            self.crawler.stats.set_value("sweep/lost_listings", lost)
-
     # ---- helpers -------------------------------------------------------------------------------
-    def _emit(self, item: dict[str, Any]) -> Iterator[dict[str, Any]]:
-        lid = item.get("listing_id")
-        if lid in self.emitted:
-            self.crawler.stats.inc_value("sweep/duplicates_skipped")
-            return
-        self.emitted.add(lid)
-        yield item
-
     def _malformed(self, response: Response, why: str) -> None:
         self.logger.warning("malformed page %s: %s", response.url, why)
         self.crawler.stats.inc_value("sweep/malformed")
