@@ -480,6 +480,9 @@ class MallItem:
     families: set[str]
     client_rendered: bool = False
     """Served as an empty shell that JavaScript fills from /api/item/<id>.json."""
+    served_description: str | None = None
+    """The description the page shows when it is not the listing's: an oversized one, which the listing
+    (what a correct crawl produces) holds cut to the model's limit."""
 
 
 @dataclass
@@ -992,13 +995,35 @@ def _weighted(rng: random.Random, n: int) -> list[str]:
     return rng.choices(names, weights=weights, k=n)
 
 
-def generate(n_listings: int, seed: int = 0, *, client_rendered_share: float = 0.1, malformed: int = 0) -> Mall:
+OVERSIZED_SENTENCE = "本店商品详情：规格齐全，品质保证，欢迎咨询。"
+"""Filler of the oversized description (`generate(oversized_description=...)`)."""
+
+
+def oversized_text(n_bytes: int) -> str:
+    """At least `n_bytes` of UTF-8 text in paragraphs of 40 sentences (about 2.5 KB), so that no single
+    text node is huge: a page as a careless seller's copy-paste would make it."""
+    paragraph = OVERSIZED_SENTENCE * 40
+    count = -(-n_bytes // len(paragraph.encode()))
+    return "\n".join([paragraph] * count)
+
+
+def generate(
+    n_listings: int,
+    seed: int = 0,
+    *,
+    client_rendered_share: float = 0.1,
+    malformed: int = 0,
+    oversized_description: int = 0,
+) -> Mall:
     """Build a mall of `n_listings` items from `seed` alone.
 
     Every family of the taxonomy is present once `n_listings >= len(MANDATORY)` (14); a mall of 50 or
     more has every family several times over with the default mix. `malformed` extra broken detail
     pages (no title, some with a broken spec table; not listings, no truth rows) exercise the
     spider's error handling; the default is none, so `sweep crawl` of a default mall is clean.
+    `oversized_description` (bytes, default 0: none) gives the first listing's page a description of
+    that size, served as a static page; its listing holds the description cut as `Listing` cuts it.
+    Neither option changes the other listings.
     """
     if n_listings < 0:
         raise ValueError("n_listings must be >= 0")
@@ -1075,6 +1100,13 @@ def generate(n_listings: int, seed: int = 0, *, client_rendered_share: float = 0
         )
     if items and client_rendered_share > 0 and not any(i.client_rendered for i in items) and len(items) >= 10:
         items[rng.randrange(len(items))].client_rendered = True
+
+    if oversized_description > 0 and items:
+        big = items[0]
+        text = oversized_text(oversized_description)
+        big.served_description = text
+        big.client_rendered = False  # the static page is the one under test; the JSON API stays small
+        big.listing = Listing.model_validate(big.listing.model_dump() | {"description": text})
 
     broken = [
         MalformedPage(

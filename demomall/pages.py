@@ -104,7 +104,8 @@ def item_page(item: MallItem) -> str:
     assert shop is not None
     cat = lst.category or ""
     imgs = "".join(f'<img src="{escape(u)}" alt="{escape(lst.title)}" width="400" height="400">' for u in lst.images)
-    desc = "".join(f"<p>{escape(line)}</p>" for line in (lst.description or "").split("\n"))
+    text = item.served_description if item.served_description is not None else lst.description
+    desc = "".join(f"<p>{escape(line)}</p>" for line in (text or "").split("\n"))
     price = f"{lst.price:.2f}" if lst.price is not None else ""
     return (
         _head(f"{lst.title} - {SITE_NAME}")

@@ -1,6 +1,7 @@
 """End to end: a 300-listing demo mall in a thread, the real spider (with Chromium for the
-client-rendered pages) in a subprocess, the output compared field by field with the generator's
-ground truth. Crawls run in subprocesses because Twisted's reactor starts once per process."""
+client-rendered pages) in a subprocess, the output (a Scrapy feed) compared field by field with the
+generator's ground truth; a crawl paused and resumed through JOBDIR; a listing with a 5 MB
+description. Crawls run in subprocesses because Twisted's reactor starts once per process."""
 
 from __future__ import annotations
 
@@ -84,7 +85,8 @@ def test_crawl_matches_ground_truth_and_rerun_has_no_duplicates(mall_url, tmp_pa
     assert stats["invalid"] == len(mall.malformed)  # broken pages reported and dropped, crawl went on
     assert stats["finish_reason"] == "finished"
     shop_ids = {i.listing.shop.shop_id for i in mall.items} | {m.shop_id for m in mall.malformed}
-    assert stats["shops"] == len(shop_ids)  # each shop page fetched once
+    assert stats["shops"] == len(shop_ids)  # every shop's facts joined in (the cache holds them all)
+    assert stats["truncated"] == 0
 
     # a rerun into the same output and data dir replaces the file: still one line per listing
     stats2 = run_crawl(url, out, tmp_path / "data")
@@ -101,3 +103,61 @@ def test_no_js_crawl_skips_client_rendered_pages(mall_url, tmp_path: Path) -> No
     ids = {d["listing_id"] for d in read_jsonl(out)}
     assert ids == {i.listing.listing_id for i in mall.items} - js_ids
     assert stats["browser_pages"] == 0 and stats["js_skipped"] == len(js_ids)
+
+
+def test_jobdir_crawl_paused_and_resumed_emits_every_listing_once(mall_url, tmp_path: Path) -> None:
+    """Stopped after 100 listings and started again with the same JOBDIR, the crawl goes on where it
+    stopped: listings carried to their shop pages in cb_kwargs come back from the disk queue."""
+    mall, url = mall_url
+    job = ["--no-js", "--no-publish", "-s", f"JOBDIR={tmp_path / 'job'}"]
+    first = run_crawl(url, tmp_path / "part1.jsonl", tmp_path / "data", *job, "-s", "CLOSESPIDER_ITEMCOUNT=100")
+    assert first["finish_reason"] == "closespider_itemcount"
+    second = run_crawl(url, tmp_path / "part2.jsonl", tmp_path / "data", *job)
+    assert second["finish_reason"] == "finished"
+    part1 = [d["listing_id"] for d in read_jsonl(tmp_path / "part1.jsonl")]
+    part2 = [d["listing_id"] for d in read_jsonl(tmp_path / "part2.jsonl")]
+    assert 100 <= len(part1) < N and part2
+    both = part1 + part2
+    js_ids = {i.listing.listing_id for i in mall.items if i.client_rendered}
+    assert len(both) == len(set(both))
+    assert set(both) == {i.listing.listing_id for i in mall.items} - js_ids
+
+
+def test_listing_with_a_5_mb_description_is_published_truncated(tmp_path: Path) -> None:
+    from adapters.bus.sqlite import SqliteBus
+    from sweep.bus import envelope
+    from sweep.bus.base import TOPIC_LISTINGS
+
+    mall = generate(40, 11, malformed=0, oversized_description=5_000_000)
+    big = mall.items[0]
+    assert len(big.served_description.encode()) >= 5_000_000  # type: ignore[union-attr]
+    url, stop = run_in_thread(mall)
+    try:
+        stats = run_crawl(url, tmp_path / "out.jsonl", tmp_path / "data", "--no-js")
+    finally:
+        stop()
+    assert stats["finish_reason"] == "finished" and stats["errors"] == 0
+    assert stats["truncated"] == 1
+    assert stats["listings"] == 40 - sum(i.client_rendered for i in mall.items)
+
+    exported = {d["listing_id"]: d for d in read_jsonl(tmp_path / "out.jsonl")}
+    lid = big.listing.listing_id
+    assert exported[lid]["truncated"] == ["description"]
+    assert len(exported[lid]["description"]) == 20_000 and exported[lid]["description"].endswith("…[截断]")
+    assert exported[lid]["description"] == big.listing.description  # the ground truth, cut the same way
+    assert all(d["truncated"] == [] for k, d in exported.items() if k != lid)
+
+    bus = SqliteBus(tmp_path / "data" / "bus.sqlite")
+    try:
+        consumer = bus.consumer([TOPIC_LISTINGS], group="test-oversized")
+        published = {}
+        while batch := consumer.poll(max_records=500, timeout_s=0.1):
+            for message in batch:
+                _, doc = envelope.decode(message.value)
+                published[doc["listing_id"]] = (doc, len(message.value))
+        consumer.close()
+    finally:
+        bus.close()
+    doc, size = published[lid]
+    assert doc["truncated"] == ["description"] and doc["description"] == exported[lid]["description"]
+    assert size < 1_000_000  # fits a Kafka message at the broker's default limit
