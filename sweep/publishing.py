@@ -1,5 +1,5 @@
 """Turns listings and findings into bus messages. Used by the spider's publish pipeline and by
-`sweep scan --publish`, so both speak the same envelope and keys."""
+`sweep scan --publish`, so both speak the same envelope, keys and topic names."""
 
 from __future__ import annotations
 
@@ -7,21 +7,25 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from sweep.bus import envelope
-from sweep.bus.base import TOPIC_LEADS, TOPIC_LISTINGS, Bus
+from sweep.bus.base import Bus, Topics
 from sweep.models import Finding, LeadEvent, Listing
+from sweep.settings import get_settings
 
 KIND_LISTING = "listing"
 KIND_LEAD_EVENT = "lead_event"
 
 
 class Publisher:
-    def __init__(self, bus: Bus) -> None:
+    def __init__(self, bus: Bus, topics: Topics | None = None) -> None:
+        """`topics` defaults to the configured ones (`SWEEP_TOPIC_PREFIX`), so callers that only hold a bus
+        (the spiders' pipeline) publish where this deployment's indexer reads."""
         self.bus = bus
+        self.topics = topics or get_settings().topics
         self.listings = 0
         self.lead_events = 0
 
     def publish_listing(self, listing: Listing) -> None:
-        self.bus.publish(TOPIC_LISTINGS, listing.key, envelope.encode(KIND_LISTING, listing))
+        self.bus.publish(self.topics.listings, listing.key, envelope.encode(KIND_LISTING, listing))
         self.listings += 1
 
     def publish_findings(
@@ -29,7 +33,7 @@ class Publisher:
     ) -> None:
         for finding in findings:
             event = LeadEvent.of(finding, listing, observed_at)
-            self.bus.publish(TOPIC_LEADS, event.lead_id, envelope.encode(KIND_LEAD_EVENT, event))
+            self.bus.publish(self.topics.leads, event.lead_id, envelope.encode(KIND_LEAD_EVENT, event))
             self.lead_events += 1
 
     def flush(self) -> None:

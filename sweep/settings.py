@@ -1,21 +1,67 @@
 """Configuration: `SWEEP_*` environment variables, then `sweep.toml` (or the file `SWEEP_CONFIG` names).
 
-Unset backends mean embedded: no Kafka URL -> SQLite bus, no search URL -> SQLite lead store. Secrets
-(search credentials) are read from the environment only; a TOML file in a repository is no place for them.
+Unset backends mean embedded: no Kafka URL -> SQLite bus, no search URL -> SQLite lead store.
+
+Secrets (the search password, Kafka SASL and TLS key passwords) are read from the environment only. A
+TOML file is meant to be committed or copied between machines, so a password found in it is refused
+with an error naming the file and the key, instead of being used (and so silently blessed).
 """
 
 from __future__ import annotations
 
 import os
+import re
 from functools import lru_cache
 from pathlib import Path
+from typing import Any, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+
+from sweep.bus.base import DEFAULT_TOPIC_PREFIX, Topics
+
+SECRET_FIELDS: tuple[str, ...] = ("search_password", "kafka_sasl_password", "kafka_ssl_password")
+"""Settings that may only come from the environment (`SWEEP_SEARCH_PASSWORD`, ...)."""
+
+KafkaSecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
+KafkaSaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
+
+_TOPIC_PREFIX = re.compile(r"^[A-Za-z0-9._-]{1,200}$")
+
+
+class SecretInConfigFileError(ValueError):
+    """A password was found in the TOML configuration file; it belongs in the environment."""
 
 
 def _config_file() -> Path:
     return Path(os.environ.get("SWEEP_CONFIG", "sweep.toml"))
+
+
+def _secret_keys(table: dict[str, Any], path: str = "") -> list[str]:
+    """Keys of `table` (nested tables included) that hold a secret: a known secret field or any key
+    whose name says password, so a misspelt or future secret is caught as well."""
+    found = []
+    for key, value in table.items():
+        dotted = f"{path}{key}"
+        if key in SECRET_FIELDS or "password" in key.lower():
+            found.append(dotted)
+        if isinstance(value, dict):
+            found += _secret_keys(value, f"{dotted}.")
+    return found
+
+
+class _NoSecretsToml(TomlConfigSettingsSource):
+    """The TOML source, refusing files that contain passwords."""
+
+    def __init__(self, settings_cls: type[BaseSettings], toml_file: Path) -> None:
+        super().__init__(settings_cls, toml_file=toml_file)
+        secrets = _secret_keys(self.toml_data)
+        if secrets:
+            env = ", ".join(f"SWEEP_{k.split('.')[-1].upper()}" for k in secrets)
+            raise SecretInConfigFileError(
+                f"{toml_file}: {', '.join(repr(k) for k in secrets)} must not be set in a configuration file; "
+                f"remove it and set it in the environment instead ({env})"
+            )
 
 
 class Settings(BaseSettings):
@@ -25,13 +71,37 @@ class Settings(BaseSettings):
     kafka: str | None = Field(default=None, description="Kafka bootstrap servers, e.g. 127.0.0.1:9092")
     kafka_partitions: int = Field(default=6, description="partitions of topics sweep creates")
     kafka_replication: int = Field(default=1, description="replication factor of topics sweep creates")
+    kafka_security_protocol: KafkaSecurityProtocol = Field(
+        default="PLAINTEXT", description="PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL"
+    )
+    kafka_sasl_mechanism: KafkaSaslMechanism = Field(
+        default="SCRAM-SHA-512", description="PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (with a SASL_* protocol)"
+    )
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = Field(default=None, description="environment only")
+    kafka_ssl_cafile: Path | None = Field(default=None, description="CA bundle that signed the brokers' certificates")
+    kafka_ssl_certfile: Path | None = Field(default=None, description="client certificate (mutual TLS)")
+    kafka_ssl_keyfile: Path | None = Field(default=None, description="client private key (mutual TLS)")
+    kafka_ssl_password: SecretStr | None = Field(default=None, description="password of the client key; env only")
+    kafka_ssl_check_hostname: bool = True
+    topic_prefix: str = Field(
+        default=DEFAULT_TOPIC_PREFIX, description="topics are {prefix}.listings, .leads, .deadletter, .complaints"
+    )
     search_url: str | None = Field(default=None, description="Elasticsearch/OpenSearch URL, e.g. http://127.0.0.1:9200")
     search_username: str | None = None
-    search_password: SecretStr | None = None
+    search_password: SecretStr | None = Field(default=None, description="environment only")
     search_verify_certs: bool = True
     index_prefix: str = Field(default="sweep", description="prefix of index and alias names")
     chromium: str | None = Field(default=None, description="browser executable for JavaScript pages")
     rulebook: Path | None = Field(default=None, description="rulebook folder; default: the packaged rules/book")
+    people_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of accounts, sessions, cases and the audit; default {data_dir}/people.sqlite",
+    )
+    session_idle_minutes: int = Field(default=60, description="a workspace session left alone this long ends")
+    session_max_hours: int = Field(default=12, description="a workspace session never lasts longer than this")
+    login_max_failures: int = Field(default=5, description="failed logins in a row that lock an account")
+    login_lockout_minutes: int = Field(default=15, description="how long a locked account stays locked")
 
     @classmethod
     def settings_customise_sources(
@@ -42,7 +112,30 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=_config_file()))
+        return (init_settings, env_settings, _NoSecretsToml(settings_cls, toml_file=_config_file()))
+
+    @field_validator("topic_prefix")
+    @classmethod
+    def _legal_topic_prefix(cls, value: str) -> str:
+        if not _TOPIC_PREFIX.match(value):
+            raise ValueError(f"topic_prefix {value!r}: Kafka topic names allow only letters, digits, '.', '_', '-'")
+        return value
+
+    @model_validator(mode="after")
+    def _sasl_needs_credentials(self) -> Settings:
+        if self.kafka_security_protocol.startswith("SASL_") and not (
+            self.kafka_sasl_username and self.kafka_sasl_password
+        ):
+            raise ValueError(
+                f"kafka_security_protocol {self.kafka_security_protocol} needs SWEEP_KAFKA_SASL_USERNAME "
+                "and SWEEP_KAFKA_SASL_PASSWORD (the password from the environment only)"
+            )
+        return self
+
+    @property
+    def topics(self) -> Topics:
+        """The topic names of this deployment (the one place they are derived from settings)."""
+        return Topics(self.topic_prefix)
 
     @property
     def bus_db(self) -> Path:

@@ -10,11 +10,63 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import ClassVar
 
-TOPIC_LISTINGS = "sweep.listings"
-TOPIC_LEADS = "sweep.leads"
-TOPIC_DEADLETTER = "sweep.deadletter"
-TOPIC_COMPLAINTS = "sweep.complaints"
+DEFAULT_TOPIC_PREFIX = "sweep"
+
+
+@dataclass(frozen=True, slots=True)
+class Topics:
+    """The topic names of one deployment: `{prefix}.listings`, `.leads`, `.deadletter`, `.complaints`.
+
+    Like index names, topic names take a prefix (setting `topic_prefix`, env `SWEEP_TOPIC_PREFIX`) so
+    that tests, benchmarks and several deployments can share one Kafka without reading each other's
+    messages. Every producer and consumer gets its names from here (via `Settings.topics`); nothing
+    else builds a topic name.
+    """
+
+    prefix: str = DEFAULT_TOPIC_PREFIX
+
+    ROLES: ClassVar[tuple[str, ...]] = ("listings", "leads", "deadletter", "complaints")
+
+    @property
+    def listings(self) -> str:
+        return f"{self.prefix}.listings"
+
+    @property
+    def leads(self) -> str:
+        return f"{self.prefix}.leads"
+
+    @property
+    def deadletter(self) -> str:
+        return f"{self.prefix}.deadletter"
+
+    @property
+    def complaints(self) -> str:
+        return f"{self.prefix}.complaints"
+
+    def all(self) -> tuple[str, ...]:
+        return tuple(f"{self.prefix}.{role}" for role in self.ROLES)
+
+    @classmethod
+    def role_of(cls, topic: str) -> str | None:
+        """Which role a topic name plays ("leads", ...) whatever its prefix; None for a foreign topic."""
+        role = topic.rsplit(".", 1)[-1]
+        return role if "." in topic and role in cls.ROLES else None
+
+
+_DEFAULT = Topics()
+TOPIC_LISTINGS = _DEFAULT.listings
+TOPIC_LEADS = _DEFAULT.leads
+TOPIC_DEADLETTER = _DEFAULT.deadletter
+TOPIC_COMPLAINTS = _DEFAULT.complaints
+"""The names with the default prefix, for documentation and tests; running code resolves its names
+through `Settings.topics`, which honours `SWEEP_TOPIC_PREFIX`."""
+
+
+class MessageRejectedError(Exception):
+    """The bus refused one message for good (e.g. larger than the broker accepts): sending the same
+    bytes again can never succeed, so a caller must change the message, not retry it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,11 +103,15 @@ class BusConsumer(ABC):
 class Bus(ABC):
     @abstractmethod
     def publish(self, topic: str, key: str | None, value: bytes, headers: dict[str, str] | None = None) -> None:
-        """Queue one message; delivery is only confirmed by `flush`."""
+        """Queue one message; delivery is only confirmed by `flush`. Raises `MessageRejectedError` when the
+        message can never be delivered (too large for the bus)."""
 
     @abstractmethod
     def flush(self, timeout_s: float = 60.0) -> None:
-        """Block until every published message is durably stored (raises if any was not)."""
+        """Block until every published message is durably stored (raises if any was not).
+
+        Raises `MessageRejectedError` when every message that failed was refused permanently, any other
+        error when at least one may succeed if published again."""
 
     @abstractmethod
     def consumer(self, topics: Sequence[str], group: str) -> BusConsumer: ...
