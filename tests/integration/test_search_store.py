@@ -45,7 +45,7 @@ def backend_url(request: pytest.FixtureRequest) -> tuple[str, str]:
 def store(backend_url: tuple[str, str], request: pytest.FixtureRequest) -> Iterator[SearchEngineStore]:
     name, url = backend_url
     prefix = f"it-{RUN}-{name.replace('_', '')}-{uuid.uuid4().hex[:6]}"
-    s = open_search_store(Settings(search_url=url), prefix=prefix, refresh="wait_for")
+    s = open_search_store(Settings(search_url=url), prefix=prefix, refresh="wait_for", ensure=True)
     s.backend_name = name  # type: ignore[attr-defined]
     try:
         yield s

@@ -87,11 +87,15 @@ def open_search_store(
     settings: Settings | None = None,
     *,
     prefix: str | None = None,
-    ensure: bool = True,
+    ensure: bool = False,
     refresh: bool | str = False,
     timeout_s: float = 30.0,
 ) -> SearchEngineStore:
-    """The LeadStore for `settings.search_url`, with templates/indices/aliases ensured."""
+    """The LeadStore for `settings.search_url`.
+
+    Opening creates nothing unless `ensure` (what `sweep search init` does): searching, showing and
+    triaging need read rights (and update rights on leads for triage) only. Writers create templates
+    and indices on their first write if the aliases are missing."""
     settings = settings or get_settings()
     if not settings.search_url:
         raise SearchError("SWEEP_SEARCH_URL is not set")

@@ -44,6 +44,10 @@ log = logging.getLogger("sweep.search")
 MAX_ROUNDS = 8
 """Re-read/merge/write rounds for leads that lost an optimistic-concurrency race, per call."""
 
+BULK_FILTER_PATH = "took,errors,items.*._id,items.*.status,items.*._seq_no,items.*._primary_term,items.*.error"
+"""The parts of a bulk response the write path reads: a full response is ~4x larger, and parsing it was a
+measurable share of the indexer's CPU."""
+
 
 def ndjson(operations: list[dict[str, Any]]) -> bytes:
     """Bulk body serialized with orjson: several times faster than the clients' stdlib json, and the
@@ -56,7 +60,10 @@ class SearchEngineStore(LeadStore, ABC):
 
     flavor: str = "?"
 
-    def __init__(self, *, prefix: str = "sweep", ensure: bool = True, refresh: bool | str = False) -> None:
+    def __init__(self, *, prefix: str = "sweep", ensure: bool = False, refresh: bool | str = False) -> None:
+        """`ensure` installs templates and indices now (`sweep search init`). Otherwise opening creates
+        nothing, so an account with read rights only can search; the first write creates what is missing
+        (see `_ensure_writable`)."""
         self.prefix = prefix
         self.refresh_writes = refresh
         """Passed as `refresh` on writes; tests use "wait_for", the indexer leaves it False (throughput)."""
@@ -67,6 +74,8 @@ class SearchEngineStore(LeadStore, ABC):
         self.cache_size = 20_000
         """Recently written leads kept with their seq_no (see `_current`); 0 disables."""
         self._recent: OrderedDict[str, tuple[Lead, tuple[int, int]]] = OrderedDict()
+        self._writable: set[str] = set()
+        """Kinds whose alias is known to exist, so writes need not ask again."""
         if ensure:
             self.ensure_indices()
 
@@ -114,7 +123,8 @@ class SearchEngineStore(LeadStore, ABC):
 
     @abstractmethod
     def bulk(self, operations: list[dict[str, Any]], refresh: bool | str = False) -> dict[str, Any]:
-        """Action/source lines as dicts; the raw response (errors, items)."""
+        """Action/source lines as dicts; the response's `errors` and per item `_id`, `status`, `_seq_no`,
+        `_primary_term`, `error` (BULK_FILTER_PATH)."""
 
     @abstractmethod
     def search_raw(self, index: str, body: dict[str, Any]) -> dict[str, Any]: ...
@@ -169,6 +179,21 @@ class SearchEngineStore(LeadStore, ABC):
             except Conflict:
                 if not self.exists(alias):
                     self.update_aliases([{"add": {"index": first, "alias": alias}}])
+        self._writable.update(KINDS)
+
+    def _ensure_writable(self, kind: str) -> None:
+        """Before the first write of a kind: create templates and indices if its alias is missing.
+
+        Writing to a missing alias would make the engine auto-create an index of that name with a
+        guessed mapping, so the writer (the indexer, `sweep demo`) creates the real ones first; it
+        holds write rights anyway. Readers never get here. One HEAD request per kind and process."""
+        if kind in self._writable:
+            return
+        if self.exists(alias_name(self.prefix, kind)):
+            self._writable.add(kind)
+        else:
+            log.info("alias %s is missing: creating templates and indices", alias_name(self.prefix, kind))
+            self.ensure_indices()
 
     def refresh(self) -> None:
         """Make recent writes searchable (tests, benchmarks, CLI)."""
@@ -181,6 +206,9 @@ class SearchEngineStore(LeadStore, ABC):
         by_id: dict[str, list[LeadEvent]] = {}
         for event in events:
             by_id.setdefault(event.lead_id, []).append(event)
+        if not by_id:
+            return stats
+        self._ensure_writable("leads")
         pending = list(by_id)
         delay = 0.05
         for _round in range(MAX_ROUNDS):
@@ -290,6 +318,7 @@ class SearchEngineStore(LeadStore, ABC):
             ops += [{"index": meta}, item.model_dump(mode="json")]
         if not ops:
             return 0
+        self._ensure_writable("listings")
         written = 0
         for _attempt in range(MAX_ROUNDS):
             response = self.bulk(ops, refresh=self.refresh_writes)

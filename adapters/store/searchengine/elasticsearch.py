@@ -14,8 +14,9 @@ from typing import Any
 import elasticsearch as es
 from elastic_transport import Urllib3HttpNode
 from elasticsearch import Elasticsearch, helpers
+from elasticsearch.serializer import OrjsonSerializer
 
-from adapters.store.searchengine.base import SearchEngineStore, ndjson
+from adapters.store.searchengine.base import BULK_FILTER_PATH, SearchEngineStore, ndjson
 from adapters.store.searchengine.errors import Conflict, NotFound, SearchError, SearchUnavailable
 
 CLIENT_MAJOR = int(es.__versionstr__.split(".")[0])
@@ -77,7 +78,7 @@ class ElasticsearchStore(SearchEngineStore):
         verify_certs: bool = True,
         timeout_s: float = 30.0,
         prefix: str = "sweep",
-        ensure: bool = True,
+        ensure: bool = False,
         refresh: bool | str = False,
         server_major: int | None = None,
     ) -> None:
@@ -94,6 +95,7 @@ class ElasticsearchStore(SearchEngineStore):
             request_timeout=timeout_s,
             max_retries=1,
             retry_on_timeout=False,
+            serializer=OrjsonSerializer(),  # responses parsed with orjson (see opensearch.py)
             **extra,
         )
         super().__init__(prefix=prefix, ensure=ensure, refresh=refresh)
@@ -156,9 +158,10 @@ class ElasticsearchStore(SearchEngineStore):
     def bulk(self, operations: list[dict[str, Any]], refresh: bool | str = False) -> dict[str, Any]:
         with _errors():
             body = ndjson(operations)
+            filter_path = BULK_FILTER_PATH.split(",")
             if refresh:
-                return dict(self.client.bulk(operations=body, refresh=refresh))  # type: ignore[arg-type]
-            return dict(self.client.bulk(operations=body))  # type: ignore[arg-type]
+                return dict(self.client.bulk(operations=body, refresh=refresh, filter_path=filter_path))  # type: ignore[arg-type]
+            return dict(self.client.bulk(operations=body, filter_path=filter_path))  # type: ignore[arg-type]
 
     def search_raw(self, index: str, body: dict[str, Any]) -> dict[str, Any]:
         with _errors():

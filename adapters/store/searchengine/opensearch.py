@@ -6,10 +6,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from opensearchpy import OpenSearch, helpers
+import orjson
+from opensearchpy import JSONSerializer, OpenSearch, helpers
 from opensearchpy import exceptions as osx
 
-from adapters.store.searchengine.base import SearchEngineStore, ndjson
+from adapters.store.searchengine.base import BULK_FILTER_PATH, SearchEngineStore, ndjson
 from adapters.store.searchengine.errors import Conflict, NotFound, SearchError, SearchUnavailable
 
 
@@ -33,6 +34,13 @@ def _errors() -> Iterator[None]:
         raise SearchError(f"OpenSearch {status} {exc.error}: {exc.info}") from exc
 
 
+class _OrjsonSerializer(JSONSerializer):
+    """Responses parsed with orjson: the client's stdlib json was a tenth of the indexer's CPU time."""
+
+    def loads(self, s: str | bytes) -> Any:
+        return orjson.loads(s)
+
+
 class OpenSearchStore(SearchEngineStore):
     flavor = "opensearch"
 
@@ -45,7 +53,7 @@ class OpenSearchStore(SearchEngineStore):
         verify_certs: bool = True,
         timeout_s: float = 30.0,
         prefix: str = "sweep",
-        ensure: bool = True,
+        ensure: bool = False,
         refresh: bool | str = False,
     ) -> None:
         self.url = url
@@ -59,6 +67,7 @@ class OpenSearchStore(SearchEngineStore):
             retry_on_timeout=False,
             http_compress=False,
             pool_maxsize=8,
+            serializer=_OrjsonSerializer(),
         )
         super().__init__(prefix=prefix, ensure=ensure, refresh=refresh)
 
@@ -113,7 +122,9 @@ class OpenSearchStore(SearchEngineStore):
             return self.client.mget(index=index, body={"ids": ids}, params={"realtime": "true"})["docs"]
 
     def bulk(self, operations: list[dict[str, Any]], refresh: bool | str = False) -> dict[str, Any]:
-        params = {"refresh": str(refresh).lower()} if refresh else None
+        params = {"filter_path": BULK_FILTER_PATH}
+        if refresh:
+            params["refresh"] = str(refresh).lower()
         with _errors():
             return self.client.bulk(body=ndjson(operations), params=params)
 
