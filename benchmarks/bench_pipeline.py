@@ -1,15 +1,22 @@
-"""Sustained end-to-end throughput: producer -> Kafka -> indexer -> OpenSearch, vs a bare bulk index.
+"""Sustained end-to-end throughput: producer -> Kafka -> indexer(s) -> OpenSearch, vs a bare bulk index.
 
 A producer process publishes N synthetic Chinese lead events (plus a share of exact duplicates, as
 at-least-once producers deliver them) to a fresh topic through `KafkaBus`; indexer processes (the
-production `Indexer` over `KafkaBus` + the search store, one consumer group) consume them. The clock
-runs from the first publish until every lead is indexed and every offset committed. The baseline is
-one process bulk-indexing the same lead documents straight into a fresh index (no Kafka, no
-decoding, no read-merge-write) - the ceiling of this engine on this machine.
+production `Indexer` over `KafkaBus` + the search store, one consumer group, set up as `sweep consume
+indexer` sets itself up) consume them. The indexers join their group before the clock starts (a
+running deployment does not wait for a rebalance per burst). The clock runs from the first publish
+until every lead is indexed and every offset committed.
 
-    python benchmarks/bench_pipeline.py --leads 60000 --indexers 1
+The baseline, measured in the same run right after the pipeline so that the machine's load weighs on
+both: one process bulk-indexing the same lead documents, computed before its clock starts, straight
+into a fresh index (no Kafka, no decoding, no read-merge-write) -- the ceiling of this engine on this
+machine. The figure that travels between machines is the ratio pipeline / bare bulk.
 
-Needs SWEEP_KAFKA and SWEEP_SEARCH_URL (or --kafka/--url). Writes benchmarks/out/bench_pipeline.json.
+    python benchmarks/bench_pipeline.py --leads 60000 --indexers 1 2 --runs 3
+
+Each run measures every `--indexers` count and one baseline; the summary gives median (min, max) of
+each and the load average before and after. Needs SWEEP_KAFKA and SWEEP_SEARCH_URL (or
+--kafka/--url). Writes benchmarks/out/bench_pipeline.json.
 """
 
 from __future__ import annotations
@@ -18,10 +25,10 @@ import argparse
 import json
 import multiprocessing as mp
 import os
+import queue
 import sys
 import time
 import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,19 +40,19 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from bench_query import synthetic_event  # noqa: E402
+from repeat import MIN_RUNS, Series, machine, machine_line  # noqa: E402
 
-from adapters.store.searchengine import (  # noqa: E402
-    admin,
-    open_search_store,
-    queries,
-)
-from consumers.indexer import Indexer  # noqa: E402
+from adapters.store.searchengine import admin, open_search_store, queries  # noqa: E402
+from consumers.indexer import Indexer, tune_gc  # noqa: E402
 from sweep.bus import envelope  # noqa: E402
 from sweep.models import Lead  # noqa: E402
 from sweep.publishing import KIND_LEAD_EVENT  # noqa: E402
 from sweep.settings import Settings  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "out"
+SETTLE_S = 5.0
+"""Wait after the indexers' first poll before publishing: longer than the broker's
+group.initial.rebalance.delay.ms (3 s by default), so the group has formed and split the partitions."""
 console = Console()
 
 
@@ -63,7 +70,7 @@ def _sequence(leads: int, dup: float) -> list[int]:
     return seq
 
 
-def produce(kafka: str, partitions: int, topic: str, leads: int, dup: float, started: Any) -> None:
+def produce(kafka: str, partitions: int, topic: str, leads: int, dup: float, go: Any, started: Any) -> None:
     from adapters.bus.kafka import KafkaBus
 
     bus = KafkaBus(Settings(kafka=kafka, kafka_partitions=partitions))
@@ -73,6 +80,7 @@ def produce(kafka: str, partitions: int, topic: str, leads: int, dup: float, sta
     for i in range(leads):
         event = synthetic_event(i)
         cache[i] = (event.lead_id, envelope.encode(KIND_LEAD_EVENT, event))
+    go.wait()
     started.value = time.time()
     for k, i in enumerate(_sequence(leads, dup)):
         key, value = cache[i]
@@ -83,12 +91,19 @@ def produce(kafka: str, partitions: int, topic: str, leads: int, dup: float, sta
     bus.close()
 
 
-def index(kafka: str, partitions: int, url: str, prefix: str, topic: str, group: str, batch: int, out: Any) -> None:
+def index(
+    kafka: str, partitions: int, url: str, prefix: str, topic: str, group: str, batch: int, overlap: bool, out: Any
+) -> None:
+    """One indexer process, configured as `sweep consume indexer` configures itself."""
     from adapters.bus.kafka import KafkaBus
 
     bus = KafkaBus(Settings(kafka=kafka, kafka_partitions=partitions))
     store = open_search_store(Settings(search_url=url), prefix=prefix, timeout_s=120)
-    worker = Indexer(bus, store, group=group, topics=[topic], deadletter_topic=f"{topic}.deadletter", batch=batch)
+    tune_gc()
+    worker = Indexer(
+        bus, store, group=group, topics=[topic], deadletter_topic=f"{topic}.deadletter", batch=batch, overlap=overlap
+    )
+    out.put(("ready", os.getpid(), time.time()))
     stats = worker.run(stop_when_idle=True, idle_s=15.0, on_batch=lambda s: out.put(("batch", s.messages, time.time())))
     out.put(("done", stats.as_dict(), time.time()))
     store.close()
@@ -96,9 +111,7 @@ def index(kafka: str, partitions: int, url: str, prefix: str, topic: str, group:
 
 
 def bare_bulk(url: str, prefix: str, leads: int, chunk: int = 500) -> float:
-    store = open_search_store(Settings(search_url=url), prefix=prefix, timeout_s=120)
-    admin.delete_all(store)
-    store.ensure_indices()
+    store = open_search_store(Settings(search_url=url), prefix=prefix, timeout_s=120, ensure=True)
     docs = [queries.lead_document(Lead.from_event(synthetic_event(i))) for i in range(leads)]
     t0 = time.perf_counter()
     for k in range(0, leads, chunk):
@@ -115,92 +128,145 @@ def bare_bulk(url: str, prefix: str, leads: int, chunk: int = 500) -> float:
     return leads / elapsed
 
 
+def _next(out: Any, procs: list[Any]) -> tuple[str, Any, float]:
+    """The next report of a child process; raises when one died instead of waiting forever."""
+    while True:
+        try:
+            return out.get(timeout=5)
+        except queue.Empty:
+            dead = [p for p in procs if p.exitcode not in (None, 0)]
+            if dead:
+                raise RuntimeError(f"benchmark process(es) died: {[(p.name, p.exitcode) for p in dead]}") from None
+
+
+def pipeline(args: argparse.Namespace, indexers: int) -> dict[str, Any]:
+    """One end-to-end measurement with `indexers` processes in the group."""
+    run = uuid.uuid4().hex[:6]
+    topic, group, prefix = f"bench.{run}.leads", f"bench-{run}", f"bench-pipe-{run}"
+    ctx = mp.get_context("spawn")
+    started, go = ctx.Value("d", 0.0), ctx.Event()
+    out: Any = ctx.Queue()
+    # indices and topics first, so that indexers do not race on creating them
+    open_search_store(Settings(search_url=args.url), prefix=prefix, ensure=True).close()
+    from adapters.bus.kafka import KafkaBus
+
+    with KafkaBus(Settings(kafka=args.kafka, kafka_partitions=args.partitions)) as bus:
+        bus.ensure_topics([topic, f"{topic}.deadletter"])
+    procs = [
+        ctx.Process(
+            target=index,
+            args=(args.kafka, args.partitions, args.url, prefix, topic, group, args.batch, not args.no_overlap, out),
+        )
+        for _ in range(indexers)
+    ]
+    for p in procs:
+        p.start()
+    producer = ctx.Process(target=produce, args=(args.kafka, args.partitions, topic, args.leads, args.dup, go, started))
+    producer.start()  # it prepares its data while the group forms
+    ready = 0
+    while ready < indexers:
+        kind, _value, _at = _next(out, [*procs, producer])
+        ready += kind == "ready"
+    time.sleep(SETTLE_S)
+    go.set()
+    first_at, last_at, finals = 0.0, 0.0, []
+    while len(finals) < indexers:
+        kind, value, at = _next(out, [*procs, producer])
+        if kind == "batch":
+            first_at = first_at or at
+            last_at = max(last_at, at)  # the end of work is the last committed batch, not the idle exit
+        elif kind == "done":
+            finals.append(value)
+    producer.join()
+    for p in procs:
+        p.join()
+    with open_search_store(Settings(search_url=args.url), prefix=prefix) as store:
+        store.refresh()
+        indexed = store.count()
+        admin.delete_all(store)
+    assert indexed == args.leads, f"indexed {indexed} != {args.leads} unique leads"
+    elapsed = last_at - started.value
+    return {
+        "indexers": indexers,
+        "elapsed_s": round(elapsed, 2),
+        "first_commit_s": round(first_at - started.value, 2),
+        "leads_per_s": args.leads / elapsed,
+        "consumed": sum(f["messages"] for f in finals),
+        "indexer_stats": finals,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--kafka", default=os.environ.get("SWEEP_KAFKA"))
     parser.add_argument("--url", default=os.environ.get("SWEEP_SEARCH_URL"))
     parser.add_argument("--leads", type=int, default=60_000)
     parser.add_argument("--dup", type=float, default=0.1, help="share of messages that are redeliveries")
-    parser.add_argument("--indexers", type=int, default=1, help="indexer processes in the group")
+    parser.add_argument("--indexers", type=int, nargs="+", default=[1, 2], help="indexer processes in the group")
     parser.add_argument("--partitions", type=int, default=6)
-    parser.add_argument("--batch", type=int, default=500)
-    parser.add_argument("--skip-baseline", action="store_true")
+    parser.add_argument("--batch", type=int, default=1000, help="max messages per poll / store call")
+    parser.add_argument("--no-overlap", action="store_true", help="write each batch before fetching the next")
+    parser.add_argument("--runs", type=int, default=MIN_RUNS)
     args = parser.parse_args()
     if not (args.kafka and args.url):
         parser.error("need --kafka and --url (or SWEEP_KAFKA / SWEEP_SEARCH_URL)")
 
-    run = uuid.uuid4().hex[:6]
-    topic, group, prefix = f"bench.{run}.leads", f"bench-{run}", f"bench-pipe-{run}"
     messages = len(_sequence(args.leads, args.dup))
-    ctx = mp.get_context("spawn")
-    started = ctx.Value("d", 0.0)
-    out: Any = ctx.Queue()
-    # indices first, so indexers do not race on creating them
-    open_search_store(Settings(search_url=args.url), prefix=prefix).close()
-    from adapters.bus.kafka import KafkaBus
-
-    with KafkaBus(Settings(kafka=args.kafka, kafka_partitions=args.partitions)) as bus:
-        bus.ensure_topics([topic, f"{topic}.deadletter"])
+    before = machine()
+    console.print(machine_line())
     console.print(
-        f"pipeline: {args.leads:,} leads ({messages:,} messages, {args.dup:.0%} redeliveries) -> "
-        f"{args.indexers} indexer(s), topic {topic} ({args.partitions} partitions)"
+        f"{args.leads:,} leads ({messages:,} messages, {args.dup:.0%} redeliveries), {args.partitions} partitions, "
+        f"batch {args.batch}, overlap {'off' if args.no_overlap else 'on'}, {args.runs} runs"
     )
-    indexers = [
-        ctx.Process(target=index, args=(args.kafka, args.partitions, args.url, prefix, topic, group, args.batch, out))
-        for _ in range(args.indexers)
-    ]
-    for p in indexers:
-        p.start()
-    producer = ctx.Process(target=produce, args=(args.kafka, args.partitions, topic, args.leads, args.dup, started))
-    producer.start()  # the group forms while the producer prepares its data
-    last_at, finals = 0.0, []
-    while len(finals) < len(indexers):
-        kind, value, at = out.get()
-        if kind == "batch":
-            last_at = max(last_at, at)  # the end of work is the last committed batch, not the idle exit
-        else:
-            finals.append(value)
-    producer.join()
-    for p in indexers:
-        p.join()
-    consumed = sum(f["messages"] for f in finals)
-    with open_search_store(Settings(search_url=args.url), prefix=prefix, ensure=False) as store:
-        store.refresh()
-        indexed = store.count()
-        admin.delete_all(store)
-    elapsed = last_at - started.value
-    pipe_rate = args.leads / elapsed
-    console.print(f"pipeline: {indexed:,} leads indexed from {consumed:,} messages in {elapsed:.1f}s")
-    base_rate = None if args.skip_baseline else bare_bulk(args.url, f"{prefix}-bare", args.leads)
+    rates = {n: Series("leads/s") for n in args.indexers}
+    ratios = {n: Series("") for n in args.indexers}
+    bare = Series("leads/s")
+    runs: list[dict[str, Any]] = []
+    for r in range(args.runs):
+        results = [pipeline(args, n) for n in args.indexers]
+        base = bare.add(bare_bulk(args.url, f"bench-bare-{uuid.uuid4().hex[:6]}", args.leads))
+        for res in results:
+            n = res["indexers"]
+            rates[n].add(res["leads_per_s"])
+            res["ratio_to_bare_bulk"] = round(ratios[n].add(res["leads_per_s"] / base), 3)
+            console.print(
+                f"run {r + 1}: {n} indexer(s) {res['leads_per_s']:,.0f} leads/s in {res['elapsed_s']}s "
+                f"(first commit after {res['first_commit_s']}s), bare bulk {base:,.0f}/s, "
+                f"ratio {res['ratio_to_bare_bulk']:.2f}"
+            )
+        runs.append({"bare_bulk_leads_per_s": round(base), "pipelines": results, "load_average": os.getloadavg()})
+    after = machine()
+
+    table = Table(title=f"Pipeline throughput, {args.leads:,} leads ({os.cpu_count()} cores, all servers local)")
+    for col in ("path", "leads/s median", "min", "max", "ratio to bare bulk (min–max)"):
+        table.add_column(col, justify="right")
+    for n in args.indexers:
+        s, q = rates[n], ratios[n]
+        table.add_row(
+            f"producer → Kafka → {n} indexer(s) → search",
+            f"{s.median:,.0f}",
+            f"{min(s.values):,.0f}",
+            f"{max(s.values):,.0f}",
+            f"{q.median:.2f} ({min(q.values):.2f}–{max(q.values):.2f})",
+        )
+    table.add_row(
+        "bare bulk index (baseline)", f"{bare.median:,.0f}", f"{min(bare.values):,.0f}", f"{max(bare.values):,.0f}", "1"
+    )
+    console.print(table)
+    console.print(f"load average before: {before['load_average']}, after: {after['load_average']}")
     report = {
-        "benchmark": "end-to-end producer -> Kafka -> indexer -> search",
+        "benchmark": "end-to-end producer -> Kafka -> indexer(s) -> search, vs bare bulk",
         "leads": args.leads,
         "messages": messages,
-        "consumed": consumed,
-        "indexed": indexed,
-        "indexers": args.indexers,
         "partitions": args.partitions,
-        "elapsed_s": round(elapsed, 2),
-        "pipeline_leads_per_s": round(pipe_rate),
-        "pipeline_messages_per_s": round(messages / elapsed),
-        "bare_bulk_leads_per_s": round(base_rate) if base_rate else None,
-        "ratio_to_bare_bulk": round(pipe_rate / base_rate, 2) if base_rate else None,
-        "target_leads_per_s": 3000,
-        "cpus": os.cpu_count(),
-        "at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "indexer_stats": finals,
+        "batch": args.batch,
+        "overlap": not args.no_overlap,
+        "machine_before": before,
+        "machine_after": after,
+        "pipeline": {str(n): {"rate": rates[n].stats(), "ratio": ratios[n].stats()} for n in args.indexers},
+        "bare_bulk": bare.stats(),
+        "runs": runs,
     }
-    table = Table(title=f"Pipeline throughput ({os.cpu_count()} cores, Kafka + search on the same machine)")
-    for col in ("path", "leads/s", "messages/s", "elapsed s"):
-        table.add_column(col, justify="right")
-    table.add_row(
-        "producer → Kafka → indexer → search", f"{pipe_rate:,.0f}", f"{messages / elapsed:,.0f}", f"{elapsed:.1f}"
-    )
-    if base_rate:
-        table.add_row("bare bulk index (baseline)", f"{base_rate:,.0f}", "", f"{args.leads / base_rate:.1f}")
-        table.add_row("ratio", f"{pipe_rate / base_rate:.2f}", "", "")
-    console.print(table)
-    assert indexed == args.leads, f"indexed {indexed} != {args.leads} unique leads"
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "bench_pipeline.json").write_text(json.dumps(report, ensure_ascii=False, indent=2))
     console.print(f"wrote {OUT / 'bench_pipeline.json'}")

@@ -17,10 +17,10 @@ from rich.table import Table
 from rich.text import Text
 
 from app.cli.display import TerminalSafeFormatter, cell
-from sweep.bus.base import TOPIC_DEADLETTER, TOPIC_LEADS, TOPIC_LISTINGS
 
-DEFAULT_TOPICS = [TOPIC_LEADS, TOPIC_LISTINGS]
-TopicsOpt = typer.Option([], "--topic", help="topics to consume (repeatable; default: leads and listings)")
+TopicsOpt = typer.Option(
+    [], "--topic", help="topics to consume (repeatable; default: {SWEEP_TOPIC_PREFIX}.leads and .listings)"
+)
 
 app = typer.Typer(help="Run consumers of the bus (indexer, dead letters).", no_args_is_help=True)
 
@@ -63,7 +63,12 @@ def indexer(
     every: float = typer.Option(5.0, "--every", help="seconds between progress lines"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="only the final summary"),
     topic: list[str] = TopicsOpt,
-    deadletter_topic: str = typer.Option(TOPIC_DEADLETTER, "--deadletter-topic", help="where poison goes"),
+    deadletter_topic: str | None = typer.Option(
+        None, "--deadletter-topic", help="where poison goes (default: {SWEEP_TOPIC_PREFIX}.deadletter)"
+    ),
+    stuck_after: float = typer.Option(
+        120.0, "--stuck-after", help="seconds one batch may keep failing before the health says stuck"
+    ),
 ) -> None:
     """Index lead events and listings from the bus into the lead store (at-least-once, idempotent).
 
@@ -71,7 +76,8 @@ def indexer(
     finished batches are committed, connections closed.
     """
     from adapters import open_bus, open_lead_store
-    from consumers.indexer import Indexer, IndexerStats
+    from consumers.indexer import Indexer, IndexerStats, tune_gc
+    from sweep.settings import get_settings
 
     handler = logging.StreamHandler()
     handler.setFormatter(TerminalSafeFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
@@ -105,13 +111,31 @@ def indexer(
                 )
             )
 
+    def on_retry(health: dict) -> None:
+        # printed even with --quiet: a stuck indexer is what an operator must see
+        console.print(
+            Text(
+                f"{time.strftime('%H:%M:%S')} health={health['state']} failing_for={health['failing_for_s']}s "
+                f"attempts={health['attempts']}",
+                style="red" if health["state"] == "stuck" else "yellow",
+            )
+        )
+
+    names = get_settings().topics
     bus = open_bus()
     store = open_lead_store()
+    tune_gc()
     try:
         worker = Indexer(
-            bus, store, group=group, batch=batch, topics=topic or DEFAULT_TOPICS, deadletter_topic=deadletter_topic
+            bus,
+            store,
+            group=group,
+            batch=batch,
+            topics=topic or [names.leads, names.listings],
+            deadletter_topic=deadletter_topic or names.deadletter,
+            stuck_after_s=stuck_after,
         )
-        stats = worker.run(stop_when_idle=until_idle, idle_s=idle, stop=stop, on_batch=on_batch)
+        stats = worker.run(stop_when_idle=until_idle, idle_s=idle, stop=stop, on_batch=on_batch, on_retry=on_retry)
     finally:
         store.close()
         bus.close()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import threading
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -11,7 +13,15 @@ import pytest
 
 from consumers.indexer import Indexer, is_transient
 from sweep.bus import envelope
-from sweep.bus.base import TOPIC_DEADLETTER, TOPIC_LEADS, TOPIC_LISTINGS, Bus, BusConsumer, Message
+from sweep.bus.base import (
+    TOPIC_DEADLETTER,
+    TOPIC_LEADS,
+    TOPIC_LISTINGS,
+    Bus,
+    BusConsumer,
+    Message,
+    MessageRejectedError,
+)
 from sweep.models import Finding, Lead, LeadEvent, Listing, ListingSummary, TriageStatus
 from sweep.publishing import KIND_LEAD_EVENT, KIND_LISTING
 from sweep.store.base import LeadQuery, LeadSearchResult, LeadStore, UpsertStats
@@ -238,3 +248,147 @@ def test_5xx_is_transient(status: int) -> None:
         status_code = status
 
     assert is_transient(TransportError())
+
+
+# -- overlap, topic names, bounded dead letters, health ---------------------------------------------
+
+
+@pytest.mark.parametrize("overlap", [True, False])
+def test_overlapped_and_serial_writes_give_the_same_result(overlap: bool) -> None:
+    bus, store = FakeBus(), FakeStore()
+    for n in range(30):
+        publish_event(bus, event(n))
+        publish_event(bus, event(n, minutes=n % 3))  # a later sighting for two thirds of them
+    stats = Indexer(bus, store, batch=8, overlap=overlap).run(stop_when_idle=True, idle_s=0.01)
+    assert stats.messages == 60 and stats.batches == 8
+    assert stats.created == 30 and stats.updated == 20 and stats.unchanged == 10
+    assert store.leads[event(1).lead_id].times_seen == 2
+    assert store.leads[event(3).lead_id].times_seen == 1
+    assert bus.committed[("sweep-indexer", TOPIC_LEADS, 0)] == 60
+
+
+def test_indexer_and_publisher_use_the_configured_topic_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
+    from sweep.publishing import Publisher
+    from sweep.settings import get_settings
+
+    monkeypatch.setenv("SWEEP_TOPIC_PREFIX", "it7")
+    get_settings.cache_clear()
+    bus, store = FakeBus(), FakeStore()
+    ev = event(1)
+    Publisher(bus).publish_listing(Listing(platform="demomall", listing_id="L1", title="出售氰化钠"))
+    bus.publish("it7.leads", ev.lead_id, envelope.encode(KIND_LEAD_EVENT, ev))
+    bus.publish(TOPIC_LEADS, "other", b"an earlier deployment's message, not ours")
+    stats = Indexer(bus, store).run(stop_when_idle=True, idle_s=0.01)
+    assert set(bus.log) == {"it7.listings", "it7.leads", TOPIC_LEADS}
+    assert stats.messages == 2 and stats.listings_written == 1 and store.count() == 1
+    assert stats.deadlettered == 0 and "it7.deadletter" not in bus.log
+    get_settings.cache_clear()
+
+
+class SizeLimitedBus(FakeBus):
+    """Refuses (at flush, as Kafka's broker does) any message on `limited` larger than `max_bytes`."""
+
+    def __init__(self, limited: str, max_bytes: int) -> None:
+        super().__init__()
+        self.limited, self.max_bytes = limited, max_bytes
+        self.pending: list[tuple[str, str | None, bytes, dict[str, str]]] = []
+        self.refused = 0
+
+    def publish(self, topic: str, key: str | None, value: bytes, headers: dict[str, str] | None = None) -> None:
+        self.pending.append((topic, key, value, dict(headers or {})))
+
+    def flush(self, timeout_s: float = 60.0) -> None:
+        pending, self.pending = self.pending, []
+        too_big = 0
+        for topic, key, value, headers in pending:
+            size = len(value) + sum(len(k) + len(v.encode()) for k, v in headers.items())
+            if topic == self.limited and size > self.max_bytes:
+                too_big += 1
+            else:
+                super().publish(topic, key, value, headers)
+        if too_big:
+            self.refused += too_big
+            raise MessageRejectedError(f"{too_big} message(s) larger than {self.max_bytes} bytes")
+
+
+def test_oversized_dead_letter_is_sent_bounded_and_the_indexer_goes_on() -> None:
+    bus, store = SizeLimitedBus(TOPIC_DEADLETTER, max_bytes=4096), FakeStore()
+    big_poison = b"\xff" + bytes(range(256)) * 80  # 20 KiB, not JSON
+    small_poison = b"not json either"
+    publish_event(bus, event(1))
+    bus.publish(TOPIC_LEADS, "big", big_poison)
+    bus.publish(TOPIC_LEADS, "small", small_poison)
+    publish_event(bus, event(2))
+    bus.flush()
+    stats = Indexer(bus, store, deadletter_head_bytes=100).run(stop_when_idle=True, idle_s=0.01)
+
+    assert store.count() == 2
+    assert stats.deadlettered == 2 and stats.deadletters_bounded == 1 and stats.deadletters_dropped == 0
+    assert bus.committed[("sweep-indexer", TOPIC_LEADS, 0)] == 4
+    dead = bus.log[TOPIC_DEADLETTER]
+    # the small one went through at full size (twice: once with the batch, once one by one)
+    assert [m.value for m in dead if m.key == "small"] == [small_poison, small_poison]
+    (bounded,) = [m for m in dead if m.key == "big"]
+    record = orjson.loads(bounded.value)
+    assert record["bounded"] is True
+    assert record["key"] == "big"
+    assert (record["source_topic"], record["source_partition"], record["source_offset"]) == (TOPIC_LEADS, 0, 1)
+    assert record["payload_bytes"] == len(big_poison)
+    assert record["payload_sha256"] == hashlib.sha256(big_poison).hexdigest()
+    assert base64.b64decode(record["payload_head_b64"]) == big_poison[:100]
+    assert "not JSON" in record["error"]
+    assert bounded.headers["bounded"] == "true" and bounded.headers["source_offset"] == "1"
+    assert len(bounded.value) < 4096
+
+
+def test_dead_letter_refused_even_bounded_is_dropped_with_an_error_not_retried_forever() -> None:
+    bus, store = SizeLimitedBus(TOPIC_DEADLETTER, max_bytes=10), FakeStore()
+    bus.publish(TOPIC_LEADS, "poison", b"x" * 5000)
+    publish_event(bus, event(1))
+    bus.flush()
+    stats = Indexer(bus, store).run(stop_when_idle=True, idle_s=0.01)
+    assert store.count() == 1
+    assert stats.deadlettered == 1 and stats.deadletters_dropped == 1 and stats.retries == 0
+    assert bus.refused == 4  # the batch, then full, bounded and minimal one by one
+    assert TOPIC_DEADLETTER not in bus.log
+    assert bus.committed[("sweep-indexer", TOPIC_LEADS, 0)] == 2
+
+
+def test_health_says_backing_off_then_stuck_and_ok_again() -> None:
+    bus, store = FakeBus(), FakeStore()
+    publish_event(bus, event(1))
+    store.down_calls = 4
+    seen: list[tuple[str, int]] = []
+    worker = Indexer(bus, store, backoff_initial_s=1, sleep=lambda s: None, stuck_after_s=10**9)
+    worker.run(stop_when_idle=True, idle_s=0.01, on_retry=lambda h: seen.append((h["state"], h["attempts"])))
+    assert seen == [("backing_off", 1), ("backing_off", 2), ("backing_off", 3), ("backing_off", 4)]
+    assert worker.health() == {
+        "state": "ok",
+        "failing_for_s": 0.0,
+        "attempts": 0,
+        "stuck_after_s": 10**9,
+        "last_error": None,
+    }
+
+    publish_event(bus, event(2))
+    store.down_calls = 2
+    states: list[dict] = []
+    stuck = Indexer(bus, store, sleep=lambda s: None, stuck_after_s=0)
+    stuck.run(stop_when_idle=True, idle_s=0.01, on_retry=states.append)
+    assert [h["state"] for h in states] == ["stuck", "stuck"]
+    assert "connection refused" in states[-1]["last_error"]
+    assert stuck.health()["state"] == "ok" and store.count() == 2
+
+
+def test_message_rejected_is_never_transient() -> None:
+    class Rejected(MessageRejectedError):
+        pass
+
+    assert not is_transient(Rejected("too large"))
+    try:
+        try:
+            raise ConnectionResetError()
+        except ConnectionResetError as inner:
+            raise Rejected("too large") from inner
+    except Rejected as outer:
+        assert not is_transient(outer)
