@@ -11,6 +11,7 @@ COPY app ./app
 COPY spiders ./spiders
 COPY rules ./rules
 COPY consumers ./consumers
+COPY complaints ./complaints
 COPY demomall ./demomall
 COPY services ./services
 RUN pip wheel --wheel-dir /wheels .

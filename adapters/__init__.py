@@ -1,7 +1,9 @@
 """Adapters: the implementations of the core's ports, embedded and production side by side.
 
     bus/     the Bus port: SQLite log (embedded) and Apache Kafka
-    store/   the LeadStore port: SQLite + FTS5 (embedded) and Elasticsearch/OpenSearch (searchengine/)
+    store/   the LeadStore port: SQLite + FTS5 (embedded) and Elasticsearch/OpenSearch (searchengine/);
+             the ComplaintStore and SellerDirectory ports: SQLite (complaints_sqlite)
+    audit/   the AuditLog port: SQLite, hash-chained
 
 `open_bus` and `open_lead_store` choose one from settings: the one place that knows every backend. The
 composition root calls them and hands the result to capabilities, which see only the ports. Imports of
@@ -11,9 +13,11 @@ search client at import time.
 
 from __future__ import annotations
 
+from sweep.audit import AuditLog
 from sweep.bus.base import Bus
 from sweep.settings import Settings, get_settings
 from sweep.store.base import LeadStore
+from sweep.store.complaints import ComplaintStore, SellerDirectory
 
 
 def open_bus(settings: Settings | None = None) -> Bus:
@@ -38,3 +42,65 @@ def open_lead_store(settings: Settings | None = None) -> LeadStore:
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     return SqliteLeadStore(settings.store_db)
+
+
+# -- complaints: embedded stores (a search-engine complaints index is another ComplaintStore adapter) -----
+PII_KEY_ENV = "SWEEP_PII_KEY"
+PII_KEY_FILE = "pii.key"
+
+
+def pii_key(settings: Settings | None = None) -> bytes:
+    """The key that encrypts complaints' personal data at rest (Fernet, urlsafe base64 of 32 bytes).
+
+    From `SWEEP_PII_KEY` (generate one with `python -c "from cryptography.fernet import Fernet;
+    print(Fernet.generate_key().decode())"` and keep it in the deployment's secret store). Without it,
+    and only for an all-embedded setup (no Kafka, no search engine), a key file is created in the data
+    dir with mode 0600: a development convenience, since the key then sits beside the data it protects.
+    With servers configured the variable is required.
+    """
+    import logging
+    import os
+
+    from cryptography.fernet import Fernet
+
+    settings = settings or get_settings()
+    if value := os.environ.get(PII_KEY_ENV, "").strip():
+        Fernet(value.encode())  # raises ValueError for a malformed key: better now than at the first row
+        return value.encode()
+    if settings.kafka or settings.search_url:
+        raise RuntimeError(f"{PII_KEY_ENV} is not set: a deployment with servers keeps its personal-data key there")
+    path = settings.data_dir / PII_KEY_FILE
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        if path.stat().st_mode & 0o077:
+            raise PermissionError(f"{path} is readable by others; chmod 600 it") from None
+        return path.read_bytes().strip()
+    with os.fdopen(fd, "wb") as f:
+        f.write(Fernet.generate_key())
+    logging.getLogger("sweep.adapters").warning(
+        "created a development key for personal data at %s; set %s in production", path, PII_KEY_ENV
+    )
+    return path.read_bytes().strip()
+
+
+def open_complaint_store(settings: Settings | None = None) -> ComplaintStore:
+    from adapters.store.complaints_sqlite import SqliteComplaintStore
+
+    settings = settings or get_settings()
+    return SqliteComplaintStore(settings.data_dir / "complaints.sqlite", pii_key(settings))
+
+
+def open_seller_directory(settings: Settings | None = None) -> SellerDirectory:
+    from adapters.store.complaints_sqlite import SqliteSellerDirectory
+
+    settings = settings or get_settings()
+    return SqliteSellerDirectory(settings.data_dir / "complaints.sqlite")
+
+
+def open_audit_log(settings: Settings | None = None) -> AuditLog:
+    from adapters.audit.sqlite import SqliteAuditLog
+
+    settings = settings or get_settings()
+    return SqliteAuditLog(settings.data_dir / "audit.sqlite")

@@ -147,11 +147,7 @@ class SqliteComplaintStore(ComplaintStore):
             self._conn.executemany("INSERT INTO complaints_fts (complaint_id, body) VALUES (?, ?)", fts)
         return stats
 
-    def set_matches(self, complaint_id: str, matches: Sequence[ComplaintMatch]) -> None:
-        self.set_many_matches({complaint_id: matches})
-
     def set_many_matches(self, by_id: dict[str, Sequence[ComplaintMatch]]) -> None:
-        """`set_matches` for many complaints in one transaction (the import's hot path)."""
         put = [
             (cid, orjson.dumps([m.model_dump(mode="json", exclude_none=True) for m in ms]))
             for cid, ms in by_id.items()
@@ -286,6 +282,7 @@ def _seller_doc(s: Seller) -> bytes:
             "platform": s.platform,
             "shop_id": s.shop_id,
             "name": s.name,
+            "company": s.company,
             "uscc": s.uscc,
             "region": s.region,
             "urls": s.urls,
@@ -366,6 +363,7 @@ def _merge(old: Seller, new: Seller) -> Seller:
         platform=old.platform,
         shop_id=old.shop_id,
         name=new.name or old.name,
+        company=new.company or old.company,
         uscc=new.uscc or old.uscc,
         region=new.region or old.region,
         urls=_newest_first(new.urls, old.urls, MAX_SELLER_URLS),

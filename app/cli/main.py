@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from app.cli import consume, demo, leads, rules, scan, search, services
+from app.cli import complaints, consume, demo, ingest, leads, rules, scan, search, services
 
 app = typer.Typer(
     name="sweep",
@@ -24,11 +24,13 @@ app.command("demo-mall", help="Serve the demo marketplace (a believable Chinese 
 )
 app.command("crawl", help="Crawl a platform with its spider; publish listings and findings to the bus.")(demo.crawl)
 app.command("scan", help="Scan listings (JSON lines) with the rulebook; print findings as JSON lines.")(scan.scan)
+app.command("ingest", help="Send listings (JSON lines) through rules and bus, as a crawl does.")(ingest.ingest)
 app.add_typer(leads.app, name="leads")
 app.add_typer(rules.app, name="rules")
 app.add_typer(consume.app, name="consume")
 app.add_typer(search.app, name="search")
 app.add_typer(services.app, name="services")
+app.add_typer(complaints.app, name="complaints")
 
 if __name__ == "__main__":
     app()

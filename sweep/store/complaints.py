@@ -75,8 +75,11 @@ class ComplaintStore(ABC):
         """The unmasked values. Callers: only the complaints capability, after permission and audit."""
 
     @abstractmethod
+    def set_many_matches(self, by_id: dict[str, Sequence[ComplaintMatch]]) -> None:
+        """Replace the sellers each complaint is linked to (an empty list unlinks it)."""
+
     def set_matches(self, complaint_id: str, matches: Sequence[ComplaintMatch]) -> None:
-        """Replace the sellers a complaint is linked to."""
+        self.set_many_matches({complaint_id: matches})
 
     @abstractmethod
     def matches(self, complaint_ids: Sequence[str]) -> dict[str, list[ComplaintMatch]]: ...
@@ -112,6 +115,9 @@ class Seller:
     platform: str
     shop_id: str
     name: str | None = None
+    """The shop's name (网店名称)."""
+    company: str | None = None
+    """The licence holder's name (营业执照 企业名称), when a listing showed it."""
     uscc: str | None = None
     """Only a code whose check character holds is kept here (a bad one is no identity)."""
     region: str | None = None

@@ -21,7 +21,17 @@ def _packages() -> set[str]:
 
 
 def test_the_house_has_the_expected_packages() -> None:
-    assert _packages() == {"app", "adapters", "sweep", "spiders", "rules", "consumers", "demomall", "services"}
+    assert _packages() == {
+        "app",
+        "adapters",
+        "sweep",
+        "spiders",
+        "rules",
+        "consumers",
+        "complaints",
+        "demomall",
+        "services",
+    }
 
 
 def test_every_package_is_in_the_wheel() -> None:
