@@ -12,6 +12,7 @@ COPY spiders ./spiders
 COPY rules ./rules
 COPY consumers ./consumers
 COPY complaints ./complaints
+COPY workspace ./workspace
 COPY demomall ./demomall
 COPY services ./services
 RUN pip wheel --wheel-dir /wheels .

@@ -2,7 +2,8 @@
 
 Kept to what permission checks need. A role says what kind of work someone does; regions say where
 they have jurisdiction (辖区), written as region-name prefixes the way shop and complaint records spell
-places ("宁夏回族自治区银川市" covers "宁夏回族自治区银川市兴庆区"). Accounts, passwords and sessions belong
+places ("宁夏回族自治区银川市" covers "宁夏回族自治区银川市兴庆区"), or as GB/T 2260 codes (540100 covers
+"西藏自治区拉萨市城关区", see `sweep.regions`; 000000 is nationwide). Accounts, passwords and sessions belong
 to the web workspace that builds on this.
 """
 
@@ -10,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+
+from sweep import regions as divisions
 
 NATIONWIDE = "全国"
 """A region entry that covers every region (national-level staff, and records whose region is unknown)."""
@@ -21,6 +24,7 @@ class Role(StrEnum):
     operator = "operator"
     supervisor = "supervisor"
     admin = "admin"
+    auditor = "auditor"
 
 
 ROLE_LABELS_ZH: dict[str, str] = {
@@ -29,6 +33,7 @@ ROLE_LABELS_ZH: dict[str, str] = {
     "operator": "运维",
     "supervisor": "主管",
     "admin": "管理员",
+    "auditor": "审计",
 }
 
 
@@ -47,7 +52,9 @@ class Actor:
             return True
         if not region:
             return False
-        return any(prefix and region.startswith(prefix) for prefix in self.regions)
+        return any(prefix and region.startswith(prefix) for prefix in self.regions) or any(
+            entry.isdigit() and divisions.within(divisions.code_for(region), entry) for entry in self.regions
+        )
 
 
 SYSTEM = Actor("system", Role.operator, (NATIONWIDE,))

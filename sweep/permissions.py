@@ -12,7 +12,11 @@ The rules, in words:
 * officers see and triage records in their regions; they see personal data only of the complaints
   they handle (所办理的投诉), within their regions;
 * analysts see masked records in their regions and may export them;
-* operators run imports and pipelines; they see no records.
+* operators run imports and pipelines; they see no records;
+* auditors (审计) read records in their regions and read and export the audit log; they change nothing;
+* the workspace adds: bulk changes over a whole search (supervisors), exports of searches (officers,
+  supervisors, analysts), cases (officers and supervisors edit; auditors and admins read), user
+  management (admins). Jurisdiction may be written as a GB/T 2260 code (see `sweep.people`).
 """
 
 from __future__ import annotations
@@ -30,6 +34,12 @@ COMPLAINTS_EXPORT = "complaints.export"
 COMPLAINTS_ASSIGN = "complaints.assign"
 AUDIT_VIEW = "audit.view"
 SYSTEM_OPERATE = "system.operate"
+LEADS_BULK = "leads.bulk"
+LEADS_EXPORT = "leads.export"
+CASES_VIEW = "cases.view"
+CASES_EDIT = "cases.edit"
+AUDIT_EXPORT = "audit.export"
+USERS_MANAGE = "users.manage"
 
 ACTIONS: tuple[str, ...] = (
     LEADS_VIEW,
@@ -41,11 +51,18 @@ ACTIONS: tuple[str, ...] = (
     COMPLAINTS_ASSIGN,
     AUDIT_VIEW,
     SYSTEM_OPERATE,
+    LEADS_BULK,
+    LEADS_EXPORT,
+    CASES_VIEW,
+    CASES_EDIT,
+    AUDIT_EXPORT,
+    USERS_MANAGE,
 )
 
 _BY_ROLE: dict[Role, frozenset[str]] = {
     Role.admin: frozenset(
         {LEADS_VIEW, COMPLAINTS_VIEW, COMPLAINTS_IMPORT, COMPLAINTS_EXPORT, AUDIT_VIEW, SYSTEM_OPERATE}
+        | {CASES_VIEW, AUDIT_EXPORT, USERS_MANAGE}
     ),
     Role.supervisor: frozenset(
         {
@@ -58,13 +75,16 @@ _BY_ROLE: dict[Role, frozenset[str]] = {
             COMPLAINTS_ASSIGN,
             AUDIT_VIEW,
         }
+        | {LEADS_BULK, LEADS_EXPORT, CASES_VIEW, CASES_EDIT, AUDIT_EXPORT}
     ),
-    Role.officer: frozenset({LEADS_VIEW, LEADS_TRIAGE, COMPLAINTS_VIEW, COMPLAINTS_VIEW_PERSONAL_DATA}),
-    Role.analyst: frozenset({LEADS_VIEW, COMPLAINTS_VIEW, COMPLAINTS_EXPORT}),
+    Role.officer: frozenset({LEADS_VIEW, LEADS_TRIAGE, COMPLAINTS_VIEW, COMPLAINTS_VIEW_PERSONAL_DATA})
+    | {LEADS_EXPORT, CASES_VIEW, CASES_EDIT},
+    Role.analyst: frozenset({LEADS_VIEW, COMPLAINTS_VIEW, COMPLAINTS_EXPORT}) | {LEADS_EXPORT},
+    Role.auditor: frozenset({LEADS_VIEW, COMPLAINTS_VIEW, CASES_VIEW, AUDIT_VIEW, AUDIT_EXPORT}),
     Role.operator: frozenset({COMPLAINTS_IMPORT, SYSTEM_OPERATE}),
 }
 
-_UNSCOPED = frozenset({COMPLAINTS_IMPORT, SYSTEM_OPERATE})
+_UNSCOPED = frozenset({COMPLAINTS_IMPORT, SYSTEM_OPERATE, USERS_MANAGE})
 """Actions not about one record: no jurisdiction check (an import brings records of many regions)."""
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from app.cli import complaints, consume, demo, ingest, leads, rules, scan, search, services
+from app.cli import audit, complaints, consume, demo, ingest, leads, rules, scan, search, serve, services, users
 
 app = typer.Typer(
     name="sweep",
@@ -30,6 +30,9 @@ app.add_typer(rules.app, name="rules")
 app.add_typer(consume.app, name="consume")
 app.add_typer(search.app, name="search")
 app.add_typer(services.app, name="services")
+app.command("serve", help="Serve the enforcement workspace (执法工作台) in a browser, with its JSON API.")(serve.serve)
+app.add_typer(users.app, name="users")
+app.add_typer(audit.app, name="audit")
 app.add_typer(complaints.app, name="complaints")
 
 if __name__ == "__main__":

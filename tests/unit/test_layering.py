@@ -1,7 +1,7 @@
 """The house's floors, checked from the code's own imports (at module level and inside functions).
 
 composition root   app/                          imports anything; nothing imports it
-capabilities       spiders/ rules/ consumers/ complaints/   import the core, adapters and each other (no cycles)
+capabilities       spiders/ rules/ consumers/ complaints/ workspace/   import the core, adapters and each other (no cycles)
 adapters           adapters/                     import the core only
 core               sweep/                        imports nothing of the above
 beside the house   services/ demomall/           only the composition root (and tests, benchmarks) use them
@@ -18,7 +18,18 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("app", "spiders", "rules", "consumers", "complaints", "adapters", "sweep", "services", "demomall")
+PACKAGES = (
+    "app",
+    "spiders",
+    "rules",
+    "consumers",
+    "complaints",
+    "workspace",
+    "adapters",
+    "sweep",
+    "services",
+    "demomall",
+)
 ALLOWED: dict[str, set[str]] = {
     "sweep": {"sweep"},
     "adapters": {"sweep", "adapters"},
@@ -26,6 +37,7 @@ ALLOWED: dict[str, set[str]] = {
     "consumers": {"sweep", "adapters", "consumers"},
     "spiders": {"sweep", "adapters", "rules", "spiders"},
     "complaints": {"sweep", "adapters", "complaints"},
+    "workspace": {"sweep", "spiders", "workspace"},
     "services": {"services"},
     "demomall": {"sweep", "demomall"},
     "app": set(PACKAGES),

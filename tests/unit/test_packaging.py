@@ -29,6 +29,7 @@ def test_the_house_has_the_expected_packages() -> None:
         "rules",
         "consumers",
         "complaints",
+        "workspace",
         "demomall",
         "services",
     }

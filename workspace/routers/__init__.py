@@ -1,0 +1,1 @@
+"""HTTP routes of the workspace: pages (HTML) and the JSON API under /api/v1."""

@@ -1,0 +1,710 @@
+"""What staff do to leads and cases, whichever door they come through (pages, JSON API, CLI).
+
+Every operation asks `sweep.permissions.allowed` first, reads leads only inside the actor's
+jurisdiction (a lead outside it is "not found", so ids cannot be probed), and writes through the
+people's store together with its audit record before the lead store is touched (see
+`sweep.casework` for the outbox that makes the lead store catch up after a crash).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sweep import permissions as perm
+from sweep import regions as divisions
+from sweep.audit import AuditEvent
+from sweep.casework import (
+    CASE_TRANSITIONS,
+    DISMISSAL_REASONS_ZH,
+    Case,
+    CaseNote,
+    CaseStatus,
+    Decision,
+    Dismissal,
+    DismissalScope,
+    Job,
+    PeopleStore,
+    VersionConflict,
+)
+from sweep.models import TRIAGE_LABELS_ZH, Lead, TriageStatus
+from sweep.people import NATIONWIDE, Actor
+from sweep.permissions import allowed
+from sweep.settings import Settings
+from sweep.store.base import LeadQuery, LeadSearchResult, LeadStore
+
+SYSTEM_ACTOR = "system"
+BULK_CHUNK = 500
+BULK_LIMIT = 200_000
+"""Most leads one bulk action may touch (a search wider than this must be narrowed first)."""
+
+WORKFLOW: dict[str, tuple[str, ...]] = {
+    "new": ("triaged", "confirmed", "dismissed", "referred"),
+    "triaged": ("confirmed", "dismissed", "referred", "new"),
+    "confirmed": ("referred", "triaged"),
+    "dismissed": ("triaged",),
+    "referred": ("triaged",),
+}
+"""新线索 → 研判中 → 已核实 / 已排除 / 已移送, and back to 研判中 to reopen a decision."""
+
+
+class NotFound(Exception):
+    """No such record, or not one this actor may see (the two are not told apart)."""
+
+
+class Forbidden(Exception):
+    """The actor's role may not do this."""
+
+
+class Invalid(ValueError):
+    """The request makes no sense (unknown status, a step the workflow does not have …)."""
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _json(value: dict[str, Any]) -> str:
+    return json.dumps({k: v for k, v in value.items() if v is not None}, ensure_ascii=False, sort_keys=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """A resource for `allowed`: anything that has a region name."""
+
+    region: str | None
+
+
+def case_place(case: Case) -> Place:
+    return Place(None if case.region == divisions.NATIONAL else divisions.full_name(case.region))
+
+
+def jurisdiction(actor: Actor) -> str:
+    """The actor's jurisdiction as one code (000000 nationwide)."""
+    scope = actor.regions[0] if actor.regions else divisions.NATIONAL
+    return divisions.NATIONAL if scope == NATIONWIDE else scope
+
+
+@dataclass(slots=True)
+class QueueParams:
+    """The queue's search: query text plus facet filters, as the page and the API take them."""
+
+    text: str = ""
+    families: list[str] = field(default_factory=list)
+    severities: list[str] = field(default_factory=list)
+    statuses: list[str] = field(default_factory=list)
+    platforms: list[str] = field(default_factory=list)
+    regions: list[str] = field(default_factory=list)
+    categories: list[str] = field(default_factory=list)
+    shop: str = ""
+    seen_from: datetime | None = None
+    seen_to: datetime | None = None
+    sort: str = "priority"
+    cursor: list | None = None
+    size: int = 50
+
+
+@dataclass
+class Workspace:
+    settings: Settings
+    store: LeadStore
+    people: PeopleStore
+    complaint_count: Callable[[Lead], int] | None = None
+    """Complaints about a lead's seller, for the priority (none wired: 0)."""
+    _memory_mark: int | None = None
+    _memory_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    # -- reading leads -------------------------------------------------------------------------
+    def query_for(self, actor: Actor, params: QueueParams) -> LeadQuery:
+        """The store query, restricted to the actor's jurisdiction whatever the parameters say."""
+        code = jurisdiction(actor)
+        region_filter = list(params.regions)
+        if code != divisions.NATIONAL:
+            inside = set(divisions.names_under(code))
+            region_filter = [r for r in region_filter if r in inside] if region_filter else sorted(inside)
+            if not region_filter:
+                region_filter = ["\x00none"]  # asked only for regions outside: match nothing
+        return LeadQuery(
+            text=params.text or None,
+            families=params.families,
+            severities=params.severities,
+            statuses=params.statuses,
+            platforms=params.platforms,
+            regions=region_filter,
+            categories=params.categories,
+            shop=params.shop or None,
+            seen_from=params.seen_from,
+            seen_to=params.seen_to,
+            sort="priority" if params.sort == "priority" else "recent",
+            size=max(1, min(params.size, 200)),
+            search_after=params.cursor,
+        )
+
+    def search(self, actor: Actor, params: QueueParams) -> LeadSearchResult:
+        if not allowed(actor, perm.LEADS_VIEW):
+            raise Forbidden(perm.LEADS_VIEW)
+        self.maintain()
+        result = self.store.search(self.query_for(actor, params))
+        # defence in depth: the filter above is the rule, this is its check
+        result.leads = [lead for lead in result.leads if allowed(actor, perm.LEADS_VIEW, lead.listing)]
+        return result
+
+    def lead(self, actor: Actor, lead_id: str, action: str = perm.LEADS_VIEW) -> Lead:
+        lead = self.store.get(lead_id) if len(lead_id) <= 64 else None
+        if lead is None or not allowed(actor, perm.LEADS_VIEW, lead.listing):
+            raise NotFound(lead_id)
+        if not allowed(actor, action, lead.listing):
+            raise Forbidden(action)
+        return lead
+
+    def version(self, lead_id: str) -> int:
+        decision = self.people.decisions([lead_id]).get(lead_id)
+        return decision.version if decision else 0
+
+    def score(self, lead: Lead) -> float:
+        from workspace.priority import priority
+
+        return priority(lead, complaints=self.complaint_count(lead) if self.complaint_count else 0)
+
+    def history(self, lead_id: str, limit: int = 200) -> list:
+        return self.people.audit_search(resource_id=lead_id, limit=limit)
+
+    def same_shop(self, actor: Actor, lead: Lead, size: int = 20) -> list[Lead]:
+        if not lead.listing.shop_id:
+            return []
+        params = QueueParams(shop=lead.listing.shop_id, platforms=[lead.platform], sort="recent", size=size + 1)
+        found = self.store.search(self.query_for(actor, params)).leads
+        return [
+            other for other in found if other.lead_id != lead.lead_id and other.listing.shop_id == lead.listing.shop_id
+        ][:size]
+
+    # -- changing leads ------------------------------------------------------------------------
+    def _event(self, actor: Actor, action: str, rtype: str, rid: str, source: str, **kw: Any) -> AuditEvent:
+        return AuditEvent(
+            actor=actor.username,
+            role=str(actor.role),
+            action=action,
+            resource_type=rtype,
+            resource_id=rid,
+            source=source,
+            **kw,
+        )
+
+    def change(
+        self,
+        actor: Actor,
+        lead_id: str,
+        *,
+        version: int,
+        source: str,
+        status: str | None = None,
+        assignee: str | None = None,
+        note: str | None = None,
+        action: str = "lead.update",
+    ) -> Lead:
+        """One person's decision on one lead, refused if the lead changed since they read it."""
+        lead = self.lead(actor, lead_id, perm.LEADS_TRIAGE)
+        if status is not None:
+            if status not in TRIAGE_LABELS_ZH:
+                raise Invalid(f"未知状态 {status}")
+            if status != lead.status.value and status not in WORKFLOW[lead.status.value]:
+                raise Invalid(f"不能从「{TRIAGE_LABELS_ZH[lead.status.value]}」直接改为「{TRIAGE_LABELS_ZH[status]}」")
+        if assignee:
+            self._check_assignee(assignee)
+        new = Decision(
+            lead_id=lead.lead_id,
+            status=status or lead.status.value,
+            assignee=assignee if assignee is not None else lead.assignee,
+            note=note if note is not None else lead.note,
+            version=version,
+            updated_by=actor.username,
+            region=lead.listing.region,
+        )
+        before = {"status": lead.status.value, "assignee": lead.assignee, "note": lead.note}
+        after = {"status": new.status, "assignee": new.assignee, "note": new.note}
+        changed = {k for k in after if after[k] != before[k]}
+        event = self._event(
+            actor,
+            action,
+            "lead",
+            lead.lead_id,
+            source,
+            before=_json({k: before[k] for k in changed}),
+            after=_json({k: after[k] for k in changed}),
+            detail=lead.listing.title[:200],
+        )
+        self.people.decide([new], [event])
+        return self._apply([new])[lead.lead_id]
+
+    def _check_assignee(self, assignee: str) -> None:
+        if self.people.get_user(assignee) is None:
+            raise Invalid(f"没有用户 {assignee}")
+
+    def _apply(self, decided: Sequence[Decision]) -> dict[str, Lead]:
+        """Write decisions into the lead store, then mark them applied (the outbox's second half)."""
+        done: dict[str, Lead] = {}
+        for d in decided:
+            try:
+                done[d.lead_id] = self.store.set_status(
+                    d.lead_id, TriageStatus(d.status), assignee=d.assignee, note=d.note
+                )
+            except KeyError:
+                continue
+        self.people.applied([d.lead_id for d in decided])
+        return done
+
+    def replay_pending(self) -> int:
+        """Apply decisions that were recorded but never reached the lead store (a process died)."""
+        total = 0
+        while pending := self.people.pending_decisions(BULK_CHUNK):
+            self._apply(pending)
+            total += len(pending)
+        return total
+
+    # -- dismissal with memory -----------------------------------------------------------------
+    def dismiss(
+        self,
+        actor: Actor,
+        lead_id: str,
+        *,
+        version: int,
+        source: str,
+        reason: str,
+        scope: str,
+        until: datetime | None = None,
+        note: str = "",
+    ) -> tuple[Lead, Dismissal]:
+        if reason not in DISMISSAL_REASONS_ZH:
+            raise Invalid(f"未知的排除理由 {reason}")
+        try:
+            kind = DismissalScope(scope)
+        except ValueError:
+            raise Invalid(f"未知的排除范围 {scope}") from None
+        lead = self.lead(actor, lead_id, perm.LEADS_TRIAGE)
+        if kind is not DismissalScope.listing and not lead.listing.shop_id:
+            raise Invalid("该线索没有店铺编号，只能排除本商品")
+        text = f"排除：{DISMISSAL_REASONS_ZH[reason]}" + (f"；{note}" if note else "")
+        updated = self.change(
+            actor, lead_id, version=version, source=source, status="dismissed", note=text, action="lead.dismiss"
+        )
+        memory = Dismissal(
+            scope=kind,
+            platform=lead.platform,
+            reason=reason,
+            created_by=actor.username,
+            created_at=now(),
+            listing_id=lead.listing_id,
+            shop_id=lead.listing.shop_id,
+            shop_name=lead.listing.shop_name,
+            rule_id=lead.rule_id,
+            family=lead.family,
+            until=until,
+            region=lead.listing.region,
+            source_lead=lead.lead_id,
+            note=note,
+        )
+        memory = self.people.add_dismissal(
+            memory,
+            self._event(
+                actor,
+                "dismissal.add",
+                "dismissal",
+                lead.lead_id,
+                source,
+                after=_json(
+                    {
+                        "scope": kind.value,
+                        "shop_id": memory.shop_id,
+                        "rule_id": memory.rule_id,
+                        "listing_id": memory.listing_id,
+                        "reason": reason,
+                        "until": until.isoformat() if until else None,
+                    }
+                ),
+                detail=f"{lead.platform} {memory.shop_name or ''}",
+            ),
+        )
+        self.apply_memory(force=True)
+        return updated, memory
+
+    def apply_memory(self, *, force: bool = False) -> int:
+        """Dismiss new leads that fall inside a remembered, unexpired dismissal scope, and count them.
+
+        Runs when the lead count has changed since the last run (any process's; the mark lives in the
+        people's store), so detection that raises a lead in a dismissed shop never reaches the queue."""
+        mark = self.store.count()
+        if not force and str(mark) == self.people.get_marker("memory.lead_count"):
+            return 0
+        with self._memory_lock:
+            moved = 0
+            for memory in self.people.dismissals(active_at=now()):
+                assert memory.id is not None
+                if not memory.shop_id:
+                    continue  # a listing without a shop: its own lead stays dismissed, nothing to look up
+                query = LeadQuery(statuses=["new"], platforms=[memory.platform], shop=memory.shop_id, size=BULK_CHUNK)
+                hits: list[Lead] = []
+                for lead in self._all(query):
+                    if memory.covers(lead.platform, lead.listing_id, lead.listing.shop_id, lead.rule_id, lead.family):
+                        hits.append(lead)
+                if not hits:
+                    continue
+                decided = [
+                    Decision(
+                        lead_id=lead.lead_id,
+                        status="dismissed",
+                        assignee=lead.assignee,
+                        note=f"排除记忆 #{memory.id}：{DISMISSAL_REASONS_ZH.get(memory.reason, memory.reason)}",
+                        updated_by=SYSTEM_ACTOR,
+                        region=lead.listing.region,
+                    )
+                    for lead in hits
+                ]
+                events = [
+                    AuditEvent(
+                        actor=SYSTEM_ACTOR,
+                        role="system",
+                        action="lead.suppressed",
+                        resource_type="lead",
+                        resource_id=lead.lead_id,
+                        before=_json({"status": "new"}),
+                        after=_json({"status": "dismissed"}),
+                        detail=f"dismissal #{memory.id} ({memory.scope.value}) by {memory.created_by}",
+                        source="system",
+                    )
+                    for lead in hits
+                ]
+                written = self.people.decide(decided, events, check_versions=False)
+                self._apply(written)
+                self.people.count_suppressed(
+                    memory.id, [lead.lead_id for lead in hits if lead.lead_id != memory.source_lead]
+                )
+                moved += len(hits)
+            self.people.set_marker("memory.lead_count", str(self.store.count()))
+            return moved
+
+    def maintain(self) -> None:
+        """Cheap upkeep run before queue reads: finish pending decisions, apply dismissal memory."""
+        if self.people.pending_decisions(1):
+            self.replay_pending()
+        self.apply_memory()
+
+    def _all(self, query: LeadQuery) -> Iterator[Lead]:
+        """Every lead a query matches, page by page (cursor paging, so a large result costs no offset)."""
+        query.size = BULK_CHUNK
+        seen = 0
+        while True:
+            page = self.store.search(query)
+            yield from page.leads
+            seen += len(page.leads)
+            if not page.next_cursor or not page.leads or seen >= BULK_LIMIT:
+                return
+            query.search_after = page.next_cursor
+
+    # -- bulk actions --------------------------------------------------------------------------
+    def bulk_count(self, actor: Actor, params: QueueParams | None, lead_ids: Sequence[str] = ()) -> int:
+        """How many leads a bulk action would touch (shown before it runs)."""
+        if params is None:
+            return sum(1 for i in lead_ids if self._visible(actor, i))
+        query = self.query_for(actor, params)
+        query.size = 1
+        query.search_after = None
+        return min(self.store.search(query).total, BULK_LIMIT)
+
+    def _visible(self, actor: Actor, lead_id: str) -> bool:
+        try:
+            self.lead(actor, lead_id)
+            return True
+        except (NotFound, Forbidden):
+            return False
+
+    def bulk_start(
+        self,
+        actor: Actor,
+        *,
+        source: str,
+        action: str,
+        params: QueueParams | None = None,
+        lead_ids: Sequence[str] = (),
+        status: str | None = None,
+        assignee: str | None = None,
+        reason: str | None = None,
+        background: bool = True,
+    ) -> Job:
+        """Start a bulk change (assign, status, dismiss) over a selection or a whole search."""
+        if not allowed(actor, perm.LEADS_BULK) and (params is not None or not allowed(actor, perm.LEADS_TRIAGE)):
+            raise Forbidden(perm.LEADS_BULK)
+        if action == "assign":
+            if not assignee:
+                raise Invalid("请选择指派对象")
+            self._check_assignee(assignee)
+        elif action == "status":
+            if status not in TRIAGE_LABELS_ZH:
+                raise Invalid("请选择状态")
+        elif action == "dismiss":
+            if reason not in DISMISSAL_REASONS_ZH:
+                raise Invalid("请选择排除理由")
+        else:
+            raise Invalid(f"未知的批量操作 {action}")
+        total = self.bulk_count(actor, params, lead_ids)
+        job = Job(id=uuid.uuid4().hex, kind=f"bulk.{action}", owner=actor.username, total=total, created_at=now())
+        self.people.create_job(job)
+        args = (actor, job.id, source, action, params, list(lead_ids), status, assignee, reason)
+        if background:
+            threading.Thread(target=self._bulk_run, args=args, name=f"bulk-{job.id[:8]}", daemon=True).start()
+        else:
+            self._bulk_run(*args)
+        return job
+
+    def _bulk_targets(self, actor: Actor, params: QueueParams | None, lead_ids: list[str]) -> Iterator[Lead]:
+        if params is None:
+            for lead_id in lead_ids:
+                try:
+                    yield self.lead(actor, lead_id, perm.LEADS_TRIAGE)
+                except (NotFound, Forbidden):
+                    continue
+            return
+        # collect first: changing status while paging a status-filtered search would shift the pages
+        yield from list(self._all(self.query_for(actor, params)))
+
+    def _bulk_run(
+        self,
+        actor: Actor,
+        job_id: str,
+        source: str,
+        action: str,
+        params: QueueParams | None,
+        lead_ids: list[str],
+        status: str | None,
+        assignee: str | None,
+        reason: str | None,
+    ) -> None:
+        done = failed = 0
+        try:
+            chunk: list[Lead] = []
+            targets = self._bulk_targets(actor, params, lead_ids)
+            for lead in targets:
+                if not allowed(actor, perm.LEADS_TRIAGE, lead.listing):
+                    failed += 1
+                    continue
+                chunk.append(lead)
+                if len(chunk) >= BULK_CHUNK:
+                    done += self._bulk_chunk(actor, job_id, source, action, chunk, status, assignee, reason)
+                    chunk = []
+                    self.people.update_job(job_id, done=done, failed=failed)
+            if chunk:
+                done += self._bulk_chunk(actor, job_id, source, action, chunk, status, assignee, reason)
+            self.people.update_job(job_id, done=done, failed=failed, state="done", finished_at=now())
+        except Exception as exc:  # the job page must say it stopped, and why
+            self.people.update_job(
+                job_id, done=done, failed=failed, state="failed", message=str(exc)[:500], finished_at=now()
+            )
+            raise
+
+    def _bulk_chunk(
+        self,
+        actor: Actor,
+        job_id: str,
+        source: str,
+        action: str,
+        leads: list[Lead],
+        status: str | None,
+        assignee: str | None,
+        reason: str | None,
+    ) -> int:
+        decided, events = [], []
+        for lead in leads:
+            new_status = lead.status.value
+            note = lead.note
+            if action == "status" and status:
+                new_status = status
+            elif action == "dismiss" and reason:
+                new_status, note = "dismissed", f"排除：{DISMISSAL_REASONS_ZH[reason]}"
+            new_assignee = assignee if action == "assign" else lead.assignee
+            decided.append(
+                Decision(
+                    lead_id=lead.lead_id,
+                    status=new_status,
+                    assignee=new_assignee,
+                    note=note,
+                    updated_by=actor.username,
+                    region=lead.listing.region,
+                )
+            )
+            before = {"status": lead.status.value, "assignee": lead.assignee}
+            after = {"status": new_status, "assignee": new_assignee}
+            events.append(
+                self._event(
+                    actor,
+                    f"lead.bulk_{action}",
+                    "lead",
+                    lead.lead_id,
+                    source,
+                    before=_json(before),
+                    after=_json(after),
+                    detail=f"job {job_id}",
+                )
+            )
+        written = self.people.decide(decided, events, check_versions=False)
+        self._apply(written)
+        return len(written)
+
+    # -- cases ---------------------------------------------------------------------------------
+    def case(self, actor: Actor, case_id: int, action: str = perm.CASES_VIEW) -> Case:
+        case = self.people.get_case(case_id)
+        if case is None or not allowed(actor, perm.CASES_VIEW, case_place(case)):
+            raise NotFound(str(case_id))
+        if not allowed(actor, action, case_place(case)):
+            raise Forbidden(action)
+        return case
+
+    def cases(self, actor: Actor) -> list[Case]:
+        if not allowed(actor, perm.CASES_VIEW):
+            raise Forbidden(perm.CASES_VIEW)
+        return [c for c in self.people.list_cases() if allowed(actor, perm.CASES_VIEW, case_place(c))]
+
+    def create_case(
+        self,
+        actor: Actor,
+        lead_ids: Sequence[str],
+        *,
+        source: str,
+        title: str = "",
+        owner: str | None = None,
+        due_date: datetime | None = None,
+    ) -> Case:
+        if not allowed(actor, perm.CASES_EDIT):
+            raise Forbidden(perm.CASES_EDIT)
+        leads = [self.lead(actor, i) for i in dict.fromkeys(lead_ids)]
+        if not leads:
+            raise Invalid("请至少选择一条线索")
+        owner = owner or actor.username
+        self._check_assignee(owner)
+        codes = {divisions.code_for(lead.listing.region) for lead in leads}
+        region = codes.pop() if len(codes) == 1 and None not in codes else jurisdiction(actor)
+        if region is None or not allowed(
+            actor, perm.CASES_EDIT, Place(divisions.full_name(region) if region != divisions.NATIONAL else None)
+        ):
+            region = jurisdiction(actor)
+        shops = sorted({lead.listing.shop_name or lead.listing.shop_id or "" for lead in leads} - {""})
+        title = title.strip() or f"{'、'.join(shops[:2]) or leads[0].listing.title[:30]} 涉嫌违法经营"
+        case = Case(
+            title=title[:256],
+            owner=owner,
+            region=region,
+            created_by=actor.username,
+            created_at=now(),
+            due_date=due_date,
+            lead_ids=[lead.lead_id for lead in leads],
+        )
+        events = [
+            self._event(
+                actor,
+                "case.create",
+                "case",
+                "",
+                source,
+                after=_json({"title": case.title, "owner": owner, "leads": case.lead_ids}),
+                detail="立案 {number}",
+            )
+        ] + [
+            self._event(actor, "lead.case_linked", "lead", lead.lead_id, source, detail="立案 {number}")
+            for lead in leads
+        ]
+        return self.people.create_case(case, events)
+
+    def update_case(self, actor: Actor, case_id: int, *, version: int, source: str, **changes: Any) -> Case:
+        case = self.case(actor, case_id, perm.CASES_EDIT)
+        changes = {k: v for k, v in changes.items() if v is not None}
+        if "status" in changes:
+            target = changes["status"]
+            if target not in CASE_TRANSITIONS:
+                raise Invalid(f"未知的案件状态 {target}")
+            if target != case.status.value and target not in CASE_TRANSITIONS[case.status.value]:
+                raise Invalid("案件只能按 立案 → 调查 → 处罚决定/不予处罚 → 结案 推进")
+            changes["status"] = CaseStatus(target)
+        if "owner" in changes:
+            self._check_assignee(changes["owner"])
+        before = {k: _plain(getattr(case, k)) for k in changes}
+        after = {k: _plain(v) for k, v in changes.items()}
+        event = self._event(
+            actor,
+            "case.update",
+            "case",
+            str(case_id),
+            source,
+            before=_json(before),
+            after=_json(after),
+            detail=case.number,
+        )
+        return self.people.update_case(case_id, version, changes, event)
+
+    def add_case_note(self, actor: Actor, case_id: int, text: str, *, source: str) -> None:
+        case = self.case(actor, case_id, perm.CASES_EDIT)
+        if not text.strip():
+            raise Invalid("备注不能为空")
+        note = CaseNote(author=actor.username, at=now(), text=text.strip()[:5000])
+        self.people.add_case_note(
+            case_id,
+            note,
+            self._event(
+                actor, "case.note", "case", str(case_id), source, after=_json({"note": note.text}), detail=case.number
+            ),
+        )
+
+    def link_leads(
+        self, actor: Actor, case_id: int, lead_ids: Sequence[str], *, source: str, unlink: bool = False
+    ) -> None:
+        case = self.case(actor, case_id, perm.CASES_EDIT)
+        ids = [self.lead(actor, i).lead_id for i in lead_ids]
+        action = "case.unlink" if unlink else "case.link"
+        self.people.link_leads(
+            case_id,
+            ids,
+            self._event(actor, action, "case", str(case_id), source, after=_json({"leads": ids}), detail=case.number),
+            unlink=unlink,
+        )
+
+    def merge_cases(self, actor: Actor, target_id: int, source_id: int, *, source: str) -> Case:
+        target = self.case(actor, target_id, perm.CASES_EDIT)
+        other = self.case(actor, source_id, perm.CASES_EDIT)
+        event = self._event(
+            actor,
+            "case.merge",
+            "case",
+            str(target_id),
+            source,
+            after=_json({"merged": other.number, "leads": other.lead_ids}),
+            detail=target.number,
+        )
+        return self.people.merge_cases(target_id, source_id, event)
+
+    def split_case(self, actor: Actor, case_id: int, lead_ids: Sequence[str], *, source: str) -> Case:
+        """Move some leads of a case into a new case (same owner and jurisdiction)."""
+        case = self.case(actor, case_id, perm.CASES_EDIT)
+        moving = [i for i in lead_ids if i in case.lead_ids]
+        if not moving or len(moving) == len(case.lead_ids):
+            raise Invalid("拆分需要选择部分（而非全部）线索")
+        self.link_leads(actor, case_id, moving, source=source, unlink=True)
+        return self.create_case(
+            actor, moving, source=source, title=f"{case.title}（拆分）", owner=case.owner, due_date=case.due_date
+        )
+
+    # -- audit ---------------------------------------------------------------------------------
+    def record_export(self, actor: Actor, what: str, count: int, source: str, detail: str = "") -> None:
+        self.people.record(self._event(actor, "export", what, what, source, detail=f"{count} rows {detail}".strip()))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, CaseStatus):
+        return value.value
+    return value
+
+
+__all__ = ["Forbidden", "Invalid", "NotFound", "QueueParams", "VersionConflict", "Workspace"]
