@@ -1,9 +1,10 @@
 """The production path end to end: demo mall -> Scrapy (+chromium) -> rules -> real Kafka -> indexer
 process -> real OpenSearch, crawled twice.
 
-Topic names are the production ones (`sweep.listings`, `sweep.leads`), so on a developer machine the
-topics may hold messages of earlier runs; the assertions therefore look only at this mall's listings,
-whose lead ids are stable, and the index (unique prefix per run) at nothing else.
+The crawler and the indexer processes get a topic prefix (`SWEEP_TOPIC_PREFIX`) and an index prefix
+unique to the test session, so they read only this run's messages: a second run against the same
+servers starts from empty topics (before topic prefixes, it re-read every earlier run's sightings
+from the shared `sweep.leads` and counted them).
 """
 
 from __future__ import annotations
@@ -69,6 +70,7 @@ def test_demo_crawl_through_kafka_into_opensearch(kafka_bootstrap, opensearch_ur
         "SWEEP_KAFKA": kafka_bootstrap,
         "SWEEP_SEARCH_URL": opensearch_url,
         "SWEEP_INDEX_PREFIX": f"{run_prefix}demo",
+        "SWEEP_TOPIC_PREFIX": f"{run_prefix}demo",
         "SWEEP_DATA_DIR": str(tmp_path / "data"),
     }
     settings = Settings(search_url=opensearch_url, index_prefix=f"{run_prefix}demo")

@@ -7,7 +7,9 @@ TCP proxy this test controls (the shared OpenSearch is never stopped).
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import hashlib
 import os
 import random
 import signal
@@ -380,3 +382,72 @@ def test_poison_messages_land_in_deadletter_with_original_bytes(pipeline: Pipeli
     for m in dead:
         assert m.headers["source_topic"] == pipeline.leads
         assert m.headers["source_partition"].isdigit() and m.headers["source_offset"].isdigit()
+
+
+def _read_all(kafka: str, topic: str, want: int) -> list[Message]:
+    from kafka import KafkaConsumer
+
+    consumer = KafkaConsumer(
+        topic, bootstrap_servers=kafka, group_id=None, auto_offset_reset="earliest", consumer_timeout_ms=10_000
+    )
+    got: list[Message] = []
+    for record in consumer:
+        headers = {k: (v or b"").decode() for k, v in record.headers}
+        key = record.key.decode() if record.key is not None else None
+        got.append(Message(record.topic, record.partition, record.offset, key, record.value, headers))
+        if len(got) >= want:
+            break
+    consumer.close()
+    return got
+
+
+def test_oversized_dead_letter_ends_bounded_and_the_indexer_goes_on(pipeline: Pipeline) -> None:
+    """A poison message whose dead letter exceeds the dead-letter topic's max.message.bytes (4 KiB here;
+    1 MiB by default) is recorded as a bounded dead letter instead of blocking the group."""
+    from kafka import KafkaAdminClient
+    from kafka.admin import NewTopic
+
+    admin_client = KafkaAdminClient(bootstrap_servers=pipeline.kafka)
+    admin_client.create_topics(
+        [
+            NewTopic(
+                pipeline.deadletter, num_partitions=1, replication_factor=1, topic_configs={"max.message.bytes": "4096"}
+            )
+        ]
+    )
+    admin_client.close()
+    good, expected = stream(60, seed=6)
+    big_poison = b"\x00" + os.urandom(20_000)  # random: gzip cannot shrink it under the limit
+    small_poison = b"{not json"
+    with pipeline.bus() as bus, pipeline.store() as store:
+        for k, ev in enumerate(good):
+            bus.publish(pipeline.leads, ev.lead_id, envelope.encode(KIND_LEAD_EVENT, ev))
+            if k == 20:
+                bus.publish(pipeline.leads, "poison-big", big_poison)
+            if k == 40:
+                bus.publish(pipeline.leads, "poison-small", small_poison)
+        bus.flush()
+        worker = pipeline.indexer(bus, store, deadletter_head_bytes=512)
+        stats = worker.run(stop_when_idle=True, idle_s=6)
+        assert stats.messages == len(good) + 2
+        assert stats.deadlettered == 2 and stats.deadletters_bounded == 1 and stats.deadletters_dropped == 0
+        assert worker.health()["state"] == "ok"
+        check_times_seen(store, expected)
+        assert pipeline.indexer(bus, store).run(stop_when_idle=True, idle_s=6).messages == 0  # all committed
+
+    dead = _read_all(pipeline.kafka, pipeline.deadletter, want=10)
+    by_key: dict[str | None, list[Message]] = {}
+    for m in dead:
+        by_key.setdefault(m.key, []).append(m)
+    assert set(by_key) == {"poison-big", "poison-small"}
+    assert {m.value for m in by_key["poison-small"]} == {small_poison}  # full size (perhaps twice: at-least-once)
+    (bounded,) = by_key["poison-big"]
+    record = orjson.loads(bounded.value)
+    assert record["bounded"] is True and record["key"] == "poison-big"
+    assert record["source_topic"] == pipeline.leads
+    assert record["payload_bytes"] == len(big_poison)
+    assert record["payload_sha256"] == hashlib.sha256(big_poison).hexdigest()
+    assert base64.b64decode(record["payload_head_b64"]) == big_poison[:512]
+    assert "not JSON" in record["error"]
+    assert bounded.headers["bounded"] == "true"
+    assert bounded.headers["source_offset"] == str(record["source_offset"])

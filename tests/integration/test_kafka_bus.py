@@ -7,14 +7,15 @@ depend on each other nor on what other runs left in the broker.
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 import uuid
 from collections.abc import Callable, Iterator
 
 import pytest
 
-from adapters.bus.kafka import BusDeliveryError, BusUnavailableError, KafkaBus, KafkaBusConsumer
-from sweep.bus.base import Message
+from adapters.bus.kafka import BusDeliveryError, BusUnavailableError, KafkaBus, KafkaBusConsumer, MessageRejected
+from sweep.bus.base import Message, MessageRejectedError
 from sweep.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -179,8 +180,20 @@ def test_flush_raises_when_broker_rejects_a_message(make_bus: Callable[..., Kafk
     bus.publish(topic, "ok", b"small")
     bus.flush()
     bus.publish(topic, "big", b"x" * (2 * 2**20))
-    with pytest.raises(BusDeliveryError, match="not delivered"):
+    with pytest.raises(BusDeliveryError, match="not delivered") as caught:
         bus.flush(timeout_s=60)
+    assert isinstance(caught.value, MessageRejectedError), "too large is permanent: the caller must not retry"
+    # the same bus goes on publishing (kafka-python's producer would fail every later send)
+    bus.publish(topic, "after", b"small again")
+    bus.flush()
+    with bus.consumer([topic], names("g")) as consumer:
+        assert [m.key for m in drain(consumer, 2)] == ["ok", "after"]
+
+
+def test_client_side_size_check_raises_message_rejected_at_publish(make_bus: Callable[..., KafkaBus], names) -> None:
+    bus = make_bus(partitions=1, max_request_size=64 * 1024)
+    with pytest.raises(MessageRejected):
+        bus.publish(names("listings"), "big", os.urandom(200 * 1024))
 
 
 def test_unreachable_kafka_names_the_address() -> None:

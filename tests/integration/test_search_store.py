@@ -8,8 +8,12 @@ deletes its indices and templates afterwards.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import threading
+import urllib.error
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -18,6 +22,7 @@ import pytest
 
 from adapters.store.searchengine import admin, detect_flavor, open_search_store, server_info
 from adapters.store.searchengine.base import SearchEngineStore
+from adapters.store.searchengine.errors import SearchError
 from sweep.models import Evidence, Finding, LeadEvent, Listing, ListingSummary, TriageStatus
 from sweep.settings import Settings
 from sweep.store.base import LeadQuery
@@ -284,3 +289,46 @@ def test_reindex_swaps_alias_and_keeps_data(store: SearchEngineStore) -> None:
     store.apply_events([event(0, "出售氰化钠 0", minutes=5)])  # writes go to v2 via the alias
     assert store.get(ev.lead_id).times_seen == 2  # type: ignore[union-attr]
     assert admin.drop_old(store, "leads") == [result["from"]]
+
+
+def _prefix_footprint(url: str, prefix: str) -> tuple[list[str], list[str]]:
+    """(indices, index templates) whose name starts with `prefix`, asked with plain HTTP."""
+
+    def get(path: str) -> object:
+        try:
+            with urllib.request.urlopen(f"{url.rstrip('/')}{path}", timeout=30) as response:
+                return json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            if exc.code == 404:
+                return None
+            raise
+
+    indices = get(f"/_cat/indices/{prefix}*?format=json&expand_wildcards=all") or []
+    templates = (get(f"/_index_template/{prefix}*") or {}).get("index_templates", [])  # type: ignore[union-attr]
+    return sorted(i["index"] for i in indices), sorted(t["name"] for t in templates)  # type: ignore[union-attr]
+
+
+def test_opening_for_search_creates_nothing_and_the_first_write_creates_it(opensearch_url: str) -> None:
+    """Least privilege: searching, showing and triaging must work with read rights, so opening the store
+    (as `sweep leads search/show/triage` do through open_lead_store) may not PUT templates or indices."""
+    from adapters import open_lead_store
+
+    prefix = f"it-{RUN}-readonly-{uuid.uuid4().hex[:6]}"
+    settings = Settings(search_url=opensearch_url, index_prefix=prefix)
+    with open_lead_store(settings) as store:
+        for look in (lambda: store.search(LeadQuery(text="氰化钠")), lambda: store.get("nope"), store.count):
+            with contextlib.suppress(SearchError):  # nothing to find: an error or an empty answer
+                look()
+        with pytest.raises((KeyError, SearchError)):
+            store.set_status("nope", TriageStatus.confirmed)
+    assert _prefix_footprint(opensearch_url, prefix) == ([], [])
+
+    with open_search_store(settings, prefix=prefix, refresh="wait_for") as writer:
+        try:
+            writer.apply_events([event(1, "出售氰化钠")])
+            indices, templates = _prefix_footprint(opensearch_url, prefix)
+            assert f"{prefix}-leads-v1" in indices
+            assert f"{prefix}-leads" in templates
+            assert writer.count() == 1
+        finally:
+            admin.delete_all(writer)
