@@ -123,9 +123,8 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _sasl_needs_credentials(self) -> Settings:
-        if self.kafka_security_protocol.startswith("SASL_") and not (
-            self.kafka_sasl_username and self.kafka_sasl_password
-        ):
+        password = self.kafka_sasl_password.get_secret_value() if self.kafka_sasl_password else ""
+        if self.kafka_security_protocol.startswith("SASL_") and not (self.kafka_sasl_username and password):
             raise ValueError(
                 f"kafka_security_protocol {self.kafka_security_protocol} needs SWEEP_KAFKA_SASL_USERNAME "
                 "and SWEEP_KAFKA_SASL_PASSWORD (the password from the environment only)"

@@ -125,7 +125,10 @@ def test_kafka_ssl_without_sasl_sends_no_credentials() -> None:
     }
 
 
-def test_sasl_without_password_is_refused() -> None:
+def test_sasl_without_password_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ValidationError, match="SWEEP_KAFKA_SASL_PASSWORD"):
+        Settings(kafka="broker:9093", kafka_security_protocol="SASL_PLAINTEXT", kafka_sasl_username="u")
+    monkeypatch.setenv("SWEEP_KAFKA_SASL_PASSWORD", "")  # an empty variable, as compose passes an unset one
     with pytest.raises(ValidationError, match="SWEEP_KAFKA_SASL_PASSWORD"):
         Settings(kafka="broker:9093", kafka_security_protocol="SASL_PLAINTEXT", kafka_sasl_username="u")
 
