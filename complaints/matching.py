@@ -100,6 +100,8 @@ def core_name(name: str | None) -> str:
     """`normalise_name` without shop suffixes, company forms and 官方 (鑫达化工官方旗舰店 -> 鑫达化工,
     上海鑫达化工有限公司 -> 上海鑫达化工). Never shorter than two characters: 旗舰店 alone stays as it is."""
     text = normalise_name(name)
+    if text in SHOP_SUFFIXES or text in COMPANY_SUFFIXES:
+        return text  # a bare 旗舰店 names nobody; it stays whole rather than becoming 旗舰
     changed = True
     while changed:
         changed = False

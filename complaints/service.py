@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
 from complaints import export as exporting
-from complaints.matching import SellerIndex, seller_keys
+from complaints.matching import SellerIndex, complaint_keys, seller_keys
 from complaints.readers import Table
 from complaints.records import RowError, build_record
 from sweep.audit import AuditEvent, AuditLog
@@ -207,7 +207,36 @@ class ComplaintService:
                 {"error": error.reason[:500], "kind": KIND_REJECTED_ROW},
             )
 
+    def _merged(self, batch: list[ComplaintRecord]) -> list[ComplaintRecord]:
+        """The batch with each record laid over the stored one: a later export that leaves a column out
+        (an update file with only 编号 and 办理状态) updates what it has and keeps the rest, personal data
+        included. Within one batch the last row of an id wins."""
+        latest = {r.complaint.complaint_id: r for r in batch}
+        stored = self.store.get_many(list(latest))
+        out = []
+        for cid, record in latest.items():
+            old = stored.get(cid)
+            if old is None:
+                out.append(record)
+                continue
+            complaint = Complaint.model_validate(
+                {**old.model_dump(), **record.complaint.model_dump(exclude_none=True, exclude={"pii_kinds"})}
+                | {"pii_kinds": sorted({*old.pii_kinds, *record.complaint.pii_kinds})}
+            )
+            previous = self.store.personal_data(cid)
+            personal = record.personal
+            if previous is not None:
+                found = {k: list(v) for k, v in previous.found.items()}
+                for kind, values in personal.found.items():
+                    found[kind] = list(dict.fromkeys([*found.get(kind, []), *values]))
+                personal = PersonalData.model_validate(
+                    {**previous.model_dump(), **personal.model_dump(exclude_none=True)} | {"found": found}
+                )
+            out.append(ComplaintRecord(complaint, personal, complaint_keys(complaint)))
+        return out
+
     def _store(self, batch: list[ComplaintRecord], report: ImportReport) -> None:
+        batch = self._merged(batch)
         index = self.index
         matches = {r.complaint.complaint_id: index.match(r.complaint) for r in batch}
         stats = self.store.upsert(batch)

@@ -522,3 +522,35 @@ class ComplaintMatch(_Model):
     """Why, in words staff can check (`统一社会信用代码一致`, `店铺名称相近 0.96` …)."""
     lead_ids: list[str] = Field(default_factory=list)
     shop_name: str | None = None
+
+class PersonalData(_Model):
+    """The unmasked personal values of one complaint, stored encrypted beside the masked record.
+
+    `found` lists every value detected, by kind (name, phone, id_number, bank_card, email, address),
+    from the personal columns and inside the free text; `text` is the complaint text as received. Never
+    published, indexed, exported or logged: readable only via a permission check that is audited.
+    """
+
+    complaint_id: str
+    name: str | None = None
+    phone: str | None = None
+    id_number: str | None = None
+    address: str | None = None
+    text: str | None = None
+    demand: str | None = None
+    result: str | None = None
+    """`text`, `demand` and `result` as received, kept only when they held personal data."""
+    found: dict[str, list[str]] = Field(default_factory=dict)
+
+
+class ComplaintMatch(_Model):
+    """A seller a complaint concerns, as the matcher found it: one shop on one platform."""
+
+    platform: str
+    shop_id: str
+    score: float
+    """0-1; 1.0 for exact keys (a valid USCC, the shop id, a known URL)."""
+    reasons: list[str] = Field(default_factory=list)
+    """Why, in words staff can check (`统一社会信用代码一致`, `店铺名称相近 0.96` …)."""
+    lead_ids: list[str] = Field(default_factory=list)
+    shop_name: str | None = None

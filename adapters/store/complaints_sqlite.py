@@ -168,6 +168,18 @@ class SqliteComplaintStore(ComplaintStore):
         row = self._conn.execute("SELECT doc FROM complaints WHERE complaint_id = ?", (complaint_id,)).fetchone()
         return Complaint.model_validate_json(row[0]) if row else None
 
+    def get_many(self, complaint_ids: Sequence[str]) -> dict[str, Complaint]:
+        out: dict[str, Complaint] = {}
+        ids = list(complaint_ids)
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for cid, doc in self._conn.execute(
+                f"SELECT complaint_id, doc FROM complaints WHERE complaint_id IN ({marks})", chunk
+            ):
+                out[cid] = Complaint.model_validate_json(doc)
+        return out
+
     def personal_data(self, complaint_id: str) -> PersonalData | None:
         row = self._conn.execute(
             "SELECT sealed FROM complaint_personal WHERE complaint_id = ?", (complaint_id,)

@@ -71,6 +71,10 @@ class ComplaintStore(ABC):
         """The masked record."""
 
     @abstractmethod
+    def get_many(self, complaint_ids: Sequence[str]) -> dict[str, Complaint]:
+        """The masked records of those ids that exist."""
+
+    @abstractmethod
     def personal_data(self, complaint_id: str) -> PersonalData | None:
         """The unmasked values. Callers: only the complaints capability, after permission and audit."""
 
