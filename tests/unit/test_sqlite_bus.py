@@ -3,6 +3,9 @@ from __future__ import annotations
 import multiprocessing as mp
 
 from adapters.bus.sqlite import SqliteBus
+from sweep.bus.base import Topics
+from sweep.models import Finding
+from tests.conftest import make_event, make_listing
 
 
 def test_messages_are_invisible_until_flushed_and_ordered(tmp_path):
@@ -62,3 +65,35 @@ def test_several_processes_share_the_log(tmp_path):
         p.join(60)
         assert p.exitcode == 0
     assert len(SqliteBus(path).consumer(["t"], "g").poll(max_records=10_000, timeout_s=0)) == 3000
+
+
+def test_embedded_pipeline_with_a_topic_prefix(tmp_path, monkeypatch, later):
+    """The embedded path of `sweep demo`: Publisher -> SQLite bus -> Indexer (writer thread) -> SQLite
+    store, all on the topics of SWEEP_TOPIC_PREFIX; another prefix's messages stay unread."""
+    from adapters.store.sqlite import SqliteLeadStore
+    from consumers.indexer import Indexer
+    from sweep.publishing import Publisher
+    from sweep.settings import get_settings
+
+    monkeypatch.setenv("SWEEP_TOPIC_PREFIX", "demo1")
+    get_settings.cache_clear()
+    bus = SqliteBus(tmp_path / "bus.sqlite")
+    other = Publisher(bus, Topics("demo0"))
+    mine = Publisher(bus)
+    for n in range(40):
+        ev = make_event(listing_id=f"L{n}", at=later(n % 2))
+        listing = make_listing(f"L{n}")
+        finding = Finding(**ev.finding.model_dump())
+        mine.publish_listing(listing)
+        mine.publish_findings(listing, [finding], observed_at=ev.observed_at)
+        other.publish_findings(listing, [finding], observed_at=ev.observed_at)
+    mine.flush()
+    store = SqliteLeadStore(tmp_path / "leads.sqlite")
+    stats = Indexer(bus, store, batch=16).run(stop_when_idle=True, idle_s=0.05)
+    assert (mine.topics.leads, mine.topics.listings) == ("demo1.leads", "demo1.listings")
+    assert stats.messages == 80 and stats.lead_events == 40 and stats.listings == 40
+    assert stats.created == 40 and stats.deadlettered == 0
+    assert store.count() == 40
+    store.close()
+    bus.close()
+    get_settings.cache_clear()
