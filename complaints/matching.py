@@ -26,6 +26,7 @@ import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from urllib.parse import parse_qsl, urlsplit
 
 from rapidfuzz import fuzz
@@ -89,6 +90,13 @@ _PUNCT = re.compile(r"[\s()（）\[\]【】{}<>《》「」『』\"'“”‘’
 _ADMIN_PART = re.compile(r"[^省市区县旗州盟]*?(?:自治区|自治州|省|市|区|县|旗|州|盟)")
 
 
+_SUFFIX_RUN = re.compile(
+    "(?:" + "|".join(sorted({*SHOP_SUFFIXES, *COMPANY_SUFFIXES, "官方"}, key=len, reverse=True)) + ")+$"
+)
+_PROVINCE_START = re.compile("^(?:" + "|".join(sorted(PROVINCES, key=len, reverse=True)) + ")")
+
+
+@lru_cache(maxsize=200_000)
 def normalise_name(name: str | None) -> str:
     """Full-width folded, traditional to simplified, lower case, no spaces, brackets or punctuation."""
     if not name:
@@ -96,33 +104,34 @@ def normalise_name(name: str | None) -> str:
     return _PUNCT.sub("", fold(unicodedata.normalize("NFKC", name)))
 
 
+@lru_cache(maxsize=200_000)
 def core_name(name: str | None) -> str:
     """`normalise_name` without shop suffixes, company forms and 官方 (鑫达化工官方旗舰店 -> 鑫达化工,
-    上海鑫达化工有限公司 -> 上海鑫达化工). Never shorter than two characters: 旗舰店 alone stays as it is."""
+    上海鑫达化工有限公司 -> 上海鑫达化工). Never shorter than two characters: 旗舰店 alone stays as it is.
+    Cached: the same shop is named by many complaints and the same seller indexed once per name."""
     text = normalise_name(name)
     if text in SHOP_SUFFIXES or text in COMPANY_SUFFIXES:
         return text  # a bare 旗舰店 names nobody; it stays whole rather than becoming 旗舰
-    changed = True
-    while changed:
-        changed = False
-        for suffix in (*SHOP_SUFFIXES, *COMPANY_SUFFIXES):
-            if text.endswith(suffix) and len(text) - len(suffix) >= 2:
-                text = text[: -len(suffix)]
-                changed = True
-                break
-        if text.endswith("官方") and len(text) > 4:
-            text, changed = text[:-2], True
-        if text.startswith("官方") and len(text) > 4:
-            text, changed = text[2:], True
+    m = _SUFFIX_RUN.search(text)
+    if m and m.start() >= 2:
+        text = text[: m.start()]
+    elif m:  # stripping the whole run would leave less than two characters: strip one suffix at a time
+        changed = True
+        while changed:
+            changed = False
+            for suffix in (*SHOP_SUFFIXES, *COMPANY_SUFFIXES):
+                if text.endswith(suffix) and len(text) - len(suffix) >= 2:
+                    text, changed = text[: -len(suffix)], True
+                    break
+    if text.startswith("官方") and len(text) > 4:
+        text = text[2:]
     return text
 
 
 def strip_province(core: str) -> str | None:
     """The core without a leading province (上海鑫达化工 -> 鑫达化工), or None when it has none."""
-    for province in PROVINCES:
-        if core.startswith(province) and len(core) - len(province) >= 2:
-            return core[len(province) :]
-    return None
+    m = _PROVINCE_START.match(core)
+    return core[m.end() :] if m and len(core) - m.end() >= 2 else None
 
 
 def place_names(region: str | None) -> set[str]:
