@@ -35,6 +35,7 @@ class Entry:
     parents: list[str] = field(default_factory=list)
     category: str | None = None
     note: str | None = None
+    serial: str | None = None  # the entry's number in the official list it was generated from
 
 
 @dataclass(slots=True)
@@ -106,8 +107,10 @@ def load_catalog(path: Path) -> Catalog:
             except ValueError as exc:
                 raise RulebookError(path, line_no, f"min_pct {rec['min_pct']!r} 不是数字") from exc
         terms = [name, *_split(rec.get("aliases")), *_split(rec.get("formulas"))]
-        if name_col == "name" and len(name) == 1:
-            terms = terms[1:]  # a bare element name (钠, 镁) would match inside every salt
+        if name_col == "name" and (len(name) == 1 or rec.get("name_match") == "no"):
+            # a bare element name (钠, 镁) would match inside every salt; name_match=no marks an official name
+            # that is an everyday word (汽油, 冰片) or belongs to another entry: it labels, it does not match
+            terms = terms[1:]
         for t in terms:
             if t in seen:
                 raise RulebookError(path, line_no, f"词条 {t!r} 与第 {seen[t]} 行重复")
@@ -127,6 +130,7 @@ def load_catalog(path: Path) -> Catalog:
                 parents=_split(rec.get("parents")),
                 category=rec.get("category") or None,
                 note=rec.get("note") or None,
+                serial=rec.get("serial") or None,
             )
         )
     return Catalog(path.stem, path, sources, date, entries)

@@ -6,7 +6,8 @@ book we also look for exclusions that can never take effect:
     cancel every match, so the rule could never fire on that term);
   * an `in_fields` exclusion on fields the listing never has;
   * exclusions that no inline example exercises (a warning: untested context is how false negatives
-    creep in unnoticed).
+    creep in unnoticed);
+  * catalog entries that can never match (no usable name, no CAS number) unless their note says why.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rules.book import Rulebook, load_rulebook
+from rules.catalog import Catalog
 from rules.errors import RulebookError
 from rules.normalize import norm_term
 
@@ -87,4 +89,30 @@ def lint_book(book: Rulebook) -> list[Problem]:
     for name, cat in book.catalogs.items():
         if not cat.entries:
             problems.append(Problem("warning", str(cat.path.name), None, f"目录 {name} 为空"))
+        problems.extend(unmatchable_entries(cat))
     return problems
+
+
+UNMATCHED_NOTE = "不匹配："
+"""A catalog note starting with this says why an entry deliberately has no match terms (汽油, 冰片)."""
+
+
+def unmatchable_entries(cat: Catalog) -> list[Problem]:
+    """Entries that can never match: no term survives normalisation and there is no CAS number. A bigger
+    catalog is generated, so an entry can silently lose its only name (a one-character element name, a
+    bracket qualifier, a name another entry already owns); deliberate cases say so in their note."""
+    out = []
+    for e in cat.entries:
+        if e.cas or any(norm_term(t).strip() for t in e.terms):
+            continue
+        if e.note and e.note.startswith(UNMATCHED_NOTE):
+            continue
+        out.append(
+            Problem(
+                "warning",
+                f"{cat.path.name}:{e.line}",
+                None,
+                f"目录条目「{e.name}」没有可匹配的名称或CAS号，永远不会命中",
+            )
+        )
+    return out

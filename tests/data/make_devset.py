@@ -92,6 +92,10 @@ EXPLOSIVE = [
     ("氯酸钠", "7775-09-9", "NaClO3", []),
 ]
 PEROXIDE_STRENGTHS = ["27.5%", "30%", "35%", "50%"]
+NOT_ON_SPECIFIC_LIST = {"硝酸汞", "亚砷酸钠", "亚硒酸钠", "硝酸铵"}
+"""In the pools above for their evasion styles, but by the official texts neither 剧毒 (危险化学品目录2015 备注)
+nor on the 2017 易制爆 list: selling them is an unlicensed hazardous-chemical sale (unless the shop holds the
+permit). Labelled from the law, not from what the rulebook happens to say."""
 DRUG = [
     ("丙酮", "67-64-1", None, []),
     ("甲苯", "108-88-3", None, []),
@@ -478,6 +482,8 @@ class Gen:
             title = f"化工原料 {rng.choice(SELL)}"
             attrs["品名"] = name
         kind = "chem_licensed" if rng.random() < 0.4 else "chem_plain"
+        if name in NOT_ON_SPECIFIC_LIST:
+            fams = set() if kind == "chem_licensed" else {"chem.unlicensed"}
         return self.row(title, desc, "chemicals", attrs, fams, kind)
 
     def peroxide(self) -> dict[str, Any]:
@@ -816,7 +822,7 @@ class Gen:
             fam = {
                 "氰化钠": "chem.toxic",
                 "氰化钾": "chem.toxic",
-                "硝酸铵": "chem.explosive_precursor",
+                "硝酸铵": "chem.unlicensed",  # not on the 2017 易制爆 list
                 "丙酮": "chem.drug_precursor",
             }[name]
             return self.row(f"{name} 99% 送防护手套", "量大从优。", "chemicals", {"规格": "500g"}, {fam}, "chem_plain")

