@@ -1,6 +1,7 @@
+# ruff: noqa: E501  (the catalog header lines are legal citations, kept whole on one line each)
 """Generate the chemical catalogs from the official lists plus curated overlays.
 
-    python rules/catalogs/make_catalogs.py          # rewrites rules/catalogs/{hazchem,toxic,explosive,drug_precursor,shadows_generated}.csv
+    python rules/catalogs/make_catalogs.py          # rewrites rules/catalogs/{hazchem,toxic,explosive,drug_precursor}.csv
 
 Inputs (all in the repository, so a rebuild needs no network):
   * sources/hazchem_2015.tsv     - 《危险化学品目录（2015版）》, all 2,828 entries (序号, 品名, 别名, CAS号, 备注 剧毒)
@@ -30,7 +31,17 @@ SOURCES = CATALOGS / "sources"
 OVERLAY = CATALOGS / "curated"
 DATE = "2026-12-02"
 COLUMNS = [
-    "name", "name_match", "cas", "aliases", "formulas", "category", "min_pct", "exclude", "serial", "official_name", "note",
+    "name",
+    "name_match",
+    "cas",
+    "aliases",
+    "formulas",
+    "category",
+    "min_pct",
+    "exclude",
+    "serial",
+    "official_name",
+    "note",
 ]
 
 AMBIGUOUS = {
@@ -255,7 +266,9 @@ def finalize(rows: list[Row], report: list[str], label: str) -> list[list[str]]:
         name_match = "" if usable(name) and name in kept else "no"
         note = r.note
         if not r.cas and not (name_match == "" or aliases):
-            why = [AMBIGUOUS[t] for t in terms if t in AMBIGUOUS] or [f"名称已属第{seen[t]}条" for t in terms if t in seen]
+            why = [AMBIGUOUS[t] for t in terms if t in AMBIGUOUS] or [
+                f"名称已属第{seen[t]}条" for t in terms if t in seen
+            ]
             note = f"{UNMATCHED}{'；'.join(why) or '无可用名称且无CAS号'}"
         out.append(
             [
