@@ -54,8 +54,8 @@ def login_page(request: Request, next: str = "/leads", error: str = "") -> HTMLR
 def login_submit(
     request: Request,
     ws: WorkspaceDep,
-    username: Annotated[str, Form()],
-    password: Annotated[str, Form()],
+    username: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
     csrf_token: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = "/leads",
 ) -> Response:
