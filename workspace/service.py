@@ -70,7 +70,8 @@ def now() -> datetime:
 
 
 def _json(value: dict[str, Any]) -> str:
-    return json.dumps({k: v for k, v in value.items() if v is not None}, ensure_ascii=False, sort_keys=True)
+    """Compact JSON of changed fields for the audit (None is kept: "no assignee" is a value too)."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ Forbidden 403, VersionConflict 409 with who changed the record and when, Invalid
 from __future__ import annotations
 
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import HTTPException
@@ -40,6 +41,8 @@ DOCS_CSP = CSP.replace("script-src 'self'", "script-src 'self' 'unsafe-inline'")
     "style-src 'self'", "style-src 'self' 'unsafe-inline'"
 )
 SEVERITY_ZH = {"high": "高", "medium": "中", "low": "低"}
+BEIJING = ZoneInfo("Asia/Shanghai")
+"""Times are stored in UTC and shown in Beijing time, as staff read them."""
 
 
 def templates() -> Jinja2Templates:
@@ -57,8 +60,8 @@ def templates() -> Jinja2Templates:
         marked=view.marked,
         safe_fragment=view.safe_fragment,
     )
-    t.env.filters["when"] = lambda d: d.strftime("%Y-%m-%d %H:%M") if d else ""
-    t.env.filters["day"] = lambda d: d.strftime("%Y-%m-%d") if d else ""
+    t.env.filters["when"] = lambda d: d.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M") if d else ""
+    t.env.filters["day"] = lambda d: d.astimezone(BEIJING).strftime("%Y-%m-%d") if d else ""
     return t
 
 

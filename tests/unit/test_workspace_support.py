@@ -35,6 +35,7 @@ XSS_DESCRIPTION = (
     '<iframe src="javascript:alert(4)"></iframe> {{ config }} {% print(7*7) %} <em onmouseover=alert(5)>x</em>'
 )
 XSS_URL = "javascript:alert(6)"
+EVIDENCE_WORDS = ("氰化钠", "氰化钾", "高锰酸钾", "硝酸铵", "降三高", "最低价", "最好")
 
 USERS = {
     # name: (role, jurisdiction)
@@ -62,7 +63,7 @@ def event(
     when: datetime = T0,
     platform: str = "demo",
 ) -> LeadEvent:
-    """A sighting whose evidence is the first 氰化钠/氰化钾 in the title (offsets on the raw title)."""
+    """A sighting whose evidence is the first of EVIDENCE_WORDS in the title (offsets on the raw title)."""
     listing = Listing(
         platform=platform,
         listing_id=listing_id,
@@ -73,8 +74,8 @@ def event(
         price=120.0,
         shop=Shop(shop_id=shop_id, name=shop_name, region=region),
     )
-    word = "氰化钠" if "氰化钠" in title else "氰化钾"
-    start = max(0, title.find(word))
+    word = next((w for w in EVIDENCE_WORDS if w in title), title[:2])
+    start = title.find(word)
     finding = Finding(
         platform=platform,
         listing_id=listing_id,
@@ -90,7 +91,12 @@ def event(
 
 def seed_events() -> list[LeadEvent]:
     return [
-        event("L1", "工业级氰化钠 98% 现货", shop_id="S1"),
+        event(
+            "L1",
+            "工业级氰化钠 98% 现货",
+            shop_id="S1",
+            description="工业级氰化钠，纯度 98%，25kg/桶，现货供应，可开票。",
+        ),
         event("L2", "氰化钠 电镀用 大量供应", shop_id="S1", when=T0 + timedelta(hours=1)),
         event("L3", "氰化钾 分析纯", shop_id="S2", shop_name="城关试剂商行", when=T0 + timedelta(hours=2)),
         event(
