@@ -64,6 +64,8 @@ class Pipeline:
         return KafkaBus(Settings(kafka=self.kafka, kafka_partitions=PARTITIONS))
 
     def store(self, url: str | None = None, **kw: object) -> SearchEngineStore:
+        """The indices are created up front (as `sweep search init` does), so tests may count at once."""
+        kw.setdefault("ensure", True)
         return open_search_store(Settings(search_url=url or self.search_url), prefix=self.prefix, **kw)  # type: ignore[arg-type]
 
     def indexer(self, bus, store, **kw: object) -> Indexer:
