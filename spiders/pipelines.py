@@ -10,15 +10,14 @@ as a success.
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass, field
-from importlib import resources
 from typing import Any
 
 from jsonschema import Draft202012Validator
 from scrapy.exceptions import DropItem
 
+from sweep.contracts import listing_schema
 from sweep.models import Finding, Listing
 
 logger = logging.getLogger(__name__)
@@ -32,16 +31,10 @@ class CrawledListing:
     findings: list[Finding] = field(default_factory=list)
 
 
-def load_schema() -> dict[str, Any]:
-    """The listing contract shipped inside the package (a copy of shared/schemas/listing.schema.json)."""
-    text = resources.files("spiders").joinpath("listing.schema.json").read_text(encoding="utf-8")
-    return json.loads(text)
-
-
 class ValidatePipeline:
     def __init__(self, stats: Any) -> None:
         self.stats = stats
-        self.validator = Draft202012Validator(load_schema())
+        self.validator = Draft202012Validator(listing_schema())
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> ValidatePipeline:

@@ -1,6 +1,6 @@
 """The records every part of sweep exchanges.
 
-`Listing` mirrors `shared/schemas/listing.schema.json` field for field (that file is the contract and
+`Listing` mirrors `sweep/contracts/listing.schema.json` field for field (that file is the contract and
 a unit test checks the two agree). `Finding` is what the rulebook reports per the taxonomy; `Lead` is
 a finding's lasting identity in the lead store; `LeadEvent` is what travels on the `sweep.leads`
 topic. Everything else in the project imports from here; this module imports nothing of sweep's.
@@ -457,6 +457,7 @@ def parse_time(value: str | None) -> datetime | None:
     except ValueError:
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
 
 class PersonalData(_Model):
     """The unmasked personal values of one complaint, stored encrypted beside the masked record.

@@ -9,8 +9,6 @@ import pytest
 
 from sweep.models import Evidence, Finding, LeadEvent, Listing, Shop
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-
 
 @pytest.fixture(autouse=True)
 def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
