@@ -1,18 +1,22 @@
 # The two quick-start commands are `make demo` and `make test`; everything else is their parts.
 PYTHON ?= python3
 PIP ?= $(PYTHON) -m pip
-SERVICES ?= kafka opensearch elasticsearch
+SERVICES ?= kafka opensearch elasticsearch postgresql
 
 .PHONY: install install-browser demo test test-unit test-integration services-up services-down lint bench
 
 install:  ## the Python package with its dev tools (editable)
 	$(PIP) install -q -e '.[dev]'
 
-install-browser:  ## Debian's chromium for JavaScript-rendered pages (Playwright cannot download one here)
+install-browser:  ## Debian's chromium (JavaScript pages, case PDFs) and Noto CJK fonts (Playwright cannot download a browser here)
 	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
 	  { (apt-get update -qq || sudo apt-get update -qq) && \
 	    (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium || \
 	     sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium); }
+	@fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || \
+	  { (apt-get update -qq || sudo apt-get update -qq) && \
+	    (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk || \
+	     sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk); }
 
 demo: install install-browser  ## install, then crawl the demo marketplace end to end
 	$(PYTHON) -m app demo

@@ -653,14 +653,15 @@ class SqlPeopleStore(PeopleStore):
 
     # -- cases ---------------------------------------------------------------------------------
     def _next_number(self, conn: Connection, year: int) -> str:
-        name = f"case-{year}"
-        row = conn.execute(select(counters.c.value).where(counters.c.name == name).with_for_update()).scalar()
-        if row is None:
-            conn.execute(insert(counters).values(name=name, value=1))
-            value = 1
-        else:
-            value = row + 1
-            conn.execute(update(counters).where(counters.c.name == name).values(value=value))
+        """One atomic upsert: concurrent first cases of a year cannot both insert the counter (a
+        SELECT … FOR UPDATE locks nothing while the row does not exist yet)."""
+        value = conn.execute(
+            text(
+                "INSERT INTO counters (name, value) VALUES (:name, 1) "
+                "ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value"
+            ),
+            {"name": f"case-{year}"},
+        ).scalar_one()
         return f"{year}-{value:05d}"
 
     def _load_case(self, conn: Connection, case_id: int) -> Case | None:

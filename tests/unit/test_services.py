@@ -133,12 +133,13 @@ def test_elasticsearch_configuration_and_user_switch() -> None:
 
 
 def test_recipes_in_order_with_the_fixed_ports() -> None:
-    assert list(RECIPES) == ["kafka", "opensearch", "elasticsearch"]
+    assert list(RECIPES) == ["kafka", "opensearch", "elasticsearch", "postgresql"]
     offset = int(os.environ.get("SWEEP_SERVICES_PORT_OFFSET", "0"))
     assert [r.ports for r in RECIPES.values()] == [
         (29092 + offset, 29093 + offset),
         (29200 + offset, 29300 + offset),
         (29210 + offset, 29310 + offset),
+        (29432 + offset,),
     ]
 
 
