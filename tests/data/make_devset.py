@@ -4,12 +4,16 @@ Each row is a Listing (listing.schema.json) plus `"families": [...]`, the taxono
 belongs to. Rows come from templates with variety: every family, the evasions sellers use (spaced,
 symbol-separated, zero-width, full-width, traditional characters, CAS number only, formula, common
 name), and many hard negatives (test kits, protective gear, soap, climbing chalk, medicines whose names
-contain a listed acid, grade words, best-before dates, disclaimers, printing paper ...).
+contain a listed acid, grade words, best-before dates, disclaimers, printing paper ...). Since the
+rulebook's second edition (the full 2,828-entry catalog) also: consumer goods that contain a listed
+substance (75% 酒精消毒液, 丁烷气罐, 油漆, 84 消毒液, 指甲油, 香水, 加油卡), harmless compounds whose names
+contain a listed one (苯甲酸钠, 聚乙烯), names spelled in pinyin, half in pinyin or with a same-sounding
+character (qinghuana, qing化钠, 氰化纳, 身fen证号) and treatment claims on incense, cosmetics and daily goods.
 
 The labels follow shared/taxonomy.md, written independently of the rule catalogs: substances are
 listed here with the families the official lists give them.
 
-    python tests/data/make_devset.py            # writes tests/data/devset.jsonl (800 rows, seed 20261123)
+    python tests/data/make_devset.py            # writes tests/data/devset.jsonl (1,200 rows, seed 20261123)
     python tests/data/make_devset.py -n 200000 -o /tmp/bench.jsonl --seed 1
 
 `generate(n, seed)` is also used by benchmarks/bench_rules.py.
@@ -154,6 +158,109 @@ HARMLESS_CHEM = [
     ("碳酸钠", "497-19-8"),
 ]
 
+CONSUMER = [
+    # consumer products that contain a listed substance: not a sale of the chemical (issue 9, item 2)
+    ("75%酒精消毒液 500ml 家用", "乙醇含量75%±5%，用于皮肤及物体表面消毒。", "daily"),
+    ("医用酒精喷雾 75% 100ml", "有效成分：乙醇。", "health"),
+    ("打火机充气 丁烷气罐 通用 300ml", "高纯丁烷，适用于各类充气打火机。", "daily"),
+    ("卡式炉气罐 丁烷气 250g*4罐", "户外卡式炉专用燃气罐。", "outdoor"),
+    ("Zippo 打火机油 煤油 133ml", "防风打火机专用油。", "daily"),
+    ("煤油取暖器 家用 速热", "燃料：煤油，油箱5L。", "home"),
+    ("醇酸调和漆 油漆 3kg 白色", "含二甲苯、乙酸丁酯，室内外木器金属用。", "home"),
+    ("铝粉漆 银粉漆 耐高温 1kg", "暖气片、管道防锈装饰。", "home"),
+    ("乳胶漆 内墙 20kg 净味", "水性涂料，零添加甲醛。", "home"),
+    ("84消毒液 2.5kg 家用 含氯", "主要成分次氯酸钠，有效氯含量4.0%~6.5%。", "daily"),
+    ("漂白水 衣物去渍 600g", "有效成分次氯酸钠，白色衣物适用。", "daily"),
+    ("指甲油 持久 不可剥 12ml", "成分：乙酸乙酯、乙酸丁酯、硝化纤维素。", "beauty"),
+    ("女士香水 淡香 50ml", "成分：乙醇、香精、水。", "beauty"),
+    ("中石化 加油卡 92号汽油 500元", "全国通用加油卡充值。", "services"),
+    ("柴油发电机 5kW 家用 静音", "使用0号柴油，油耗低。", "machinery"),
+    ("汽油割草机 二冲程 家用", "使用92号汽油与机油混合。", "machinery"),
+    ("燃气灶 液化气 家用 双灶", "适用液化石油气。", "home"),
+    ("车用玻璃水 -25℃ 2L*2", "含甲醇、乙二醇，冬季防冻。", "auto"),
+    ("发胶 定型喷雾 420ml", "推进剂：丁烷、丙烷、异丁烷。", "beauty"),
+    ("烫发水 冷烫精 500ml", "主要成分巯基乙酸铵。", "beauty"),
+    ("爆炸盐 洗衣 彩漂粉 1kg", "活性氧配方，过碳酸钠。", "daily"),
+    ("二氧化氯 消毒泡腾片 100片", "家用消毒，一片兑水1L。", "daily"),
+    ("煤焦油洗发水 去屑止痒 200ml", "温和去屑。", "beauty"),
+    ("丙烯颜料 24色 儿童画画", "水性丙烯颜料，速干防水。", "art"),
+    ("油画松节油 无味 100ml", "油画颜料稀释调色用。", "art"),
+    ("502胶水 强力胶 10支", "主要成分：α-氰基丙烯酸乙酯。", "office"),
+    ("PVC管胶水 快干 100g", "含四氢呋喃、环己酮。", "home"),
+    ("火柴 家用 10盒装", "火柴头含氯酸钾。", "daily"),
+]
+"""Consumer goods whose text names a listed substance (labels: no family)."""
+SHADOWED = [
+    # harmless compounds whose names contain a listed name (苯甲酸钠 contains 甲酸; 聚乙烯 contains 乙烯)
+    ("苯甲酸钠 食品级 防腐剂", "苯甲酸钠，食品添加剂。"),
+    ("乙酸钠 无水 食品级 500g", "醋酸钠，缓冲剂。"),
+    ("甲酸钙 饲料添加剂 25kg", "甲酸钙，饲料酸化剂。"),
+    ("聚乙烯 PE颗粒 注塑级", "聚乙烯原料，吹膜注塑。"),
+    ("聚丙烯 PP颗粒 25kg", "聚丙烯，注塑级。"),
+    ("聚苯乙烯 泡沫板 保温", "EPS 聚苯乙烯板。"),
+    ("丙烯酸树脂 水性 涂料用", "丙烯酸树脂乳液，成膜好。"),
+    ("巯基乙酸钙 脱毛膏原料", "巯基乙酸钙，化妆品原料。"),
+    ("硫酸亚铁 花肥 黄叶病", "硫酸亚铁，酸性土壤调节。"),
+    ("柠檬酸钠 食品级 500g", "柠檬酸钠，酸度调节剂。"),
+    ("醋酸钙 食品级 1kg", "乙酸钙，钙强化剂。"),
+    ("硝酸钾肥 水溶 25kg", "硝酸钾型复合肥。"),
+]
+"""(title, description): compounds that are not in the catalogs but whose names contain a listed one."""
+SHADOW_POSITIVE = [
+    # the listed substance itself, next to its shadow's use: still reported
+    ("甲酸", "64-18-6"),
+    ("乙酸", "64-19-7"),
+    ("乙烯", "74-85-1"),
+    ("丙烯酸", "79-10-7"),
+    ("巯基乙酸", "68-11-1"),
+]
+HOMOPHONE = {
+    # characters sellers swap for a same-sounding one, as seen in enforcement notices
+    "钠": "纳",
+    "钾": "甲",
+    "氰": "青",
+    "锰": "猛",
+    "氯": "录",
+    "硝": "消",
+    "汞": "拱",
+    "砷": "申",
+    "麻": "马",
+    "碱": "减",
+    "醚": "迷",
+    "酐": "干",
+    "磷": "林",
+    "铊": "他",
+}
+NOT_CHEM_PINYIN = [
+    # pinyin and same-sounding words that are not chemicals
+    ("景德镇 青花家用碗 10只装 现货", "釉下彩，可进微波炉。", "home"),
+    ("清华大学 纪念品 帆布包 现货", "校园文创 Qinghua University。", "gifts"),
+    ("Xiaomi 小米 充电宝 10000mAh 现货", "包邮，可开票。", "digital"),
+    ("纳米喷雾 补水仪 现货速发", "冷喷保湿。", "beauty"),
+    ("马黄 Mahuang 原创插画 明信片 包邮", "插画师作品。", "office"),
+    ("甲鱼 野生 2斤 现货", "鲜活发货。", "food/fresh"),
+    ("Qing 晴 雨伞 三折 现货", "晴雨两用。", "daily"),
+]
+MEDICAL_NONFOOD = [
+    # 广告法 第十七条: no product other than drugs and medical devices may claim to treat disease
+    ("尼木藏香 手工线香 安神 40支", "每晚点一支，治疗失眠，告别安眠药。", "incense"),
+    ("藏香 盘香 藏药配方", "熏香可预防感冒，治疗鼻炎。", "incense"),
+    ("祛斑霜 淡化 30g", "七天治愈黄褐斑，根治不复发。", "beauty"),
+    ("负离子手环 磁疗", "长期佩戴可降血压、治疗高血压。", "accessories"),
+    ("艾草足贴 50贴", "调理糖尿病，缓解高血压，排出体内毒素。", "daily"),
+    ("远红外 保暖护膝", "专治关节炎、风湿，根治不复发。", "apparel"),
+    ("草本牙膏 120g", "治疗口腔溃疡，根治牙周炎。", "daily"),
+    ("磁疗床垫 1.8m", "睡一晚降血糖，抗癌防癌。", "home"),
+]
+MEDICAL_NONFOOD_OK = [
+    ("尼木藏香 手工线香 天然香料 40支", "传统工艺，香味淡雅。", "incense"),
+    ("补水面霜 保湿 50g", "适合干性肌肤，温和不刺激。", "beauty"),
+    ("盐酸二甲双胍片 0.5g*48片 国药准字", "用于治疗2型糖尿病。处方药，请遵医嘱。", "pharmacy"),
+    ("布洛芬缓释胶囊 OTC 20粒", "用于缓解轻至中度疼痛，如头痛、关节痛。", "pharmacy"),
+    ("电子血压计 家用 上臂式", "适用于高血压人群日常监测血压。", "medical"),
+    ("护膝 保暖 运动 一对", "本品不能代替药物治疗关节炎。", "apparel"),
+]
+
 FULLWIDTH = {c: chr(ord(c) + 0xFEE0) for c in "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-"}
 SELL = ["现货速发", "量大从优", "厂家直销", "实验室用", "工业级", "分析纯AR", "高纯", "包邮", "可开票", "全国物流"]
 CHEM_DESC = ["白色结晶粉末", "无色透明液体", "含量稳定", "正规厂家出品", "品质稳定", "密封包装"]
@@ -170,6 +277,17 @@ def traditional(text: str) -> str:
 
         _S2T = opencc.OpenCC("s2t")
     return _S2T.convert(text)
+
+
+def is_hanzi(text: str) -> bool:
+    return all("\u4e00" <= c <= "\u9fff" for c in text)
+
+
+def pinyin(text: str) -> list[str]:
+    """Tone-less pinyin per character, as a seller would type it (pypinyin, phrase-aware readings)."""
+    from pypinyin import Style, lazy_pinyin
+
+    return [p.replace("ü", "v") for p in lazy_pinyin(text, style=Style.NORMAL)]
 
 
 def evasive_name(rng: random.Random, name: str, cas: str, formula: str | None, aliases: list[str]) -> tuple[str, str]:
@@ -757,6 +875,81 @@ class Gen:
             healthy=0.6,
         )
 
+    def consumer(self) -> dict[str, Any]:
+        """A consumer product that contains a listed substance: not a chemical sale."""
+        title, desc, cat = self.rng.choice(CONSUMER)
+        return self.row(title, desc, cat, {"规格": "1件"}, set(), "general")
+
+    def shadowed(self) -> dict[str, Any]:
+        """A harmless compound whose name contains a listed one, or (1 in 3) the listed one itself."""
+        rng = self.rng
+        if rng.random() < 0.33:
+            name, cas = rng.choice(SHADOW_POSITIVE)
+            title = f"{name} {rng.choice(['99%', '85%', '工业级'])} {rng.choice(SELL)}"
+            attrs = {"品名": name, "CAS号": cas}
+            return self.row(title, f"{name}，工业原料。", "chemicals", attrs, {"chem.unlicensed"}, "chem_plain")
+        title, desc = rng.choice(SHADOWED)
+        return self.row(title, desc, "chemicals", {"规格": "25kg/袋"}, set(), rng.choice(["chem_plain", "general"]))
+
+    def evasion(self) -> dict[str, Any]:
+        """A 剧毒/易制爆/易制毒 substance named in pinyin, mixed pinyin and hanzi, or with a same-sounding
+        character (qing化钠, qinghuana, 氰化纳), offered for sale."""
+        rng = self.rng
+        pool, fams = rng.choice(
+            [
+                (TOXIC, {"chem.toxic"}),
+                (EXPLOSIVE, {"chem.explosive_precursor"}),
+                (DRUG, {"chem.drug_precursor"}),
+                (BOTH, {"chem.explosive_precursor", "chem.drug_precursor"}),
+            ]
+        )
+        names = [s[0] for s in pool if len(s[0]) >= 3 and s[0] not in NOT_ON_SPECIFIC_LIST and is_hanzi(s[0])]
+        name = rng.choice(names)
+        syllables = pinyin(name)
+        style = rng.choice(["pinyin", "pinyin_spaced", "mixed", "mixed", "homophone", "homophone"])
+        swappable = [i for i, c in enumerate(name) if c in HOMOPHONE]
+        if style == "homophone" and not swappable:
+            style = "mixed"
+        if style == "pinyin":
+            frag = "".join(syllables)
+        elif style == "pinyin_spaced":
+            frag = " ".join(syllables)
+        elif style == "mixed":
+            i = rng.randrange(len(name))
+            frag = name[:i] + syllables[i] + name[i + 1 :]
+        else:
+            i = rng.choice(swappable)
+            frag = name[:i] + HOMOPHONE[name[i]] + name[i + 1 :]
+        title = f"{frag} {rng.choice(['99%', '98%', '500g', '25kg/袋', ''])} {rng.choice(SELL)}".replace("  ", " ")
+        desc = f"{rng.choice(CHEM_DESC)}。{rng.choice(CHEM_TAIL)}"
+        return self.row(title, desc, "chemicals", {"规格": "500g/瓶"}, fams, "chem_plain")
+
+    def evasion_negative(self) -> dict[str, Any]:
+        """Pinyin and same-sounding words in listings that sell no chemical."""
+        title, desc, cat = self.rng.choice(NOT_CHEM_PINYIN)
+        attrs = self.food_attrs("浙江省湖州市") if cat.startswith("food") else {"规格": "1件"}
+        return self.row(title, desc, cat, attrs, set(), "general")
+
+    def privacy_pinyin(self) -> dict[str, Any]:
+        """Personal data offered for sale with the key word half in pinyin (身fen证号)."""
+        rng = self.rng
+        title = rng.choice(
+            [
+                "身fen证号 实名信息 出售",
+                "shen份证信息 一手 出售",
+                "手ji号数据 按地区 实时更新",
+                "业主ming单 含电话 出售",
+                "车主xin息 车险到期 一手",
+            ]
+        )
+        return self.row(title, rng.choice(DATA_DESC), "services", {}, {"privacy.personal_data_sale"}, "services")
+
+    def medical_nonfood(self, claim: bool) -> dict[str, Any]:
+        """Treatment claims on incense, cosmetics and daily goods (广告法 第十七条), and honest ones."""
+        title, desc, cat = self.rng.choice(MEDICAL_NONFOOD if claim else MEDICAL_NONFOOD_OK)
+        fams = {"food.medical_claim"} if claim else set()
+        return self.row(title, desc, cat, {"规格": "1件"}, fams, "general")
+
     def tricky(self) -> dict[str, Any]:
         """Harder cases, positive and negative, that keyword lists alone get wrong."""
         rng = self.rng
@@ -1018,6 +1211,14 @@ def generate(n: int, seed: int = 20261123) -> Iterator[dict[str, Any]]:
         (2, lambda: g.data(False)),
         (4, lambda: g.general()),
         (8, lambda: g.tricky()),
+        # second edition: the big catalog's hard negatives, evasions, claims on non-food goods
+        (5, lambda: g.consumer()),
+        (3, lambda: g.shadowed()),
+        (5, lambda: g.evasion()),
+        (2, lambda: g.evasion_negative()),
+        (1, lambda: g.privacy_pinyin()),
+        (2, lambda: g.medical_nonfood(True)),
+        (2, lambda: g.medical_nonfood(False)),
     ]
     weights = [w for w, _ in plan]
     makers = [m for _, m in plan]
@@ -1027,7 +1228,7 @@ def generate(n: int, seed: int = 20261123) -> Iterator[dict[str, Any]]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("-n", type=int, default=800)
+    ap.add_argument("-n", type=int, default=1200)
     ap.add_argument("--seed", type=int, default=20261123)
     ap.add_argument("-o", "--out", type=Path, default=Path(__file__).with_name("devset.jsonl"))
     args = ap.parse_args()
