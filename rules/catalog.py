@@ -48,7 +48,9 @@ class Catalog:
 
 
 def _split(value: str | None) -> list[str]:
-    return [p.strip() for p in (value or "").split("|") if p.strip()]
+    if not value:
+        return []  # most cells are empty: thousands of generated rows load without a split
+    return [p.strip() for p in value.split("|") if p.strip()]
 
 
 def load_catalog(path: Path) -> Catalog:

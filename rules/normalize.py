@@ -175,8 +175,16 @@ def normalize(text: str) -> Normalized:
     return Normalized(original, text, index, stages)
 
 
+_PLAIN_TERM = re.compile("[\u3400-\u4dbf\u4e00-\u9fff0-9a-z]+")
+"""Simplified-looking CJK, digits and lower-case letters: the text of most catalog terms, which normalisation
+leaves as it is once the translate table has nothing to change (no NFKC, no fillers, no case)."""
+
+
 def norm_term(term: str) -> str:
-    """Normalise a dictionary term exactly like listing text, so both sides agree."""
+    """Normalise a dictionary term exactly like listing text, so both sides agree. Thousands of catalog
+    terms are loaded per rulebook: plain ones skip the full normalisation."""
+    if _PLAIN_TERM.fullmatch(term) and not _needs_translate(term):
+        return term
     return normalize(term).text
 
 

@@ -1,7 +1,7 @@
 # ruff: noqa: E501  (the catalog header lines are legal citations, kept whole on one line each)
 """Generate the chemical catalogs from the official lists plus curated overlays.
 
-    python rules/catalogs/make_catalogs.py          # rewrites rules/catalogs/{hazchem,toxic,explosive,drug_precursor}.csv
+    python rules/catalogs/make_catalogs.py          # rewrites rules/catalogs/{hazchem,toxic,explosive,drug_precursor,shadows}.csv
 
 Inputs (all in the repository, so a rebuild needs no network):
   * sources/hazchem_2015.tsv     - 《危险化学品目录（2015版）》, all 2,828 entries (序号, 品名, 别名, CAS号, 备注 剧毒)
@@ -12,6 +12,10 @@ Inputs (all in the repository, so a rebuild needs no network):
 The two .tsv transcriptions of the official texts were taken entry by entry from the public machine-readable
 transcription in repository kiwi2000/chem-management-system_v2, file scripts/data/china.json (sections HAZ,
 HYPERTOX, EXPLOSIVE), and every CAS number was checked by its check digit.
+
+`shadows.csv` (names that contain a listed name but are another, unlisted substance or product: 硝酸铵钙,
+苯甲酸钠, 聚乙烯, 丙烯颜料) is the curated list `curated/shadows.csv` plus rows generated from the catalogs by
+the patterns of `shadow_rows()`; a shadow that is itself a listed name is never written.
 
 Overlays are merged by CAS number (by name only when the overlay row has no CAS). An overlay row whose CAS
 disagrees with the official entry of the same name is rejected and reported: the official list wins.
@@ -420,7 +424,104 @@ def build() -> list[str]:
         ],
         finalize(dp_rows, report, "drug_precursor"),
     )
+    build_shadows(report)
     return report
+
+
+# ---------------------------------------------------------------- shadows
+CATIONS = ("钠", "钾", "钙", "镁", "铵", "锌", "铁", "亚铁", "铜", "铝", "锰", "锂", "钡", "银", "二钠", "氢钠")
+"""Cations and acid-salt endings: a listed acid followed by one of these names a salt (乙酸 -> 乙酸钠)."""
+ESTERS = ("甲酯", "乙酯", "丙酯", "丁酯", "戊酯", "异丙酯", "异丁酯", "异戊酯", "苄酯", "芳樟酯", "香叶酯", "龙脑酯")
+"""Ester and derivative endings of an acid (乙酸 -> 乙酸芳樟酯, a fragrance)."""
+ACID_PREFIXES = ("亚", "次", "焦", "偏", "原", "苯", "硫代", "过")
+"""Prefixes that make another acid of a listed one (硫酸 -> 亚硫酸, 焦硫酸; 甲酸 -> 苯甲酸)."""
+MONOMER_ENDINGS = ("烯", "醛", "酸", "胺", "酯", "腈", "醇", "醚", "酮", "酰胺")
+"""Listed names with these endings can be monomers; 聚 + monomer is a polymer (聚乙烯, 聚丙烯酰胺)."""
+PRODUCT_SUFFIXES = ("树脂", "纤维", "橡胶", "乳液", "颜料", "塑料", "板材", "薄膜")
+"""Materials named after a monomer (丙烯颜料, 丙烯酸树脂) are goods, not the monomer."""
+
+_CJK_ONLY = re.compile(r"^[\u4e00-\u9fff]+$")
+
+
+def matchable_terms(path: Path) -> set[str]:
+    """Every term a generated or hand-written chemical catalog matches on (names, aliases, formulas)."""
+    lines = [ln for ln in path.read_text(encoding="utf-8").splitlines() if not ln.startswith("#")]
+    out: set[str] = set()
+    for r in csv.DictReader(io.StringIO("\n".join(lines))):
+        if r.get("name_match") != "no" and len(r["name"]) > 1:
+            out.add(r["name"])
+        for col in ("aliases", "formulas"):
+            out.update(t.strip() for t in (r.get(col) or "").split("|") if t.strip())
+    return out
+
+
+def shadow_rows(listed: set[str]) -> list[tuple[str, str]]:
+    """(term, note) for names that contain a listed name but are another substance, by pattern:
+    salts and esters of a listed acid, other acids made by a prefix, polymers of a listed monomer and
+    materials named after one. A generated name that is itself listed is skipped (the longest match is
+    then the listed entry, which is what should be reported)."""
+    rows: dict[str, str] = {}
+
+    def add(term: str, why: str) -> None:
+        if term not in listed and term not in rows:
+            rows[term] = f"生成：{why}"
+
+    for t in sorted(listed):
+        if not _CJK_ONLY.match(t) or len(t) < 2:
+            continue
+        n = len(t)
+        if t.endswith("酸"):
+            # the shorter the acid's name, the more other names contain it: salts for names of up to four
+            # characters, esters up to three, other acids by a prefix for two (硫酸 -> 亚硫酸)
+            if n <= 4:
+                for c in CATIONS:
+                    add(t + c, f"{t}的盐")
+                add(t + "盐", f"{t}的盐类统称")
+            if n <= 3:
+                for e in ESTERS:
+                    add(t + e, f"{t}的酯")
+            if n == 2:
+                for pre in ACID_PREFIXES:
+                    add(pre + t, f"另一种酸（{pre}+{t}）")
+        if t.endswith("铵") and n <= 4:  # a listed ammonium salt + another cation is a double salt (硝酸铵钙)
+            for c in ("钙", "镁", "钾", "钠", "磷"):
+                add(t + c, f"{t}的复盐")
+        if n <= 4 and t.endswith(MONOMER_ENDINGS):
+            add("聚" + t, f"{t}的聚合物")
+            if n <= 3 and t.endswith(("烯", "酸", "酯")):
+                for suf in PRODUCT_SUFFIXES:
+                    add(t + suf, f"以{t}命名的材料")
+    return sorted(rows.items())
+
+
+def build_shadows(report: list[str]) -> None:
+    listed: set[str] = set()
+    for name in ("hazchem", "toxic", "explosive", "drug_precursor", "banned_pesticides"):
+        listed |= matchable_terms(CATALOGS / f"{name}.csv")
+    curated_lines = [
+        ln for ln in (OVERLAY / "shadows.csv").read_text(encoding="utf-8").splitlines() if not ln.startswith("#")
+    ]
+    curated: list[tuple[str, str]] = []
+    for r in csv.DictReader(io.StringIO("\n".join(curated_lines))):
+        if r["term"] in listed:
+            report.append(f"shadows: 人工阴影词 {r['term']} 本身是目录词条，未采用")
+            continue
+        curated.append((r["term"], r.get("note") or ""))
+    seen = {t for t, _ in curated}
+    generated = [(t, n) for t, n in shadow_rows(listed) if t not in seen]
+    buf = io.StringIO()
+    for line in (
+        "source: 名称中包含受管化学品名称、但本身是另一种物质或非化学品的词（最长匹配优先：被这些词完整覆盖的短词不算命中）",
+        "source: 人工整理部分见 rules/catalogs/curated/shadows.csv（药品盐酸盐、肥料、价格用语等）；其余由 rules/catalogs/make_catalogs.py 按模式从目录生成（盐、酯、另一种酸、聚合物、以单体命名的材料），本身在目录中的名称不生成",
+        f"date: {DATE}",
+        f"note: 人工 {len(curated)} 条，生成 {len(generated)} 条",
+    ):
+        buf.write(f"# {line}\n")
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["term", "note"])
+    w.writerows(curated)
+    w.writerows(generated)
+    (CATALOGS / "shadows.csv").write_text(buf.getvalue(), encoding="utf-8")
 
 
 if __name__ == "__main__":

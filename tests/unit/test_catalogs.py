@@ -133,3 +133,37 @@ def test_lint_reports_entries_that_can_never_match(tmp_path) -> None:  # type: i
     problems = unmatchable_entries(load_catalog(f))
     assert [p.where for p in problems] == ["demo.csv:4"]
     assert "钡" in problems[0].message
+
+
+def _make_catalogs():  # type: ignore[no-untyped-def]
+    import importlib.util
+    import sys
+
+    from rules.loader import DEFAULT_CATALOGS as catalogs_dir
+
+    spec = importlib.util.spec_from_file_location("make_catalogs", catalogs_dir / "make_catalogs.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("make_catalogs", module)  # its dataclasses look their module up by name
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_shadow_patterns_name_other_substances_and_never_a_listed_one() -> None:
+    rows = dict(_make_catalogs().shadow_rows({"乙酸", "乙酸乙酯", "硫酸", "亚硫酸", "乙烯", "硝酸铵"}))
+    assert "乙酸钠" in rows and rows["乙酸钠"] == "生成：乙酸的盐"
+    assert "乙酸芳樟酯" in rows  # an ester used in perfume
+    assert "乙酸乙酯" not in rows  # listed itself: the longest match is the listed entry
+    assert "焦硫酸" in rows and "亚硫酸" not in rows
+    assert "聚乙烯" in rows and "硝酸铵钙" in rows
+
+
+def test_generated_shadows_hold_no_listed_name() -> None:
+    shadows = {e.name for e in CATALOGS["shadows"].entries}
+    listed = {
+        t for n in ("hazchem", "toxic", "explosive", "drug_precursor") for e in CATALOGS[n].entries for t in e.terms
+    }
+    assert not shadows & listed
+    assert {"苯甲酸", "甲酸钠", "聚乙烯", "丙烯颜料", "硝酸铵钙", "盐酸二甲双胍"} <= shadows
+    # 亚硫酸氢钠 and 硫酸氢钠 are in the 2015 catalog: the curated list once shadowed them by mistake
+    assert not {"亚硫酸", "亚硫酸氢钠", "硫酸氢钠"} & shadows
