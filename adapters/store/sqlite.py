@@ -195,7 +195,10 @@ class SqliteLeadStore(LeadStore):
         self._conn = sqlite3.connect(self.path, timeout=30.0, check_same_thread=False, isolation_level=None)
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=NORMAL")
-        self._conn.execute("PRAGMA cache_size=-65536")  # 64 MiB: the narrow table and its indexes at 1M leads
+        # the narrow table and its indexes at 1M leads stay in memory: 256 MiB of cache, and reads
+        # through a memory map (no copy per page) where the OS caches the file
+        self._conn.execute("PRAGMA cache_size=-262144")
+        self._conn.execute("PRAGMA mmap_size=8589934592")
         self._lock = threading.RLock()
         self._open()
 
@@ -443,22 +446,32 @@ class SqliteLeadStore(LeadStore):
 
     def _facet_counts(self, base: str, args: list[Any]) -> tuple[int, dict[str, dict[str, int]]]:
         """Total and facets over the matching rows, in one statement: the matches are materialised
-        once and each facet is a GROUP BY over that small table."""
-        arms = ["SELECT '', NULL, COUNT(*) FROM m"]
-        for name, column in FACET_COLUMNS.items():
-            arms.append(
-                f"SELECT * FROM (SELECT '{name}', {column}, COUNT(*) AS n FROM m WHERE {column} IS NOT NULL "
-                f"GROUP BY {column} ORDER BY n DESC, {column} LIMIT {FACET_SIZE})"
-            )
-        columns = ", ".join(dict.fromkeys(FACET_COLUMNS.values()))
-        sql = f"WITH m AS MATERIALIZED (SELECT {columns} FROM leads{base}) " + " UNION ALL ".join(arms)
+        once, then grouped twice (by all low-cardinality facet columns together, summed up here, and
+        by shop name), because each GROUP BY is a sort and seven sorts of a large match cost more than
+        two."""
+        low = [c for name, c in FACET_COLUMNS.items() if name != "shop"]
+        shop = FACET_COLUMNS["shop"]
+        blanks = ", ".join("NULL" for _ in low[1:])
+        sql = (
+            f"WITH m AS MATERIALIZED (SELECT {', '.join([*low, shop])} FROM leads{base}) "
+            f"SELECT 0, {', '.join(low)}, COUNT(*) FROM m GROUP BY {', '.join(low)} "
+            f"UNION ALL SELECT * FROM (SELECT 1, {shop}, {blanks}, COUNT(*) AS n FROM m WHERE {shop} IS NOT NULL "
+            f"GROUP BY {shop} ORDER BY n DESC, {shop} LIMIT {FACET_SIZE})"
+        )
         total = 0
-        facets: dict[str, dict[str, int]] = {name: {} for name in FACET_COLUMNS}
-        for name, value, n in self._conn.execute(sql, args):
-            if name == "":
-                total = n
-            else:
-                facets[name][str(value)] = n
+        counts: dict[str, Counter[str]] = {name: Counter() for name in FACET_COLUMNS}
+        names = [name for name in FACET_COLUMNS if name != "shop"]
+        for kind, *values, n in self._conn.execute(sql, args):
+            if kind == 1:
+                counts["shop"][str(values[0])] = n
+                continue
+            total += n
+            for name, value in zip(names, values, strict=True):
+                if value is not None:
+                    counts[name][str(value)] += n
+        facets = {
+            name: dict(sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))[:FACET_SIZE]) for name, c in counts.items()
+        }
         return total, facets
 
     def _landing_counts(self) -> tuple[int, dict[str, dict[str, int]]]:
