@@ -289,3 +289,30 @@ def test_hostile_listing_text_is_escaped_in_every_server_page(env: Env) -> None:
     assert "&lt;script&gt;alert(&#34;t&#34;)&lt;/script&gt;" in detail
     assert "{{7*7}}" in detail
     assert csrf_of(detail)
+
+
+def test_a_second_process_shares_sessions_and_versions(env: Env) -> None:
+    """Two applications over the same stores (as two `sweep serve` processes behind a load balancer)."""
+    from fastapi.testclient import TestClient
+
+    from adapters.people.sql import SqlPeopleStore
+    from adapters.store.sqlite import SqliteLeadStore
+    from app.web import create_app
+
+    data = env.settings.data_dir
+    other = create_app(
+        env.settings,
+        store=SqliteLeadStore(data / "leads.sqlite"),
+        people=SqlPeopleStore(f"sqlite:///{data / 'people.sqlite'}"),
+    )
+    first, csrf = env.client("officer")
+    second = TestClient(other)
+    second.cookies.set(SESSION_COOKIE, first.cookies[SESSION_COOKIE])
+    lead_id = env.ids["L1"]
+    assert second.get(f"/leads/{lead_id}").status_code == 200  # the session is known to both
+    ok = second.post(f"/leads/{lead_id}/status", data={"csrf_token": csrf, "version": "0", "status": "triaged"})
+    assert ok.status_code == 200
+    stale = first.post(f"/leads/{lead_id}/status", data={"csrf_token": csrf, "version": "0", "status": "confirmed"})
+    assert stale.status_code == 409
+    first.post("/logout", data={"csrf_token": csrf})
+    assert second.get("/leads", follow_redirects=False).status_code == 303  # logged out everywhere
