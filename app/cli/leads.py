@@ -95,12 +95,19 @@ def facets_table(result: LeadSearchResult) -> Table:
 
 @app.command("search")
 def search(
-    text: Annotated[str | None, typer.Argument(help="全文检索词, e.g. 氰化钠 (all words must occur).")] = None,
+    text: Annotated[
+        str | None,
+        typer.Argument(
+            help='检索式: words (all must occur), "phrases", -exclusion, OR, field:value '
+            "(family: severity: status: platform: region: category: shop:), e.g. '氰化钠 -检测'."
+        ),
+    ] = None,
     family: Annotated[list[str] | None, typer.Option("--family", "-f", help="Lead family, repeatable.")] = None,
     status: Annotated[list[str] | None, typer.Option("--status", "-s", help="Triage status, repeatable.")] = None,
     severity: Annotated[list[str] | None, typer.Option("--severity", help="high / medium / low.")] = None,
     platform: Annotated[list[str] | None, typer.Option("--platform", "-p")] = None,
     region: Annotated[list[str] | None, typer.Option("--region")] = None,
+    category: Annotated[list[str] | None, typer.Option("--category", help="Listing category, repeatable.")] = None,
     shop: Annotated[str | None, typer.Option(help="Shop id or part of its name.")] = None,
     since: Annotated[datetime | None, typer.Option(help="Last seen on or after (ISO date).")] = None,
     until: Annotated[datetime | None, typer.Option(help="Last seen on or before (ISO date).")] = None,
@@ -118,6 +125,7 @@ def search(
         severities=severity or (),
         platforms=platform or (),
         regions=region or (),
+        categories=category or (),
         shop=shop,
         seen_from=since,
         seen_to=until,

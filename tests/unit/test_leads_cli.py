@@ -45,3 +45,17 @@ def test_triage_then_show_and_unknown_ids():
     assert runner.invoke(app, ["leads", "show", "nope"]).exit_code == 1
     assert runner.invoke(app, ["leads", "triage", "nope", "--status", "dismissed"]).exit_code == 1
     assert runner.invoke(app, ["leads", "triage", lead_id, "--status", "bogus"]).exit_code == 2
+
+
+def test_query_language_exclusion_and_category_option():
+    """The words staff type mean the same here as in the workspace: `-检测` excludes."""
+    listing_a = make_event("A", title="出售氰化钠 现货")
+    listing_b = make_event("B", title="氰化钠 检测 试剂盒")
+    _seed(listing_a, listing_b)
+    runner = CliRunner()
+    excluded = runner.invoke(app, ["leads", "search", "氰化钠 -检测", "--json"])
+    assert [orjson.loads(line)["listing_id"] for line in excluded.stdout.splitlines()] == ["A"]
+    either = runner.invoke(app, ["leads", "search", "现货 OR 试剂盒", "--json"])
+    assert sorted(orjson.loads(line)["listing_id"] for line in either.stdout.splitlines()) == ["A", "B"]
+    none = runner.invoke(app, ["leads", "search", "--category", "no-such-category", "--json"])
+    assert none.exit_code == 0 and none.stdout == ""
