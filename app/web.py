@@ -7,15 +7,44 @@ jobs and the audit live in the people's store), so several can run behind a load
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+
 from fastapi import FastAPI
 
-from adapters import open_lead_store
+from adapters import open_complaint_store, open_lead_store, open_seller_directory
 from adapters.people import open_people_store
 from sweep.casework import PeopleStore
+from sweep.models import Lead
 from sweep.settings import Settings, get_settings
 from sweep.store.base import LeadStore
 from workspace.service import Workspace
 from workspace.web import build_app
+
+log = logging.getLogger("sweep.web")
+
+
+def complaint_counter(settings: Settings) -> Callable[[Lead], int] | None:
+    """Complaints (12315) about a lead's seller, for the priority: the seller as the complaints
+    capability knows it (platform + shop id), and the complaints stored under that seller's keys.
+    None — the term counts 0 — when no complaints were ever imported here or the store cannot open."""
+    if not (settings.data_dir / "complaints.sqlite").exists():
+        return None
+    try:
+        complaints = open_complaint_store(settings)
+        sellers = open_seller_directory(settings)
+    except (RuntimeError, ValueError, OSError) as exc:
+        log.warning("priority without complaints: %s", exc)
+        return None
+    from complaints.matching import seller_keys
+
+    def count(lead: Lead) -> int:
+        listing = lead.listing
+        shop_id = listing.shop_id or (f"name:{listing.shop_name}" if listing.shop_name else None)
+        seller = sellers.get(lead.platform, shop_id) if shop_id else None
+        return len(complaints.ids_by_keys(seller_keys(seller), limit=1000)) if seller else 0
+
+    return count
 
 
 def create_app(
@@ -26,6 +55,7 @@ def create_app(
         settings=settings,
         store=store or open_lead_store(settings),
         people=people or open_people_store(settings),
+        complaint_count=complaint_counter(settings),
     )
     workspace.replay_pending()
     return build_app(workspace)

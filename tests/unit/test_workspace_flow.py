@@ -252,3 +252,29 @@ def test_version_conflict_is_raised_before_anything_is_written(env: Env) -> None
         w.change(SUPERVISOR, lead_id, version=0, source="t", status="confirmed")
     assert env.people.audit_count() == before
     assert env.store.get(lead_id).status.value == "new"
+
+
+def test_complaints_about_the_seller_raise_the_priority(tmp_path: Path) -> None:
+    from adapters import open_complaint_store, open_seller_directory
+    from app.web import create_app
+    from complaints.matching import complaint_keys
+    from sweep.models import Complaint, PersonalData
+    from sweep.store.complaints import ComplaintRecord, Seller
+
+    env = make_env(tmp_path)
+    lead = env.store.get(env.ids["L1"])
+    alone = ws(env).score(lead)
+    complaint = Complaint(
+        complaint_id="C1",
+        received_at=datetime(2026, 11, 21, tzinfo=UTC),
+        platform="demo",
+        shop_name="拉萨化工旗舰店",
+        text="买到无标签的氰化钠",
+    )
+    complaints = open_complaint_store(env.settings)
+    complaints.upsert([ComplaintRecord(complaint, PersonalData(complaint_id="C1"), complaint_keys(complaint))])
+    open_seller_directory(env.settings).observe([Seller("demo", "S1", name="拉萨化工旗舰店")])
+    app = create_app(env.settings, store=env.store, people=env.people)
+    assert app.state.workspace.score(lead) == pytest.approx(alone * 2, abs=0.011)  # × (1 + 1 complaint)
+    other = env.store.get(env.ids["L3"])  # another shop: no complaint
+    assert app.state.workspace.score(other) == ws(env).score(other)
