@@ -291,6 +291,20 @@ def test_reindex_swaps_alias_and_keeps_data(store: SearchEngineStore) -> None:
     assert admin.drop_old(store, "leads") == [result["from"]]
 
 
+def test_reindex_rebuilds_derived_search_fields_of_old_documents(store: SearchEngineStore) -> None:
+    """A document written before `search.text` existed (mapping v1) is found by text after a reindex."""
+    store.apply_events([event(1, "出售氰化钠 旧文档")])
+    lead_id = event(1, "x").lead_id
+    old = store.get_doc(store.leads_alias, lead_id)
+    assert old is not None
+    source = {k: v for k, v in old["_source"].items() if k != "search"}
+    store.bulk([{"index": {"_index": store.leads_alias, "_id": lead_id}}, source], refresh="wait_for")
+    assert store.search(LeadQuery(text="旧文档")).total == 0  # as an index from before the field looks
+    result = admin.reindex(store, "leads")
+    assert result["method"] == "rebuilt" and result["docs"] == 1
+    assert [lead.lead_id for lead in store.search(LeadQuery(text="旧文档")).leads] == [lead_id]
+
+
 def _prefix_footprint(url: str, prefix: str) -> tuple[list[str], list[str]]:
     """(indices, index templates) whose name starts with `prefix`, asked with plain HTTP."""
 

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from adapters.store.searchengine.base import SearchEngineStore
 from adapters.store.searchengine.errors import SearchError, SearchUnavailable
+from adapters.store.searchengine.queries import lead_document, lead_from_source
 from adapters.store.searchengine.templates import KINDS, alias_name, index_body, index_name, index_version
 
 log = logging.getLogger("sweep.search.admin")
@@ -78,16 +80,21 @@ def reindex(store: SearchEngineStore, kind: str) -> dict[str, Any]:
     next_version = max(_versions(store, kind).values(), default=0) + 1
     dest = index_name(store.prefix, kind, next_version)
     store.create_index(dest, index_body(kind, store.analysis_mode()))
-    method = "server"
-    try:
-        copied = store.reindex_server(source, dest)
-    except SearchUnavailable:
-        raise
-    except SearchError as exc:
-        # e.g. the minimal Elasticsearch has no reindex module: copy through the client instead
-        log.info("server-side _reindex unavailable (%s); copying client-side", exc)
-        method = "client"
-        copied = _copy_client_side(store, source, dest)
+    rebuild = REBUILT.get(kind)
+    if rebuild is not None:
+        method = "rebuilt"
+        copied = _copy_client_side(store, source, dest, rebuild)
+    else:
+        method = "server"
+        try:
+            copied = store.reindex_server(source, dest)
+        except SearchUnavailable:
+            raise
+        except SearchError as exc:
+            # e.g. the minimal Elasticsearch has no reindex module: copy through the client instead
+            log.info("server-side _reindex unavailable (%s); copying client-side", exc)
+            method = "client"
+            copied = _copy_client_side(store, source, dest)
     store.refresh_index(dest)
     src_docs, dest_docs = store.count_index(source), store.count_index(dest)
     if dest_docs < src_docs:
@@ -104,11 +111,28 @@ def reindex(store: SearchEngineStore, kind: str) -> dict[str, Any]:
     }
 
 
-def _copy_client_side(store: SearchEngineStore, source: str, dest: str, chunk: int = 1000) -> int:
+def _rebuilt_lead(source: dict[str, Any]) -> dict[str, Any]:
+    return lead_document(lead_from_source(source))
+
+
+REBUILT: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {"leads": _rebuilt_lead}
+"""Kinds whose documents carry fields derived in Python (the normalised `search.text` of a lead): a
+reindex rebuilds each document with today's code instead of copying it as stored, so a mapping change
+that adds or changes a derived field reaches every old document."""
+
+
+def _copy_client_side(
+    store: SearchEngineStore,
+    source: str,
+    dest: str,
+    transform: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    chunk: int = 1000,
+) -> int:
     ops: list[dict[str, Any]] = []
     copied = 0
     for hit in store.scan(source):
-        ops += [{"index": {"_index": dest, "_id": hit["_id"]}}, hit["_source"]]
+        doc = transform(hit["_source"]) if transform else hit["_source"]
+        ops += [{"index": {"_index": dest, "_id": hit["_id"]}}, doc]
         if len(ops) >= 2 * chunk:
             copied += _flush(store, ops)
             ops = []
