@@ -4,7 +4,8 @@ A catalog row is one substance or phrase. The columns that produce match terms a
 (`name`, `term` or `claim`) plus `aliases` and `formulas` (`|`-separated); `cas` is validated by its
 check digit; `exclude` lists context words that cancel this row only (镁粉 next to 防滑粉); `min_pct`
 is a concentration at or below which the substance is not listed (过氧化氢 >8%); `regions` are the
-place names an origin claim must agree with.
+place names an origin claim must agree with; `stands_for` (evasions.csv) is the listed name a seller's
+spelling stands for.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ class Entry:
     category: str | None = None
     note: str | None = None
     serial: str | None = None  # the entry's number in the official list it was generated from
+    stands_for: str | None = None  # evasions.csv: the listed name this spelling stands for
 
 
 @dataclass(slots=True)
@@ -133,6 +135,7 @@ def load_catalog(path: Path) -> Catalog:
                 category=rec.get("category") or None,
                 note=rec.get("note") or None,
                 serial=rec.get("serial") or None,
+                stands_for=rec.get("stands_for") or None,
             )
         )
     return Catalog(path.stem, path, sources, date, entries)

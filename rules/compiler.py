@@ -17,10 +17,19 @@ import ahocorasick
 from rules.catalog import Catalog
 from rules.matching import Ref, TermMatcher, category_norm
 from rules.normalize import norm_term
+from rules.pinyin import MODES, SoundIndex
 from rules.schema import Matcher, RuleSpec
 
 ALWAYS_CHECKS = ("uscc_invalid", "licence_missing", "food_sanwu")
 """Checks that need no term hit: their rules are evaluated on every listing in scope."""
+
+EVASIONS_CATALOG = "evasions"
+"""Curated spellings of listed names seen on listings (丙同, 氰化纳); each row names the term it stands for
+and matches wherever that term does."""
+
+CONTEXT_CATALOG = "sale_context"
+"""Sale and chemical-grade words (现货, 出售, 工业级, 分析纯): the context in which names written in pinyin or
+with same-sounding characters count (`rules.pinyin`)."""
 
 
 @dataclass
@@ -98,6 +107,11 @@ class _Lexicons:
         self.case_forms: dict[str, str | None] = {}
         self.catalog_lexicon: dict[str, int] = {}
         self.catx_lexicon: dict[str, int] = {}
+        # curated spellings sellers use for a listed name (丙同 for 丙酮): name -> spellings
+        self.evasions: dict[str, list[str]] = {}
+        for e in catalogs[EVASIONS_CATALOG].entries if EVASIONS_CATALOG in catalogs else ():
+            if e.stands_for:
+                self.evasions.setdefault(e.stands_for, []).extend(e.terms)
 
     def lexicon(self, name: str) -> tuple[int, bool]:
         if name in self.ids:
@@ -125,10 +139,13 @@ class _Lexicons:
             self.catalog_lexicon[name] = lid
             xid, _ = self.lexicon(f"catalog-exclude:{name}")
             self.catx_lexicon[name] = xid
+            evasions = self.evasions if name != EVASIONS_CATALOG else {}
             for e in cat.entries:
                 ref = Ref(lid, e)
                 for t in e.terms:
                     self.add_term(t, ref, formula=t in e.formulas)
+                    for spelling in evasions.get(t, ()):
+                        self.add_term(spelling, ref)
                 if e.cas:
                     self.cas_index.setdefault(e.cas, []).append(ref)
                 for x in e.exclude:
@@ -143,6 +160,8 @@ def compile_rules(specs: list[tuple[RuleSpec, str, int]], catalogs: dict[str, Ca
     for name in ("shadows", "absolute_ordinary"):
         if name in catalogs:
             lx.catalog(name)
+    # sale and chemical-grade context words gate names found by their sound (rules.pinyin)
+    context = lx.catalog(CONTEXT_CATALOG) if CONTEXT_CATALOG in catalogs else None
 
     rules: list[Rule] = []
     lexicon_rules: dict[int, list[Rule]] = {}
@@ -180,7 +199,12 @@ def compile_rules(specs: list[tuple[RuleSpec, str, int]], catalogs: dict[str, Ca
                 continue
             if x.before is not None:
                 words = sorted((norm_term(w) for w in x.before if norm_term(w)), key=len, reverse=True)
-                pattern = re.compile("(?:" + "|".join(re.escape(w) for w in words) + r")[:：]?\s*$")
+                # the word, then any earlier items of the same list (成分：乙酸乙酯、乙酸丁酯、硝化纤维素)
+                pattern = re.compile(
+                    "(?:"
+                    + "|".join(re.escape(w) for w in words)
+                    + r")[:：]?\s*(?:[^\s，。；;：:、,]{1,12}\s*[、/]\s*){0,5}$"
+                )
                 exclusions.append(CompiledExclusion(None, None, False, False, x.reason or "前置语境", before=pattern))
                 continue
             if x.catalog is not None:
@@ -224,6 +248,8 @@ def compile_rules(specs: list[tuple[RuleSpec, str, int]], catalogs: dict[str, Ca
 
     # pruning groups: which families' rules trigger on each lexicon (all chem.* count as one)
     lex_groups: dict[int, set[str]] = {}
+    if context is not None:
+        lex_groups[context] = {"context"}  # context words neither prune nor are pruned
     for rule in rules:
         fam = rule.spec.family
         grp = "chem" if fam.startswith("chem.") else fam
@@ -241,18 +267,31 @@ def compile_rules(specs: list[tuple[RuleSpec, str, int]], catalogs: dict[str, Ca
         return frozenset(groups)
 
     automaton = None
+    values: dict[str, tuple] = {}
     if lx.term_refs:
         automaton = ahocorasick.Automaton()
         for t, refs in lx.term_refs.items():
             edges = (1 if t[0].isascii() and t[0].isalnum() else 0) | (2 if t[-1].isascii() and t[-1].isalnum() else 0)
             lex_ids = tuple(dict.fromkeys(r.lexicon for r in refs))
-            automaton.add_word(t, (t, refs, lex_ids, edges, lx.case_forms.get(t), term_group(refs)))
+            values[t] = (t, refs, lex_ids, edges, lx.case_forms.get(t), term_group(refs))
+            automaton.add_word(t, values[t])
         automaton.make_automaton()
+    sound = None
+    if context is not None:
+        gated = [
+            (t, mode, values[t])
+            for name, mode in MODES.items()
+            if name in lx.catalog_lexicon
+            for e in catalogs[name].entries
+            for t in dict.fromkeys(norm_term(x).strip() for x in e.terms)
+            if t in values
+        ]
+        sound = SoundIndex(gated) if gated else None
     return CompiledBook(
         rules=rules,
         catalogs=catalogs,
         lexicon_names=lx.names,
-        matcher=TermMatcher(automaton, lx.cas_index, wanted),
+        matcher=TermMatcher(automaton, lx.cas_index, wanted, sound, context),
         lexicon_rules=lexicon_rules,
         always_rules=always,
         catalog_lexicon=lx.catalog_lexicon,

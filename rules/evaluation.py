@@ -26,6 +26,8 @@ NEGATION_RE = re.compile(
 )
 GIFT_RE = re.compile(r"(?:送|赠|附赠|赠送|附送|加送)[^\s，。,；;]{0,4}$")
 PCT_RE = re.compile(r"(\d+(?:\.\d+)?)\s*%")
+BEFORE_WINDOW = 40
+"""Characters before a trigger searched for a `before` word, room for an ingredient list (含甲醇、乙二醇)."""
 PCT_WINDOW = 16
 """Characters either side of a substance searched for its concentration (过氧化氢 3% / 含量 30%)."""
 
@@ -108,7 +110,7 @@ def exclusion_reason(book: CompiledBook, prep: Prepared, rule: Rule, trig: Trigg
                 return f"否定用语：「{text[max(seg.norm_start, h.start - 6) : h.start]}」"
             continue
         if ex.before is not None:
-            m = ex.before.search(text, max(seg.norm_start, h.start - 8), h.start)
+            m = ex.before.search(text, max(seg.norm_start, h.start - BEFORE_WINDOW), h.start)
             if m:
                 return f"{ex.label}「{m.group(0)}」"
             continue
@@ -184,7 +186,8 @@ def evaluate(book: CompiledBook, prep: Prepared, rule: Rule, full: bool = False)
             if key not in spans:
                 spans.append(key)
                 if t.entry is not None:
-                    res.matched[key] = entry_label(t.entry)
+                    label = entry_label(t.entry)
+                    res.matched[key] = f"{label}（{t.hit.via}）" if t.hit.via else label
                 if len(spans) >= 5:
                     break
         res.prep = prep

@@ -90,7 +90,26 @@ def lint_book(book: Rulebook) -> list[Problem]:
         if not cat.entries:
             problems.append(Problem("warning", str(cat.path.name), None, f"目录 {name} 为空"))
         problems.extend(unmatchable_entries(cat))
+    problems.extend(orphan_evasions(book.catalogs))
     return problems
+
+
+def orphan_evasions(catalogs: dict[str, Catalog]) -> list[Problem]:
+    """Curated evasive spellings whose `stands_for` is no term of any catalog: they would never match."""
+    ev = catalogs.get("evasions")
+    if ev is None:
+        return []
+    terms = {t for name, c in catalogs.items() if name != "evasions" for e in c.entries for t in e.terms}
+    return [
+        Problem(
+            "warning",
+            f"{ev.path.name}:{e.line}",
+            None,
+            f"写法「{e.name}」对应的「{e.stands_for}」不在任何目录中，永远不会命中",
+        )
+        for e in ev.entries
+        if e.stands_for not in terms
+    ]
 
 
 UNMATCHED_NOTE = "不匹配："

@@ -18,6 +18,7 @@ import ahocorasick
 
 from rules.catalog import Entry
 from rules.normalize import Normalized, find_cas, norm_term, normalize
+from rules.pinyin import SoundIndex
 from sweep.models import Evidence, Listing
 
 SEP = "\x00"
@@ -43,6 +44,7 @@ class Hit:
     field: str = ""
     pruned_by: str | None = None
     group: frozenset[str] | None = None  # families whose rules use this term; None: neutral
+    via: str | None = None  # 拼音 / 谐音: found by its sound (rules.pinyin), not as written
 
 
 @dataclass(slots=True)
@@ -111,8 +113,12 @@ class TermMatcher:
         automaton: ahocorasick.Automaton | None,
         cas_index: dict[str, list[Ref]],
         wanted_fields: set[str],
+        sound: SoundIndex | None = None,
+        context_lexicon: int | None = None,
     ) -> None:
         self.automaton = automaton
+        self.sound = sound
+        self.context_lexicon = context_lexicon
         self.cas_index = cas_index
         self.wanted_fields = wanted_fields
         self.want_attributes = any(f.startswith("attributes") for f in wanted_fields)
@@ -208,6 +214,18 @@ class TermMatcher:
                     if unicodedata.normalize("NFKC", norm.original[o_s:o_e]).replace(" ", "") != case_form:
                         continue
                 hits.append(Hit(start, end + 1, term, refs, lex_ids, group=group))
+        ctx = self.context_lexicon
+        if self.sound is not None and ctx is not None and any(ctx in h.lex_ids for h in hits):
+            # names written by sound only count in a sale or chemical-grade context (rules.pinyin)
+            covered = [(h.start, h.end) for h in hits]
+            for sh in self.sound.find(text, covered):
+                if sh.via == "谐音":
+                    # a same-sounding character only counts in a word written as one: 醋酸 工业级 is not 醋酸汞
+                    o_s, o_e = norm.orig_span(sh.start, sh.end)
+                    if o_e - o_s != sh.end - sh.start:
+                        continue
+                term, refs, lex_ids, _edges, _case, group = sh.value
+                hits.append(Hit(sh.start, sh.end, text[sh.start : sh.end], refs, lex_ids, group=group, via=sh.via))
         if self.cas_index:
             for s, e, cas in find_cas(text):
                 refs = self.cas_index.get(cas)

@@ -2,6 +2,7 @@
 """Generate the chemical catalogs from the official lists plus curated overlays.
 
     python rules/catalogs/make_catalogs.py          # rewrites rules/catalogs/{hazchem,toxic,explosive,drug_precursor,shadows}.csv
+                                                    # and rules/catalogs/pinyin_readings.txt
 
 Inputs (all in the repository, so a rebuild needs no network):
   * sources/hazchem_2015.tsv     - 《危险化学品目录（2015版）》, all 2,828 entries (序号, 品名, 别名, CAS号, 备注 剧毒)
@@ -425,6 +426,7 @@ def build() -> list[str]:
         finalize(dp_rows, report, "drug_precursor"),
     )
     build_shadows(report)
+    build_pinyin_readings()
     return report
 
 
@@ -522,6 +524,48 @@ def build_shadows(report: list[str]) -> None:
     w.writerows(curated)
     w.writerows(generated)
     (CATALOGS / "shadows.csv").write_text(buf.getvalue(), encoding="utf-8")
+
+
+# ---------------------------------------------------------------- pinyin readings
+READINGS_FILE = CATALOGS / "pinyin_readings.txt"
+
+
+def build_pinyin_readings() -> int:
+    """Tone-less readings of every GB2312 character (the characters Chinese input methods offer first,
+    so the ones sellers type), from pypinyin's dictionary, most common reading first. `rules.pinyin`
+    reads this file at load time instead of importing pypinyin's 40,000-entry dictionary (~0.2 s)."""
+    import unicodedata
+
+    import pypinyin
+    from pypinyin.pinyin_dict import pinyin_dict
+
+    lines = [
+        f"# source: pypinyin {pypinyin.__version__}（pinyin_dict，汉字拼音数据）；GB2312 字符集内的汉字，去掉声调，ü 记作 v，常用读音在前",
+        f"# date: {DATE}",
+        "# note: 由 rules/catalogs/make_catalogs.py 生成；rules/pinyin.py 用它识别拼音、拼音汉字混写和同音字写法",
+    ]
+    count = 0
+    for cp in range(0x4E00, 0xA000):
+        ch = chr(cp)
+        try:
+            ch.encode("gb2312")
+        except UnicodeEncodeError:
+            continue
+        raw = pinyin_dict.get(cp)
+        if not raw:
+            continue
+        readings: list[str] = []
+        for r in raw.split(","):
+            decomposed = unicodedata.normalize("NFD", r).replace("u\u0308", "v")  # ü (lǜ) before tones go
+            plain = "".join(c for c in decomposed if not unicodedata.combining(c)).strip()
+            # m, n, ng, hm, hng (interjections) have no vowel and no place in a substance's name
+            if any(v in plain for v in "aeiouv") and plain not in readings:
+                readings.append(plain)
+        if readings:
+            lines.append(f"{ch}\t{','.join(readings)}")
+            count += 1
+    READINGS_FILE.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return count
 
 
 if __name__ == "__main__":
