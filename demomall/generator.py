@@ -110,7 +110,6 @@ TOXIC = [
     ),
 ]
 EXPLOSIVE = [
-    _s("硝酸铵", "6484-52-2", "NH4NO3", "chem.explosive_precursor", traditional="硝酸銨", use="化肥、工业"),
     _s(
         "高锰酸钾",
         "7722-64-7",
@@ -216,6 +215,8 @@ DRUG = [
     ),
 ]
 OTHER_HAZARDOUS = [
+    # in the 2015 hazardous-chemicals catalog but not on the 2017 易制爆 list: an unlicensed sale
+    _s("硝酸铵", "6484-52-2", "NH4NO3", "chem.unlicensed", traditional="硝酸銨", use="化肥、工业"),
     _s("甲醇", "67-56-1", "CH3OH", "chem.unlicensed", units=("500ml/瓶", "160kg/桶"), use="溶剂、燃料"),
     _s(
         "无水乙醇",
