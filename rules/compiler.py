@@ -12,10 +12,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-import ahocorasick
-
 from rules.catalog import Catalog
-from rules.matching import Ref, TermMatcher, category_norm
+from rules.matching import Automaton, Ref, TermMatcher, category_norm
 from rules.normalize import norm_term
 from rules.pinyin import MODES, SoundIndex
 from rules.schema import Matcher, RuleSpec
@@ -268,14 +266,14 @@ def compile_rules(specs: list[tuple[RuleSpec, str, int]], catalogs: dict[str, Ca
 
     automaton = None
     values: dict[str, tuple] = {}
-    if lx.term_refs:
-        automaton = ahocorasick.Automaton()
-        for t, refs in lx.term_refs.items():
-            edges = (1 if t[0].isascii() and t[0].isalnum() else 0) | (2 if t[-1].isascii() and t[-1].isalnum() else 0)
-            lex_ids = tuple(dict.fromkeys(r.lexicon for r in refs))
-            values[t] = (t, refs, lex_ids, edges, lx.case_forms.get(t), term_group(refs))
-            automaton.add_word(t, values[t])
-        automaton.make_automaton()
+    for t, refs in lx.term_refs.items():
+        edges = (1 if t[0].isascii() and t[0].isalnum() else 0) | (2 if t[-1].isascii() and t[-1].isalnum() else 0)
+        lex_ids = tuple(dict.fromkeys(r.lexicon for r in refs))
+        values[t] = (t, refs, lex_ids, edges, lx.case_forms.get(t), term_group(refs))
+    if values:
+        # ahocorasick_rs: a Rust automaton reporting (pattern index, start, end) in str offsets, ~8x faster per
+        # listing than walking pyahocorasick's fail chains over ~12,000 terms
+        automaton = Automaton(list(values.values()))
     sound = None
     if context is not None:
         gated = [

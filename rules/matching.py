@@ -1,7 +1,7 @@
 """Preparation and matching: one listing -> a normalised text and the dictionary hits in it.
 
 Per listing: join the fields the rules look at into one string (separated by NUL), normalise it once,
-run one Aho-Corasick automaton over it (all terms of all rules and catalogs), find CAS numbers with one
+run one Aho-Corasick automaton over it (all terms of all rules and catalogs; ahocorasick_rs), find CAS numbers with one
 regex, and drop matches that lie inside a longer match (so 硝酸 inside 硝酸铵钙 or 第一 inside 第一次 do
 not count). Everything that can be prepared is prepared at load time (`rules.compiler`); this module
 only runs it. What the hits mean for a rule is `rules.evaluation`'s business.
@@ -14,7 +14,7 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from functools import lru_cache
 
-import ahocorasick
+import ahocorasick_rs
 
 from rules.catalog import Entry
 from rules.normalize import Normalized, find_cas, norm_term, normalize
@@ -105,12 +105,28 @@ AutomatonValue = tuple[str, list[Ref], tuple[int, ...], int, str | None, frozens
 for formulas, pruning group)."""
 
 
+class Automaton:
+    """All dictionary terms in one Aho-Corasick automaton; `values[i]` is what pattern i stands for:
+    (term, refs, lexicon ids, ASCII-edge flags, case-sensitive form, pruning group)."""
+
+    def __init__(self, values: list[tuple]) -> None:
+        self.values = values
+        self._ac = ahocorasick_rs.AhoCorasick([v[0] for v in values])
+
+    def find(self, text: str) -> list[tuple[int, int, int]]:
+        """Every occurrence, overlapping ones included, as (pattern index, start, end)."""
+        return self._ac.find_matches_as_indexes(text, overlapping=True)
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+
 class TermMatcher:
     """Finds every dictionary term and catalog CAS number in a listing's watched fields."""
 
     def __init__(
         self,
-        automaton: ahocorasick.Automaton | None,
+        automaton: Automaton | None,
         cas_index: dict[str, list[Ref]],
         wanted_fields: set[str],
         sound: SoundIndex | None = None,
@@ -201,24 +217,26 @@ class TermMatcher:
         text = norm.text
         hits: list[Hit] = []
         if self.automaton is not None and text:
-            for end, (term, refs, lex_ids, ascii_edges, case_form, group) in self.automaton.iter(text):
-                start = end - len(term) + 1
+            values = self.automaton.values
+            for idx, start, end in self.automaton.find(text):
+                term, refs, lex_ids, ascii_edges, case_form, group = values[idx]
                 if ascii_edges:
                     if ascii_edges & 1 and start > 0 and text[start - 1].isascii() and text[start - 1].isalnum():
                         continue
-                    if ascii_edges & 2 and end + 1 < len(text) and text[end + 1].isascii() and text[end + 1].isalnum():
+                    if ascii_edges & 2 and end < len(text) and text[end].isascii() and text[end].isalnum():
                         continue
                 if case_form is not None:
                     # chemical formulas are case-sensitive: Mg is magnesium, mg is milligrams
-                    o_s, o_e = norm.orig_span(start, end + 1)
+                    o_s, o_e = norm.orig_span(start, end)
                     if unicodedata.normalize("NFKC", norm.original[o_s:o_e]).replace(" ", "") != case_form:
                         continue
-                hits.append(Hit(start, end + 1, term, refs, lex_ids, group=group))
+                hits.append(Hit(start, end, term, refs, lex_ids, group=group))
         ctx = self.context_lexicon
-        if self.sound is not None and ctx is not None and any(ctx in h.lex_ids for h in hits):
+        sound = self.sound
+        if sound is not None and ctx is not None and any(ctx in h.lex_ids for h in hits):
             # names written by sound only count in a sale or chemical-grade context (rules.pinyin)
             covered = [(h.start, h.end) for h in hits]
-            for sh in self.sound.find(text, covered):
+            for sh in sound.find(text, covered):
                 if sh.via == "谐音":
                     # a same-sounding character only counts in a word written as one: 醋酸 工业级 is not 醋酸汞
                     o_s, o_e = norm.orig_span(sh.start, sh.end)

@@ -29,7 +29,7 @@ from functools import lru_cache
 from itertools import product
 from pathlib import Path
 
-import ahocorasick
+import ahocorasick_rs
 
 READINGS = Path(__file__).resolve().parent / "catalogs" / "pinyin_readings.txt"
 
@@ -106,8 +106,7 @@ class SoundIndex:
                 c = codes[f] = chr(_CODE_BASE + len(codes))
             return c
 
-        self.automaton = ahocorasick.Automaton()
-        count = 0
+        by_key: dict[str, list[tuple[str, str, tuple]]] = {}
         for term, mode, value in terms:
             if len(term) < MIN_CHARS or not all(ch in table for ch in term):
                 continue
@@ -115,17 +114,12 @@ class SoundIndex:
             for i, key in enumerate(combos):
                 if i >= MAX_READING_COMBOS:
                     break
-                k = "".join(key)
-                if k in self.automaton:
-                    entries = self.automaton.get(k)
-                    if all(e[0] != term for e in entries):
-                        entries.append((term, mode, value))
-                    continue
-                self.automaton.add_word(k, [(term, mode, value)])
-                count += 1
-        self.size = count
-        if count:
-            self.automaton.make_automaton()
+                entries = by_key.setdefault("".join(key), [])
+                if all(e[0] != term for e in entries):
+                    entries.append((term, mode, value))
+        self.size = len(by_key)
+        self.entries = list(by_key.values())
+        self.automaton = ahocorasick_rs.AhoCorasick(list(by_key)) if by_key else None
         # listing characters take their most common reading; syllables no name uses break a match
         self.char_codes = {ord(ch): codes.get(fold(rs[0]), _BREAK) for ch, rs in table.items()}
         self.syllables = {r: codes[fold(r)] for rs in table.values() for r in rs if fold(r) in codes}
@@ -155,9 +149,11 @@ class SoundIndex:
     def keys(self, text: str) -> tuple[str, list[tuple[int, int]] | None]:
         """The sound-code string of a normalised text and, when Latin letters were turned into syllables,
         the normalised span of each code (None: code i is character i)."""
+        # characters without a code (Latin letters, digits, punctuation, rare hanzi) stay as they are: no key
+        # contains them, so they break a match just as well
         base = text.translate(self.char_codes)
-        if not any("a" <= c <= "z" for c in text) or not _LETTERS.search(text):
-            return _clean(base), None
+        if not _LETTERS.search(text):
+            return base, None
         pieces: list[str] = []
         spans: list[tuple[int, int]] = []
         prev = 0
@@ -166,7 +162,7 @@ class SoundIndex:
             segs = [self._segment(w) for _, w in words]
             if any(s is None for s in segs):
                 continue  # not pinyin (500ml, CAS, AR): the letters stay breaks
-            pieces.append(_clean(base[prev : m.start()]))
+            pieces.append(base[prev : m.start()])
             spans.extend((i, i + 1) for i in range(prev, m.start()))
             for (offset, w), seg in zip(words, segs, strict=True):
                 at = m.start() + offset
@@ -175,26 +171,25 @@ class SoundIndex:
                     spans.append((at + s, at + e))
             prev = m.end()
         if not spans:
-            return _clean(base), None
-        pieces.append(_clean(base[prev:]))
+            return base, None
+        pieces.append(base[prev:])
         spans.extend((i, i + 1) for i in range(prev, len(text)))
         return "".join(pieces), spans
 
     def find(self, text: str, covered: list[tuple[int, int]]) -> list[SoundHit]:
         """Gated names written in pinyin, half in pinyin, or with a same-sounding character. `covered` are
         the spans of dictionary hits: a span inside one of them is that word, not an evasion."""
-        if not self.size:
+        if self.automaton is None:
             return []
         keys, spans = self.keys(text)
         out: list[SoundHit] = []
-        for end, entries in self.automaton.iter(keys):
-            n = len(entries[0][0])
-            first = end - n + 1
+        for idx, first, last in self.automaton.find_matches_as_indexes(keys, overlapping=True):
+            entries = self.entries[idx]
             if spans is None:
-                start, stop = first, end + 1
-                positions = [(i, i + 1) for i in range(first, end + 1)]
+                start, stop = first, last
+                positions = [(i, i + 1) for i in range(first, last)]
             else:
-                positions = spans[first : end + 1]
+                positions = spans[first:last]
                 start, stop = positions[0][0], positions[-1][1]
             if any((s <= start and stop <= e) or s < start < e < stop or start < s < stop < e for s, e in covered):
                 continue  # inside a known word, or cutting one in two (冰醋酸工业级 is not 醋酸汞)
@@ -224,11 +219,3 @@ def _judge(text: str, term: str, positions: list[tuple[int, int]], mode: str) ->
             return None
         return "谐音"
     return "拼音"
-
-
-_NON_CODE = re.compile("[^\U000f0000-\U000fffff]")
-
-
-def _clean(keys: str) -> str:
-    """Every character that is not a sound code becomes a break."""
-    return _NON_CODE.sub(_BREAK, keys)
