@@ -220,7 +220,7 @@ def resolve(listing: Listing, results: list[RuleResult]) -> tuple[list[Finding],
             continue
         spec = res.rule.spec
         findings.append(
-            Finding(
+            Finding.model_construct(  # values come from a validated listing and a validated rule
                 platform=listing.platform,
                 listing_id=listing.listing_id,
                 family=fam,

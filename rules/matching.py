@@ -86,7 +86,8 @@ class Prepared:
         seg = self.field_of(hit_start)
         o_start, o_end = self.norm.orig_span(hit_start, hit_end)
         s, e = o_start - seg.orig_start, o_end - seg.orig_start
-        return Evidence(field=seg.name, text=seg.text[s:e], start=s, end=e, matched=matched)
+        # every value is built here from the listing's own strings: no validation to run (model_construct)
+        return Evidence.model_construct(field=seg.name, text=seg.text[s:e], start=s, end=e, matched=matched)
 
 
 @lru_cache(maxsize=8192)
