@@ -13,6 +13,7 @@ COPY rules ./rules
 COPY consumers ./consumers
 COPY complaints ./complaints
 COPY workspace ./workspace
+COPY operations ./operations
 COPY demomall ./demomall
 COPY services ./services
 RUN pip wheel --wheel-dir /wheels .

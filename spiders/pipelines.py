@@ -109,15 +109,16 @@ class DetectPipeline:
 class PublishPipeline:
     """Listings and findings to the bus through `sweep.publishing.Publisher`; flushed at close."""
 
-    def __init__(self, stats: Any, enabled: bool) -> None:
+    def __init__(self, stats: Any, enabled: bool, crawler: Any = None) -> None:
         self.stats = stats
         self.enabled = enabled
+        self.crawler = crawler
         self.publisher: Any = None
         self.bus: Any = None
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> PublishPipeline:
-        return cls(crawler.stats, crawler.settings.getbool("SWEEP_PUBLISH", True))
+        return cls(crawler.stats, crawler.settings.getbool("SWEEP_PUBLISH", True), crawler)
 
     def open_spider(self, spider: Any = None) -> None:
         if not self.enabled:
@@ -125,7 +126,9 @@ class PublishPipeline:
         from adapters import open_bus
         from sweep.publishing import Publisher
 
-        self.bus = open_bus()
+        # a frontier worker (spiders.frontier) hands its own bus: items and new requests are then
+        # confirmed by one flush before the worker commits the requests that produced them
+        self.bus = getattr(self.crawler, "sweep_bus", None) or open_bus()
         self.publisher = Publisher(self.bus)
 
     def process_item(self, item: CrawledListing) -> CrawledListing:

@@ -107,7 +107,10 @@ def crawl(
     process = CrawlerProcess(settings)
     crawler = process.create_crawler(spider)
     started = time.monotonic()
-    process.crawl(crawler, base_url=base_url, render_js=render_js)
+    if base_url:
+        process.crawl(crawler, base_url=base_url, render_js=render_js)
+    else:  # a frontier worker: the spider's own default address (its requests come from the bus)
+        process.crawl(crawler, render_js=render_js)
     process.start()
     elapsed = time.monotonic() - started
     s = crawler.stats.get_stats()
@@ -134,9 +137,55 @@ def crawl(
     if stats.finish_reason is None:
         why = s.get("sweep/detection") if str(s.get("sweep/detection", "")).startswith("failed") else None
         raise CrawlFailedError(f"the spider did not run to the end ({why or 'see the log above'})")
+    if s.get("sweep/frontier_failed"):
+        raise CrawlFailedError(f"frontier: {s['sweep/frontier_failed']} ({stats.to_dict()})")
     if s.get("sweep/publish_failed"):
         raise CrawlFailedError(f"publishing failed: {s['sweep/publish_failed']} ({stats.to_dict()})")
     return stats
+
+
+def work(
+    spider: str,
+    *,
+    bus: Any,
+    store: Any,
+    topic: str,
+    on_job_done: Any = None,
+    group: str | None = None,
+    batch: int = 200,
+    idle_exit_s: float = 0.0,
+    render_js: bool = True,
+    settings_overrides: dict[str, Any] | None = None,
+) -> CrawlStats:
+    """Run this process as a frontier worker (`spiders.frontier`) until it is stopped (SIGINT/SIGTERM:
+    Scrapy finishes in-flight pages; what was not confirmed is replayed by another worker) or, with
+    `idle_exit_s`, until the frontier has been empty that long. Once per process, like `crawl`."""
+    from spiders import frontier
+
+    frontier.RUNTIME.update(bus=bus, store=store, topic=topic, on_job_done=on_job_done)
+    overrides = {
+        "SWEEP_FRONTIER": True,
+        "SWEEP_FRONTIER_GROUP": group,
+        "SWEEP_FRONTIER_BATCH": batch,
+        "SWEEP_FRONTIER_IDLE_EXIT": idle_exit_s,
+        "LOGSTATS_INTERVAL": 0,
+    }
+    from scrapy.settings import Settings as ScrapySettings
+
+    project = ScrapySettings()
+    project.setmodule("spiders.settings", priority="project")
+    extensions = dict(project.getdict("EXTENSIONS"))
+    extensions["spiders.frontier.FrontierWorker"] = 100
+    middlewares = dict(project.getdict("SPIDER_MIDDLEWARES"))
+    middlewares["spiders.frontier.FrontierSpiderMiddleware"] = 30
+    overrides |= {"EXTENSIONS": extensions, "SPIDER_MIDDLEWARES": middlewares}
+    return crawl(
+        spider,
+        base_url="",
+        publish=True,
+        settings_overrides=overrides | (settings_overrides or {}),
+        render_js=render_js,
+    )
 
 
 def _parse_set(values: list[str]) -> dict[str, Any]:

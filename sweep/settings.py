@@ -102,6 +102,14 @@ class Settings(BaseSettings):
     session_max_hours: int = Field(default=12, description="a workspace session never lasts longer than this")
     login_max_failures: int = Field(default=5, description="failed logins in a row that lock an account")
     login_lockout_minutes: int = Field(default=15, description="how long a locked account stays locked")
+    # -- crawl operations (operations/, sweep scheduler, sweep crawl-worker) --
+    ops_alert_webhook: str | None = Field(
+        default=None, description="URL that receives a JSON POST for each crawl alert (a failed or empty job)"
+    )
+    ops_empty_alert_min_previous: int = Field(
+        default=100, description="0 listings alert as 'empty' when the target's previous run had at least this many"
+    )
+    ops_timezone: str = Field(default="Asia/Shanghai", description="time zone of new schedules' cron expressions")
 
     @classmethod
     def settings_customise_sources(

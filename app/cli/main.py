@@ -4,7 +4,25 @@ from __future__ import annotations
 
 import typer
 
-from app.cli import audit, complaints, consume, demo, ingest, leads, rules, scan, search, serve, services, users
+from app.cli import (
+    audit,
+    complaints,
+    consume,
+    demo,
+    ingest,
+    jobs,
+    leads,
+    rules,
+    scan,
+    schedule,
+    scheduler,
+    search,
+    serve,
+    services,
+    targets,
+    users,
+    worker,
+)
 
 app = typer.Typer(
     name="sweep",
@@ -34,6 +52,13 @@ app.command("serve", help="Serve the enforcement workspace (执法工作台) in 
 app.add_typer(users.app, name="users")
 app.add_typer(audit.app, name="audit")
 app.add_typer(complaints.app, name="complaints")
+app.add_typer(targets.app, name="targets")
+app.add_typer(schedule.app, name="schedule")
+app.add_typer(jobs.app, name="jobs")
+app.command("scheduler", help="Fire due crawl schedules (several may run; each run fires once).")(scheduler.scheduler)
+app.command("crawl-worker", help="Crawl requests from the shared frontier (a consumer group of workers).")(
+    worker.crawl_worker
+)
 
 if __name__ == "__main__":
     app()

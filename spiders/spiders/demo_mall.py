@@ -19,7 +19,7 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import scrapy
 from scrapy.crawler import Crawler
@@ -71,16 +71,24 @@ class DemoMallSpider(scrapy.Spider):
     }
 
     def __init__(
-        self, base_url: str | None = None, render_js: str | bool = True, shop_cache_size: int = 2048, **kwargs: Any
+        self,
+        base_url: str | None = None,
+        render_js: str | bool = True,
+        shop_cache_size: int = 2048,
+        frontier: bool = False,
+        **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.frontier = frontier
+        """A frontier worker (spiders.frontier): requests come from the bus, for any mall a target names."""
         if not base_url:
             raise ValueError("demo_mall needs -a base_url=http://127.0.0.1:PORT (or the DEMO_MALL_URL setting)")
         self.base_url = base_url.rstrip("/")
         host = urlsplit(self.base_url).hostname
         if not host:
             raise ValueError(f"demo_mall: base_url {base_url!r} is not an http(s) URL")
-        self.allowed_domains = [host]
+        if not frontier:
+            self.allowed_domains = [host]
         self.render_js = str(render_js).lower() not in ("0", "false", "no", "off")
         self.shop_cache_size = int(shop_cache_size)
         self.shops: OrderedDict[str, dict[str, Any]] = OrderedDict()
@@ -94,12 +102,41 @@ class DemoMallSpider(scrapy.Spider):
         if not kwargs.get("base_url"):
             kwargs["base_url"] = crawler.settings.get("DEMO_MALL_URL")
         kwargs.setdefault("shop_cache_size", crawler.settings.getint("SWEEP_SHOP_CACHE_SIZE", 2048))
+        kwargs.setdefault("frontier", crawler.settings.getbool("SWEEP_FRONTIER"))
         spider = super().from_crawler(crawler, *args, **kwargs)
         assert isinstance(spider, DemoMallSpider)
         return spider
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
+        if self.frontier:
+            return  # the requests come from the bus
         yield scrapy.Request(self.base_url + "/", callback=self.parse_home)
+
+    @classmethod
+    def frontier_seeds(
+        cls,
+        base_url: str,
+        *,
+        start_urls: list[str] = (),  # type: ignore[assignment]
+        categories: list[str] = (),  # type: ignore[assignment]
+        keywords: list[str] = (),  # type: ignore[assignment]
+        shops: list[str] = (),  # type: ignore[assignment]
+        listings: list[str] = (),  # type: ignore[assignment]
+    ) -> list[tuple[str, str]]:
+        """(URL, callback name) of a target's first requests: the home page when nothing narrower is
+        named; a category's first page; a keyword's search results (paged like a category); a listing's
+        detail page. Shops are reached through their listings on this mall (no shop listing pages)."""
+        base = base_url.rstrip("/")
+        out: list[tuple[str, str]] = []
+        for url in start_urls:
+            path = urlsplit(url).path or "/"
+            out.append((url, "parse_home" if path == "/" else "parse_category"))
+        out += [(f"{base}/c/{quote(c)}", "parse_category") for c in categories]
+        out += [(f"{base}/search?q={quote(k)}", "parse_category") for k in keywords]
+        out += [(f"{base}/item/{quote(i)}.html", "parse_item") for i in listings]
+        if not out and not shops:
+            out.append((base + "/", "parse_home"))
+        return out
 
     # ---- navigation ----------------------------------------------------------------------------
     def parse_home(self, response: Response) -> Iterator[scrapy.Request]:

@@ -45,6 +45,11 @@ class Topics:
     def complaints(self) -> str:
         return f"{self.prefix}.complaints"
 
+    @property
+    def crawl_requests(self) -> str:
+        """The shared crawl frontier (`sweep crawl-worker`), keyed by host; not one of the pipeline's ROLES."""
+        return f"{self.prefix}.crawl.requests"
+
     def all(self) -> tuple[str, ...]:
         return tuple(f"{self.prefix}.{role}" for role in self.ROLES)
 

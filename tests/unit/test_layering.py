@@ -1,7 +1,7 @@
 """The house's floors, checked from the code's own imports (at module level and inside functions).
 
 composition root   app/                          imports anything; nothing imports it
-capabilities       spiders/ rules/ consumers/ complaints/ workspace/   import the core, adapters and each other (no cycles)
+capabilities       spiders/ rules/ consumers/ complaints/ workspace/ operations/  import the core, adapters and each other (no cycles)
 adapters           adapters/                     import the core only
 core               sweep/                        imports nothing of the above
 beside the house   services/ demomall/           only the composition root (and tests, benchmarks) use them
@@ -25,6 +25,7 @@ PACKAGES = (
     "consumers",
     "complaints",
     "workspace",
+    "operations",
     "adapters",
     "sweep",
     "services",
@@ -38,6 +39,7 @@ ALLOWED: dict[str, set[str]] = {
     "spiders": {"sweep", "adapters", "rules", "spiders"},
     "complaints": {"sweep", "adapters", "complaints"},
     "workspace": {"sweep", "spiders", "workspace"},
+    "operations": {"sweep", "adapters", "spiders", "operations"},
     "services": {"services"},
     "demomall": {"sweep", "demomall"},
     "app": set(PACKAGES),

@@ -30,6 +30,7 @@ def test_the_house_has_the_expected_packages() -> None:
         "consumers",
         "complaints",
         "workspace",
+        "operations",
         "demomall",
         "services",
     }

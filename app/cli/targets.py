@@ -1,0 +1,182 @@
+"""`sweep targets add|list|show|remove`: what a crawl covers (a spider, a site and parts of it).
+
+Also the shared plumbing of the operations commands (stores, bus, launching a job), since `schedule`,
+`jobs`, `scheduler` and `crawl-worker` all need the same wiring of the operations store and the bus.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from adapters import open_bus
+from adapters.people.operations_sql import SqlOperationsStore, open_operations_store
+from app.cli.display import cell, json_line, message
+from operations.jobs import AlertPolicy
+from sweep.settings import Settings, get_settings
+from sweep.store.operations import Target, TargetExistsError
+
+app = typer.Typer(help="Crawl targets: a spider plus what to crawl (categories, keywords, listings...).")
+console = Console()
+err = Console(stderr=True)
+
+
+def ops_store(settings: Settings | None = None) -> SqlOperationsStore:
+    return open_operations_store(settings or get_settings())
+
+
+def alert_policy(settings: Settings | None = None) -> AlertPolicy:
+    s = settings or get_settings()
+    return AlertPolicy(webhook_url=s.ops_alert_webhook, empty_min_previous=s.ops_empty_alert_min_previous)
+
+
+def frontier_bus(settings: Settings | None = None):  # type: ignore[no-untyped-def]
+    return open_bus(settings or get_settings())
+
+
+def target_or_exit(store: SqlOperationsStore, name: str) -> Target:
+    target = store.get_target(name)
+    if target is None:
+        err.print(message("no such target:", name))
+        raise typer.Exit(1)
+    return target
+
+
+def _parse_settings(values: list[str]) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for kv in values:
+        key, sep, raw = kv.partition("=")
+        if not sep:
+            raise typer.BadParameter(f"{kv!r}: expected NAME=VALUE")
+        try:
+            out[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            out[key] = raw
+    return out
+
+
+Many = Annotated[list[str] | None, typer.Option()]
+
+
+@app.command("add")
+def add(
+    name: Annotated[str, typer.Argument(help="A name operators will recognise, e.g. 'chem-daily'.")],
+    base_url: Annotated[str, typer.Option("--base-url", help="The site, e.g. http://127.0.0.1:8000")],
+    spider: Annotated[str, typer.Option(help="Spider that crawls the site.")] = "demo_mall",
+    start_url: Many = None,
+    category: Annotated[list[str] | None, typer.Option(help="Category key (repeatable).")] = None,
+    keyword: Annotated[list[str] | None, typer.Option(help="Keyword search (repeatable).")] = None,
+    shop: Annotated[list[str] | None, typer.Option(help="Shop id (repeatable).")] = None,
+    listing: Annotated[list[str] | None, typer.Option(help="Listing id to recheck (repeatable).")] = None,
+    setting: Annotated[
+        list[str] | None, typer.Option("--set", help="NAME=VALUE, e.g. frontier_shards=4 (repeatable).")
+    ] = None,
+) -> None:
+    """Add a target. With nothing narrower named, the whole site is crawled from its home page."""
+    from spiders.frontier import spider_class
+
+    try:
+        spider_class(spider)
+    except KeyError as exc:
+        err.print(message("error:", exc.args[0]))
+        raise typer.Exit(2) from None
+    if not base_url.startswith(("http://", "https://")):
+        err.print(message("error:", f"--base-url must be http(s): {base_url}"))
+        raise typer.Exit(2)
+    target = Target(
+        name=name,
+        spider=spider,
+        base_url=base_url,
+        start_urls=start_url or [],
+        categories=category or [],
+        keywords=keyword or [],
+        shops=shop or [],
+        listings=listing or [],
+        settings=_parse_settings(setting or []),
+    )
+    store = ops_store()
+    try:
+        store.add_target(target)
+    except TargetExistsError as exc:
+        err.print(message("error:", exc))
+        raise typer.Exit(1) from None
+    finally:
+        store.close()
+    console.print(cell(f"target {target.id} {target.name} added"))
+
+
+@app.command("list")
+def list_(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Every target."""
+    store = ops_store()
+    targets = store.list_targets()
+    store.close()
+    if as_json:
+        for t in targets:
+            json_line(_target_doc(t))
+        return
+    table = Table("id", "name", "spider", "site", "scope")
+    for t in targets:
+        table.add_row(str(t.id), cell(t.name), cell(t.spider), cell(t.base_url), cell(_scope(t)))
+    console.print(table)
+
+
+def _scope(t: Target) -> str:
+    parts = [
+        f"{label} {len(values)}"
+        for label, values in (
+            ("start URLs", t.start_urls),
+            ("categories", t.categories),
+            ("keywords", t.keywords),
+            ("shops", t.shops),
+            ("listings", t.listings),
+        )
+        if values
+    ]
+    return ", ".join(parts) or "whole site"
+
+
+def _target_doc(t: Target) -> dict[str, object]:
+    return {
+        "id": t.id,
+        "name": t.name,
+        "spider": t.spider,
+        "base_url": t.base_url,
+        "start_urls": t.start_urls,
+        "categories": t.categories,
+        "keywords": t.keywords,
+        "shops": t.shops,
+        "listings": t.listings,
+        "settings": t.settings,
+        "created_at": t.created_at.isoformat() if t.created_at else None,
+    }
+
+
+@app.command("show")
+def show(name: Annotated[str, typer.Argument(help="Target name or id.")]) -> None:
+    """A target as JSON, with its schedules."""
+    store = ops_store()
+    target = target_or_exit(store, name)
+    doc = _target_doc(target)
+    doc["schedules"] = [
+        {"id": s.id, "cron": s.cron, "timezone": s.timezone, "paused": s.paused}
+        for s in store.list_schedules()
+        if s.target_id == target.id
+    ]
+    store.close()
+    json_line(doc, indent=True)
+
+
+@app.command("remove")
+def remove(name: Annotated[str, typer.Argument(help="Target name or id.")]) -> None:
+    """Remove a target and its schedules (its jobs stay in the history)."""
+    store = ops_store()
+    target = target_or_exit(store, name)
+    assert target.id is not None
+    store.remove_target(target.id)
+    store.close()
+    console.print(cell(f"target {target.name} removed"))

@@ -1,0 +1,57 @@
+"""`sweep crawl-worker`: one member of the crawl frontier's consumer group, running Scrapy.
+
+Start as many as the hosts being crawled allow (per-host politeness keeps one host's requests in one
+partition, so at one worker at a time). Stop with Ctrl-C/SIGTERM; a killed worker loses nothing: what it
+had not confirmed goes to the others.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated
+
+import typer
+
+from app.cli.targets import alert_policy, frontier_bus, ops_store
+from operations.jobs import job_completed_handler
+from sweep.settings import get_settings
+
+
+def crawl_worker(
+    spider: Annotated[str, typer.Option(help="Spider this worker runs (jobs of other spiders wait for theirs).")] = (
+        "demo_mall"
+    ),
+    batch: Annotated[int, typer.Option(help="Pages taken from the frontier per batch.")] = 200,
+    idle_exit: Annotated[
+        float, typer.Option(help="Exit after this many seconds with an empty frontier (0: run until stopped).")
+    ] = 0.0,
+    group: Annotated[str | None, typer.Option(help="Consumer group (default sweep-crawl-workers).")] = None,
+    js: Annotated[bool, typer.Option("--js/--no-js", help="Render client-side pages with Chromium.")] = True,
+) -> None:
+    """Crawl requests from the shared frontier; prints the worker's stats as JSON when it stops."""
+    from spiders.run import work
+
+    settings = get_settings()
+    store = ops_store(settings)
+    bus = frontier_bus(settings)
+    try:
+        stats = work(
+            spider,
+            bus=bus,
+            store=store,
+            topic=settings.topics.crawl_requests,
+            on_job_done=job_completed_handler(alert_policy(settings)),
+            group=group,
+            batch=batch,
+            idle_exit_s=idle_exit,
+            render_js=js,
+        )
+    except Exception as exc:
+        print(json.dumps({"error": str(exc)}, ensure_ascii=False))
+        print(f"crawl-worker failed: {exc}", file=sys.stderr)
+        raise typer.Exit(1) from None
+    finally:
+        bus.close()
+        store.close()
+    print(json.dumps(stats.to_dict(), ensure_ascii=False))

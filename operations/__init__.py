@@ -1,0 +1,6 @@
+"""Crawl operations: targets and their schedules, jobs (every crawl run, its stats, log and alerts),
+launching a job onto the shared frontier (`spiders.frontier`), and the scheduler that does it on time.
+
+State lives behind `sweep.store.operations.OperationsStore` (adapter: adapters/people/operations_sql.py);
+crawling itself is the frontier workers' business (`sweep crawl-worker`).
+"""
