@@ -264,7 +264,12 @@ class _LogCapture(logging.Handler):
         super().__init__(logging.WARNING)
         self.lines: list[tuple[str, str]] = []
 
+    IGNORED = ("kafka", "twisted", "asyncio")
+    """Client-library chatter (e.g. kafka-python's slow-task warnings) says nothing about the job."""
+
     def emit(self, record: logging.LogRecord) -> None:
+        if record.name.startswith(self.IGNORED):
+            return
         if len(self.lines) < 500:
             try:
                 self.lines.append((record.levelname, record.getMessage()))
