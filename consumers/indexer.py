@@ -12,8 +12,8 @@ store) and production (Kafka, Elasticsearch/OpenSearch). Its guarantees:
 * when the store is unavailable (connection refused, timeouts, HTTP 5xx/429, a locked SQLite file),
   the same batch is retried with capped exponential backoff (tenacity) and nothing is committed
   meanwhile; `Indexer.health()` says "backing_off", and "stuck" once the same batch has been failing
-  for longer than `stuck_after_s`, so an operator (or a container health check) can tell a slow
-  indexer from a blocked one;
+  for longer than `stuck_after_s` (`sweep consume indexer` prints it at every retry), so an operator
+  can tell a slow indexer from a blocked one;
 * a dead letter is itself bounded: when the bus refuses it for good (larger than the broker's
   message size limit), it is replaced by a small record -- original key, source topic/partition/
   offset, the error, the payload's size and SHA-256 and its first `deadletter_head_bytes` bytes --

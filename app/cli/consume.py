@@ -59,7 +59,7 @@ def indexer(
     ),
     until_idle: bool = typer.Option(False, "--until-idle", help="exit once nothing arrived for --idle seconds"),
     idle: float = typer.Option(2.0, "--idle", help="idle seconds before --until-idle exits"),
-    batch: int = typer.Option(500, "--batch", help="max messages per poll / store call"),
+    batch: int = typer.Option(1000, "--batch", help="max messages per poll / store call"),
     every: float = typer.Option(5.0, "--every", help="seconds between progress lines"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="only the final summary"),
     topic: list[str] = TopicsOpt,
