@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ from rules.catalog import Catalog
 from rules.engine import Engine, Rule, compile_engine
 from rules.errors import RulebookError
 from rules.loader import load_catalogs, load_specs, resolve_paths
+from rules.pinyin import READINGS
 from sweep.models import Finding, Listing, Permit, Shop
 
 EXAMPLE_LICENCE = "91110108063781246F"
@@ -31,10 +33,12 @@ class ExampleResult:
 class Rulebook:
     """A loaded, compiled rulebook. Immutable and safe to share between threads."""
 
-    def __init__(self, engine: Engine, files: list[Path], catalog_dir: Path) -> None:
+    def __init__(self, engine: Engine, files: list[Path], catalog_dir: Path, version: str | None = None) -> None:
         self.engine = engine
         self.files = files
         self.catalog_dir = catalog_dir
+        self.version = version or rulebook_version(files, catalog_dir)
+        """Content hash of what this book was loaded from (`rulebook_version`); every finding carries it."""
 
     @property
     def rules(self) -> list[Rule]:
@@ -45,8 +49,12 @@ class Rulebook:
         return self.engine.catalogs
 
     def scan(self, listing: Listing) -> list[Finding]:
-        """Findings for one listing: at most one per family, in taxonomy order."""
-        return self.engine.scan(listing)
+        """Findings for one listing: at most one per family, in taxonomy order, each stamped with this
+        book's `version` (so a lead can tell which rules judged its latest sighting)."""
+        findings = self.engine.scan(listing)
+        for finding in findings:
+            finding.rulebook_version = self.version
+        return findings
 
     def explain(self, listing: Listing) -> dict[str, Any]:
         """Every rule considered for `listing`: status (reported, suppressed, excluded, blocked,
@@ -106,6 +114,29 @@ class Rulebook:
                     text = ex if isinstance(ex, str) else listing.title
                     out.append(ExampleResult(rule.id, rule.file, rule.line, expect, i, text, ok, why))
         return out
+
+
+VERSION_LENGTH = 16
+"""Hex digits of the SHA-256 kept: short enough to read in a table, far from colliding between edits."""
+
+
+def rulebook_version(files: list[Path], catalog_dir: Path) -> str:
+    """Content hash of a rulebook: its YAML files, the CSV catalogs the loader reads and the pinyin
+    readings the engine matches with, each under its file name and in a fixed order.
+
+    Names, not paths, go into the hash, so the same book copied elsewhere (a temp copy an analyst
+    edits, a container image) has the same version, and any edit to a rule or a catalog row changes
+    it. Computed once at load; a listing judged by two books with the same version got the same
+    findings."""
+    digest = hashlib.sha256()
+    parts = [(f"book/{f.name}", f) for f in files]
+    parts += [(f"catalogs/{c.name}", c) for c in sorted(catalog_dir.glob("*.csv"))]
+    parts.append((f"pinyin/{READINGS.name}", READINGS))
+    for name, path in sorted(parts, key=lambda part: part[0]):
+        data = path.read_bytes() if path.is_file() else b""
+        digest.update(f"{name}\0{len(data)}\0".encode())
+        digest.update(data)
+    return digest.hexdigest()[:VERSION_LENGTH]
 
 
 def load_rulebook(path: Path | str | None = None) -> Rulebook:

@@ -64,18 +64,31 @@ class ValidatePipeline:
 
 
 class DetectPipeline:
-    """Runs the rulebook (rules.load_rulebook) on each listing; detection errors are per listing."""
+    """Runs the rulebook (rules.load_rulebook) on each listing; detection errors are per listing.
 
-    def __init__(self, stats: Any, enabled: bool) -> None:
+    Off when the run says so (Scrapy setting `SWEEP_DETECT`, `--no-detect`) or when the deployment
+    detects on the bus instead (setting `detect_in_crawler = false`: `sweep consume detector` judges
+    the published listings); the stat `sweep/detection` then says which."""
+
+    def __init__(self, stats: Any, enabled: bool, delegated: bool = False) -> None:
         self.stats = stats
-        self.enabled = enabled
+        self.enabled = enabled and not delegated
+        self.delegated = delegated
         self.rulebook: Any = None
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> DetectPipeline:
-        return cls(crawler.stats, crawler.settings.getbool("SWEEP_DETECT", True))
+        from sweep.settings import get_settings
+
+        return cls(
+            crawler.stats,
+            crawler.settings.getbool("SWEEP_DETECT", True),
+            delegated=not get_settings().detect_in_crawler,
+        )
 
     def open_spider(self, spider: Any = None) -> None:
+        if self.delegated:
+            self.stats.set_value("sweep/detection", "consumer")
         if not self.enabled:
             return
         try:
@@ -84,8 +97,11 @@ class DetectPipeline:
             logger.warning("rules.load_rulebook is not available (%s): detection skipped", exc)
             self.stats.set_value("sweep/detection", "skipped")
             return
+        from sweep.settings import get_settings
+
         try:
-            self.rulebook = load_rulebook()
+            # the configured book (SWEEP_RULEBOOK), as the detector consumer and `sweep rules rescan` use
+            self.rulebook = load_rulebook(get_settings().rulebook)
         except Exception as exc:
             # a broken rulebook must stop the crawl: silently missing detections look like clean listings
             logger.error("the rulebook could not be loaded, crawl aborted: %s", exc)

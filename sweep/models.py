@@ -239,6 +239,9 @@ class Finding(_Model):
     legal_basis: str = ""
     title_zh: str | None = None
     """The rule's Chinese title, for people reading the finding."""
+    rulebook_version: str | None = None
+    """`Rulebook.version` (a content hash of the rule files and catalogs) of the book that reported it;
+    None from code that ran an engine without a loaded book."""
 
     @property
     def lead_id(self) -> str:
@@ -337,6 +340,14 @@ class Lead(_Model):
     assignee: str | None = None
     note: str | None = None
     status_updated_at: datetime | None = None
+    rulebook_version: str | None = None
+    """Version of the rulebook that judged the latest sighting (`Finding.rulebook_version`)."""
+    retired_at: datetime | None = None
+    """Set when a rescan (`sweep rules rescan`) judged the latest sighting again and no rule found it any
+    more: the lead is kept with its triage state, and a later finding of it clears this again. A
+    detection fact, not a triage status: staff decisions and retirement are independent."""
+    retired_by_rulebook: str | None = None
+    """The rulebook version whose rescan retired the lead."""
 
     @classmethod
     def from_event(cls, event: LeadEvent) -> Lead:
@@ -356,6 +367,7 @@ class Lead(_Model):
             last_seen=event.observed_at,
             times_seen=1,
             recent_sightings=[event.observed_at],
+            rulebook_version=f.rulebook_version,
         )
 
     def triaged(self, status: TriageStatus, *, assignee: str | None = None, note: str | None = None) -> Lead:
@@ -377,27 +389,61 @@ class Lead(_Model):
         Replays are recognised exactly within the last `SIGHTING_WINDOW` sighting times. Older than the
         window (bus retention is far shorter) a sighting inside [first_seen, oldest remembered] is taken
         for a replay: counting a replay twice would inflate `times_seen`, the signal staff sort by.
+
+        The latest sighting judged again by another rulebook (`sweep rules rescan` after a rule edit) is
+        a re-judgement, not a sighting: the detection facts and `rulebook_version` follow the new book,
+        a retired lead is un-retired, and nothing is counted. The same event again is then a replay.
         """
         when = event.observed_at
+        f = event.finding
+        if when == self.last_seen and self._rejudged_by(f.rulebook_version):
+            return self.model_copy(update=self._detection_facts(event))
         recent = self.recent_sightings or [self.last_seen]  # a lead stored before the window existed
         if when in recent or self.first_seen <= when < min(recent):
             return self
-        f = event.finding
         window = sorted({*recent, when})[-SIGHTING_WINDOW:]
         update: dict[str, Any] = {"times_seen": self.times_seen + 1, "recent_sightings": window}
         if when > self.last_seen:
-            update |= {
-                "last_seen": when,
-                "rule_id": f.rule_id,
-                "severity": f.severity,
-                "evidence": f.evidence,
-                "legal_basis": f.legal_basis,
-                "title_zh": f.title_zh,
-                "listing": event.listing,
-            }
+            update |= {"last_seen": when, **self._detection_facts(event)}
         elif when < self.first_seen:
             update["first_seen"] = when
         return self.model_copy(update=update)
+
+    def _rejudged_by(self, version: str | None) -> bool:
+        """Whether a finding of the latest sighting by `version` is a new judgement of it: another book
+        than the one that judged it, or any book but the one that retired it. Versions are content
+        hashes with no order, so the latest judgement wins (a rulebook rolled back un-retires)."""
+        if version is None:
+            return False
+        if self.retired_at is not None:
+            return version != self.retired_by_rulebook
+        return version != self.rulebook_version
+
+    @staticmethod
+    def _detection_facts(event: LeadEvent) -> dict[str, Any]:
+        """What the latest sighting decides: the rule's verdict, the listing as seen, and not retired."""
+        f = event.finding
+        return {
+            "rule_id": f.rule_id,
+            "severity": f.severity,
+            "evidence": f.evidence,
+            "legal_basis": f.legal_basis,
+            "title_zh": f.title_zh,
+            "listing": event.listing,
+            "rulebook_version": f.rulebook_version,
+            "retired_at": None,
+            "retired_by_rulebook": None,
+        }
+
+    def retired(self, rulebook_version: str, at: datetime, judged_sighting: datetime) -> Lead:
+        """No rule of `rulebook_version` finds this lead in the listing as crawled at `judged_sighting`.
+
+        Unchanged when it is retired already, or when a sighting newer than the judged copy exists (a
+        rescan of an older copy of the listing must not overrule a newer finding). Triage is untouched.
+        """
+        if self.retired_at is not None or self.last_seen > judged_sighting:
+            return self
+        return self.model_copy(update={"retired_at": at, "retired_by_rulebook": rulebook_version})
 
 
 class Complaint(_Model):

@@ -152,6 +152,13 @@ class Settings(BaseSettings):
     def store_db(self) -> Path:
         return self.data_dir / "leads.sqlite"
 
+    # -- where detection runs (spiders/pipelines.py, consumers/detector.py) --
+    detect_in_crawler: bool = Field(
+        default=True,
+        description="crawlers run the rulebook and publish lead events themselves; set false when "
+        "`sweep consume detector` processes judge {prefix}.listings instead (detection scaled by partitions)",
+    )
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

@@ -24,18 +24,19 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from adapters.store import cjk
-from sweep.models import SEVERITY_RANK, Lead, LeadEvent, Listing, TriageStatus
+from sweep.models import SEVERITY_RANK, Lead, LeadEvent, Listing, TriageStatus, parse_time
 from sweep.query import SearchQuery, parse
 from sweep.store.base import FACET_SIZE, FACETS, LeadQuery, LeadSearchResult, LeadStore, UpsertStats
 
-SCHEMA_VERSION = 2
-"""`PRAGMA user_version` of the layout below; 0 with a `leads.doc` column is the first layout."""
+SCHEMA_VERSION = 3
+"""`PRAGMA user_version` of the layout below; 0 with a `leads.doc` column is the first layout. 3 adds
+`leads.rulebook_version` and `leads.retired_at` (added in place to a layout 2 file, see `_ADDED_COLUMNS`)."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS leads (
@@ -52,7 +53,9 @@ CREATE TABLE IF NOT EXISTS leads (
     neg_severity INTEGER NOT NULL,
     neg_times_seen INTEGER NOT NULL,
     neg_last_seen REAL NOT NULL,
-    last_seen REAL NOT NULL
+    last_seen REAL NOT NULL,
+    rulebook_version TEXT,
+    retired_at REAL
 );
 CREATE INDEX IF NOT EXISTS leads_recent ON leads (neg_last_seen, lead_id);
 CREATE INDEX IF NOT EXISTS leads_priority ON leads (neg_severity, neg_times_seen, neg_last_seen, lead_id);
@@ -101,6 +104,15 @@ _ROW_COLUMNS = (
     "neg_times_seen",
     "neg_last_seen",
     "last_seen",
+    "rulebook_version",
+    "retired_at",
+)
+_ADDED_COLUMNS: dict[str, str] = {"rulebook_version": "TEXT", "retired_at": "REAL"}
+"""Columns of layout 3 that a layout 2 file gets by ALTER TABLE (NULL until a lead is written again,
+which is what its document says too: it predates rulebook versions)."""
+_ADDED_INDEXES = (
+    "CREATE INDEX IF NOT EXISTS leads_rulebook_version ON leads (rulebook_version)",
+    "CREATE INDEX IF NOT EXISTS leads_retired_at ON leads (retired_at) WHERE retired_at IS NOT NULL",
 )
 _FTS_COLUMNS = ("title", "description", "shop", "evidence", "other")
 FACET_COLUMNS: dict[str, str] = {
@@ -148,6 +160,8 @@ def _row(lead: Lead) -> tuple[Any, ...]:
         -lead.times_seen,
         -_ts(lead.last_seen),
         _ts(lead.last_seen),
+        lead.rulebook_version,
+        _ts(lead.retired_at) if lead.retired_at is not None else None,
     )
 
 
@@ -217,6 +231,12 @@ class SqliteLeadStore(LeadStore):
                 for statement in _SCHEMA.split(";"):  # not executescript: it would COMMIT first
                     if statement.strip():
                         self._conn.execute(statement)
+                present = {r[1] for r in self._conn.execute("PRAGMA table_info(leads)")}
+                for column, kind in _ADDED_COLUMNS.items():
+                    if column not in present:
+                        self._conn.execute(f"ALTER TABLE leads ADD COLUMN {column} {kind}")
+                for statement in _ADDED_INDEXES:
+                    self._conn.execute(statement)
                 if legacy:
                     counts: Counter[tuple[str, str]] = Counter()
                     for (doc,) in self._conn.execute("SELECT doc FROM leads_v1"):
@@ -345,6 +365,24 @@ class SqliteLeadStore(LeadStore):
         )
         self._conn.execute("DELETE FROM facet_counts WHERE n <= 0")
 
+    def retire(self, judged: Mapping[str, datetime], *, rulebook_version: str, at: datetime) -> int:
+        """`Lead.retired` for each judged lead, in one transaction (so a triage or a sighting of the same
+        lead is either before it, and kept, or after it)."""
+        if not judged:
+            return 0
+        retired = 0
+        with self._lock, self._conn:
+            self._conn.execute("BEGIN IMMEDIATE")
+            stored = self._load(judged)
+            counts: Counter[tuple[str, str]] = Counter()
+            for lead_id, (row_id, lead) in stored.items():
+                updated = lead.retired(rulebook_version, at, judged[lead_id])
+                if updated is not lead:
+                    self._write(updated, (row_id, lead), counts)
+                    retired += 1
+            self._flush_counts(counts)
+        return retired
+
     def index_listings(self, listings: Iterable[Listing]) -> int:
         rows = [(item.key, item.model_dump_json().encode(), item.crawled_at) for item in listings]
         with self._lock, self._conn:
@@ -379,6 +417,29 @@ class SqliteLeadStore(LeadStore):
                 "SELECT d.doc FROM leads l JOIN lead_docs d ON d.id = l.id WHERE l.lead_id = ?", (lead_id,)
             ).fetchone()
         return Lead.model_validate_json(row[0]) if row else None
+
+    def get_many(self, lead_ids: Iterable[str]) -> dict[str, Lead]:
+        with self._lock:
+            return {lead_id: lead for lead_id, (_row_id, lead) in self._load(dict.fromkeys(lead_ids)).items()}
+
+    def iter_listings(self, since: datetime | None = None, *, batch: int = 500) -> Iterator[Listing]:
+        """Pages by key, so no read transaction stays open while the caller works on a page; the crawl
+        time is compared parsed (spiders write it as free text), not as a string."""
+        after = ""
+        while True:
+            with self._lock:
+                rows = self._conn.execute(
+                    "SELECT key, doc, crawled_at FROM listings WHERE key > ? ORDER BY key LIMIT ?", (after, batch)
+                ).fetchall()
+            if not rows:
+                return
+            after = rows[-1][0]
+            for _key, doc, crawled_at in rows:
+                if since is not None:
+                    when = parse_time(crawled_at)
+                    if when is None or when < since:
+                        continue
+                yield Listing.model_validate_json(doc)
 
     def count(self) -> int:
         with self._lock:

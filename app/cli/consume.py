@@ -10,6 +10,7 @@ import logging
 import signal
 import threading
 import time
+from pathlib import Path
 
 import typer
 from rich.console import Console
@@ -22,7 +23,7 @@ TopicsOpt = typer.Option(
     [], "--topic", help="topics to consume (repeatable; default: {SWEEP_TOPIC_PREFIX}.leads and .listings)"
 )
 
-app = typer.Typer(help="Run consumers of the bus (indexer, dead letters).", no_args_is_help=True)
+app = typer.Typer(help="Run consumers of the bus (indexer, detector, dead letters).", no_args_is_help=True)
 
 
 @app.callback()
@@ -140,3 +141,98 @@ def indexer(
         store.close()
         bus.close()
     console.print(_stats_table(stats.as_dict(), group))
+
+
+RulebookOpt = typer.Option(
+    None, "--rulebook", help="rulebook folder (default: SWEEP_RULEBOOK, else the packaged rules/book)"
+)
+_DETECTOR_COLUMNS = ("messages", "listings", "lead_events", "deadlettered", "retries", "rate", "elapsed_s")
+
+
+@app.command("detector")
+def detector(
+    group: str = typer.Option(
+        "sweep-detector", "--group", help="consumer group; processes in one group share the listings partitions"
+    ),
+    rulebook: Path | None = RulebookOpt,
+    until_idle: bool = typer.Option(False, "--until-idle", help="exit once nothing arrived for --idle seconds"),
+    idle: float = typer.Option(2.0, "--idle", help="idle seconds before --until-idle exits"),
+    batch: int = typer.Option(500, "--batch", help="max listings per poll / flush"),
+    every: float = typer.Option(5.0, "--every", help="seconds between progress lines"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="only the final summary"),
+    stuck_after: float = typer.Option(
+        120.0, "--stuck-after", help="seconds one batch may keep failing before the health says stuck"
+    ),
+) -> None:
+    """Judge {SWEEP_TOPIC_PREFIX}.listings with the rulebook and publish lead events to .leads.
+
+    Detection scaled out with partitions, apart from crawling: run one per partition and set
+    SWEEP_DETECT_IN_CRAWLER=false so crawlers only publish listings. Offsets are committed after the
+    lead events are flushed; what cannot be read goes to .deadletter. Stops cleanly on SIGTERM/SIGINT.
+    """
+    from adapters import open_bus
+    from consumers.detector import Detector
+    from consumers.indexer import IndexerStats, tune_gc
+    from rules import RulebookError, load_rulebook
+    from sweep.settings import get_settings
+
+    handler = logging.StreamHandler()
+    handler.setFormatter(TerminalSafeFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.WARNING, handlers=[handler])
+    console = Console(stderr=True)
+    if not console.is_terminal:
+        console = Console(stderr=True, width=160)
+    settings = get_settings()
+    try:
+        book = load_rulebook(rulebook or settings.rulebook)
+    except RulebookError as exc:
+        console.print(Text.assemble(("rulebook failed to load: ", "red"), cell(str(exc))))
+        raise typer.Exit(2) from exc
+    names = settings.topics
+    if not quiet:
+        console.print(cell(f"detector [{group}] {names.listings} -> {names.leads}, rulebook {book.version}"))
+    stop = threading.Event()
+
+    def _on_signal(signum: int, _frame: object) -> None:
+        console.print(Text(f"signal {signum}: stopping after the current batch", style="yellow"))
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
+    last = [0.0]
+
+    def on_batch(stats: IndexerStats) -> None:
+        now = time.monotonic()
+        if not quiet and now - last[0] >= every:
+            last[0] = now
+            d = stats.as_dict()
+            console.print(
+                Text.assemble(
+                    (time.strftime("%H:%M:%S"), "dim"),
+                    f" msgs={d['messages']} listings={d['listings']} events={d['lead_events']} "
+                    f"dead={d['deadlettered']} retries={d['retries']} rate={d['rate']}/s",
+                )
+            )
+
+    def on_retry(health: dict) -> None:
+        console.print(
+            Text(
+                f"{time.strftime('%H:%M:%S')} health={health['state']} failing_for={health['failing_for_s']}s "
+                f"attempts={health['attempts']}",
+                style="red" if health["state"] == "stuck" else "yellow",
+            )
+        )
+
+    bus = open_bus()
+    tune_gc()  # after loading the book: its automata are frozen out of the collector's way
+    try:
+        worker = Detector(bus, book, topics=names, group=group, batch=batch, stuck_after_s=stuck_after)
+        stats = worker.run(stop_when_idle=until_idle, idle_s=idle, stop=stop, on_batch=on_batch, on_retry=on_retry)
+    finally:
+        bus.close()
+    d = stats.as_dict()
+    table = Table(title=cell(f"detector [{group}] rulebook {book.version}"), show_header=True)
+    for name in _DETECTOR_COLUMNS:
+        table.add_column(name, justify="right")
+    table.add_row(*(cell(d[name]) for name in _DETECTOR_COLUMNS))
+    console.print(table)

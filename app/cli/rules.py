@@ -308,6 +308,79 @@ def diff_cmd(
         con.print(Text("无差异", style="green"))
 
 
+@app.command("rescan")
+def rescan_cmd(
+    since: Annotated[
+        str, typer.Option("--since", help="重新判断多久以来抓取的商品：30d、12h、2w，或日期 2026-01-31")
+    ] = "30d",
+    rulebook: Annotated[
+        Path | None,
+        typer.Option("--rulebook", "--book", "-b", help="规则库目录；默认 SWEEP_RULEBOOK，否则为内置规则库"),
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="只统计会发生的变化，不发布、不退役")] = False,
+    index: Annotated[
+        bool | None,
+        typer.Option("--index/--no-index", help="发布后在本进程运行索引器直到空闲；默认仅在内嵌总线（无 Kafka）时"),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="输出 JSON（含线索编号）")] = False,
+) -> None:
+    """规则修改后重新判断已保存的商品：新规则命中的生成线索，不再命中的线索标记为“规则已退役”（保留，研判状态不变）。"""
+    from adapters import open_bus, open_lead_store
+    from rules.rescan import parse_since, rescan
+    from sweep.models import FAMILY_LABELS_ZH
+    from sweep.publishing import Publisher
+    from sweep.settings import get_settings
+
+    settings = get_settings()
+    try:
+        window = parse_since(since)
+    except ValueError as exc:
+        _console().print(message("参数错误", exc))
+        raise typer.Exit(2) from exc
+    rb = _load(rulebook or settings.rulebook)
+    with open_bus(settings) as bus, open_lead_store(settings) as store:
+        report = rescan(rb, store, None if dry_run else Publisher(bus, settings.topics), since=window)
+        indexed = None
+        if not dry_run and (index if index is not None else not settings.kafka):
+            from consumers.indexer import Indexer
+
+            indexed = Indexer(bus, store, topics=[settings.topics.leads, settings.topics.listings]).run(
+                stop_when_idle=True, idle_s=1.0
+            )
+    if as_json:
+        json_line(report.to_dict(), indent=True)
+        return
+    con = _console()
+    mode = "演练，未写入" if dry_run else "已发布"
+    title = f"规则重新判断（{mode}；规则库版本 {rb.version}；{report.listings} 条商品）"
+    table = Table(title=cell(title))
+    for col in ("类别", "名称", "新增", "恢复", "退役", "未变", "仍退役", "有更新的发现"):
+        table.add_column(col, justify="left" if col in ("类别", "名称") else "right")
+    for fam, c in report.families.items():
+        if c.new or c.restored or c.retired or c.unchanged or c.still_retired or c.kept_newer:
+            table.add_row(
+                *map(cell, (fam, FAMILY_LABELS_ZH.get(fam, ""), c.new, c.restored, c.retired)),
+                *map(cell, (c.unchanged, c.still_retired, c.kept_newer)),
+            )
+    t = report.totals()
+    table.add_row(
+        cell("合计", "bold"),
+        "",
+        *map(cell, (t.new, t.restored, t.retired, t.unchanged, t.still_retired, t.kept_newer)),
+    )
+    con.print(table)
+    notes = [f"起始时间 {report.since.isoformat() if report.since else '全部'}"]
+    if report.skipped_no_time:
+        notes.append(f"{report.skipped_no_time} 条商品无抓取时间，未判断")
+    if not dry_run:
+        notes.append(f"发布 {report.lead_events} 条线索事件，退役 {report.retired_written} 条线索")
+        if indexed is not None:
+            notes.append(f"索引器：新建 {indexed.created}，更新 {indexed.updated}")
+        else:
+            notes.append("新增与恢复的线索在索引器消费线索主题后出现（sweep consume indexer）")
+    con.print(cell("；".join(notes)))
+
+
 def _q(value: object) -> str:
     """A short quote of listing text inside a composed cell (evidence, a title in a sentence)."""
     return safe_text(value, limit=80)

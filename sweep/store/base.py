@@ -8,7 +8,7 @@ triage fields, and a replayed sighting changes nothing.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
@@ -96,6 +96,24 @@ class LeadStore(ABC):
 
     @abstractmethod
     def count(self) -> int: ...
+
+    # -- re-applying rules (`rules.rescan`); concrete so that stores without them still load --------
+    def get_many(self, lead_ids: Iterable[str]) -> dict[str, Lead]:
+        """lead_id -> lead for the ids that exist (one round trip in the real stores)."""
+        return {lead.lead_id: lead for lead_id in dict.fromkeys(lead_ids) if (lead := self.get(lead_id))}
+
+    def iter_listings(self, since: datetime | None = None, *, batch: int = 500) -> Iterator[Listing]:
+        """The kept listings (latest copy of each, `index_listings`) crawled at or after `since` (all of
+        them when None), in a stable order, read `batch` at a time. A listing whose crawl time is missing
+        or unreadable is only included when `since` is None."""
+        raise NotImplementedError(f"{type(self).__name__} keeps no listings to read back")
+
+    def retire(self, judged: Mapping[str, datetime], *, rulebook_version: str, at: datetime) -> int:
+        """Mark leads that the rulebook `rulebook_version` no longer finds (`Lead.retired`): `judged` maps
+        each lead id to the crawl time of the listing copy that was judged. Only detection's retirement
+        fields change, under the same concurrency guard as sightings, so a triage decision or a newer
+        sighting written meanwhile is never lost. Returns how many leads were retired by this call."""
+        raise NotImplementedError(f"{type(self).__name__} cannot retire leads")
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""

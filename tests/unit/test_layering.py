@@ -35,7 +35,7 @@ ALLOWED: dict[str, set[str]] = {
     "sweep": {"sweep"},
     "adapters": {"sweep", "adapters"},
     "rules": {"sweep", "rules"},
-    "consumers": {"sweep", "adapters", "consumers"},
+    "consumers": {"sweep", "adapters", "rules", "consumers"},
     "spiders": {"sweep", "adapters", "rules", "spiders"},
     "complaints": {"sweep", "adapters", "complaints"},
     "workspace": {"sweep", "spiders", "workspace"},

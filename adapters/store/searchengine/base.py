@@ -19,7 +19,8 @@ import logging
 import time
 from abc import ABC, abstractmethod
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -343,6 +344,92 @@ class SearchEngineStore(LeadStore, ABC):
     def get(self, lead_id: str) -> Lead | None:
         doc = self.get_doc(self.leads_alias, lead_id)
         return queries.lead_from_source(doc["_source"]) if doc else None
+
+    def get_many(self, lead_ids: Iterable[str]) -> dict[str, Lead]:
+        return {lead_id: lead for lead_id, (lead, _seq) in self._read_leads(lead_ids).items()}
+
+    def _read_leads(self, lead_ids: Iterable[str], chunk: int = 1000) -> dict[str, tuple[Lead, tuple[int, int]]]:
+        """lead_id -> (lead, (seq_no, primary_term)) by realtime mget, never from the write cache: the
+        caller is usually another process than the indexer (a rescan), and people may have triaged."""
+        ids = list(dict.fromkeys(lead_ids))
+        out: dict[str, tuple[Lead, tuple[int, int]]] = {}
+        try:
+            for start in range(0, len(ids), chunk):
+                for doc in self.mget(self.leads_alias, ids[start : start + chunk]):
+                    if doc.get("found"):
+                        seq = (int(doc["_seq_no"]), int(doc["_primary_term"]))
+                        out[doc["_id"]] = (queries.lead_from_source(doc["_source"]), seq)
+        except NotFound:  # no leads index yet: no leads
+            return {}
+        return out
+
+    def retire(self, judged: Mapping[str, datetime], *, rulebook_version: str, at: datetime) -> int:
+        """Read, `Lead.retired`, write guarded by seq_no (as sightings are): a triage update or sighting
+        that lands in between makes the write fail with 409, and that lead is read and judged again."""
+        retired = 0
+        pending = list(judged)
+        delay = 0.05
+        for _round in range(MAX_ROUNDS):
+            if not pending:
+                return retired
+            ops: list[dict[str, Any]] = []
+            op_leads: list[Lead] = []
+            for lead_id, (lead, seq) in self._read_leads(pending).items():
+                updated = lead.retired(rulebook_version, at, judged[lead_id])
+                if updated is lead:
+                    continue
+                meta = {"_index": self.leads_alias, "_id": lead_id, "if_seq_no": seq[0], "if_primary_term": seq[1]}
+                ops += [{"index": meta}, queries.lead_document(updated)]
+                op_leads.append(updated)
+            if not ops:
+                return retired
+            response = self.bulk(ops, refresh=self.refresh_writes)
+            pending = []
+            overloaded = False
+            for lead, item in zip(op_leads, response["items"], strict=True):
+                result = next(iter(item.values()))
+                status = int(result.get("status", 500))
+                if status < 300:
+                    retired += 1
+                    self._remember(lead.lead_id, lead, result.get("_seq_no"), result.get("_primary_term"))
+                elif status == 409 or status == 429 or status >= 500:
+                    self._recent.pop(lead.lead_id, None)
+                    pending.append(lead.lead_id)
+                    overloaded = overloaded or status != 409
+                else:
+                    raise SearchError(f"lead {lead.lead_id} rejected ({status}): {result.get('error')}")
+            if overloaded:
+                time.sleep(delay)
+                delay = min(delay * 4, 2.0)
+        if pending:
+            raise SearchUnavailable(f"{len(pending)} leads still conflicting/rejected after {MAX_ROUNDS} rounds")
+        return retired
+
+    def iter_listings(self, since: datetime | None = None, *, batch: int = 500) -> Iterator[Listing]:
+        """A range query on `crawled_at` (a date field; malformed values are not indexed, so they only
+        come with `since=None`), paged with search_after over (platform, listing_id), which is unique
+        and needs no scroll context kept open. Sees what was refreshed (about a second behind writes)."""
+        if not self.exists(self.listings_alias):
+            return
+        query: dict[str, Any] = {"match_all": {}}
+        if since is not None:
+            query = {"range": {"crawled_at": {"gte": since.isoformat()}}}
+        after: list[Any] | None = None
+        while True:
+            body: dict[str, Any] = {
+                "query": query,
+                "size": batch,
+                "sort": [{"platform": "asc"}, {"listing_id": "asc"}],
+                "track_total_hits": False,
+            }
+            if after is not None:
+                body["search_after"] = after
+            hits = self.search_raw(self.listings_alias, body)["hits"]["hits"]
+            for hit in hits:
+                yield Listing.model_validate(hit["_source"])
+            if len(hits) < batch:
+                return
+            after = hits[-1]["sort"]
 
     def set_status(
         self, lead_id: str, status: TriageStatus, *, assignee: str | None = None, note: str | None = None

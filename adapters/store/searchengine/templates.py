@@ -22,10 +22,12 @@ from typing import Any, Literal
 
 AnalysisMode = Literal["cjk", "fallback"]
 KINDS: tuple[str, ...] = ("leads", "listings", "complaints")
-MAPPING_VERSION = 2
+MAPPING_VERSION = 3
 """Bump when a mapping below changes; `sweep search status` shows which version each index has.
 2: leads gain `search.text` / `search.shop` (normalised search text, see `queries.search_fields`);
-documents written by version 1 lack it, so a v1 index must be refilled through `lead_document`."""
+documents written by version 1 lack it, so a v1 index must be refilled through `lead_document`.
+3: leads gain `rulebook_version`, `retired_at`, `retired_by_rulebook` (`sweep rules rescan`); documents
+keep them in _source under version 2 too, `sweep search reindex` makes them searchable."""
 
 TEXT_ANALYZER = "sweep_text"
 
@@ -103,6 +105,9 @@ LEADS_MAPPING: dict[str, Any] = {
         "assignee": _KW,
         "note": _text(),
         "status_updated_at": _DATE,
+        "rulebook_version": _KW,
+        "retired_at": _DATE,
+        "retired_by_rulebook": _KW,
         # what the search language searches, normalised in Python (queries.search_fields): one array
         # value per source field; the default position_increment_gap keeps phrases inside one value
         "search": {"properties": {"text": _text(), "shop": _text()}},
