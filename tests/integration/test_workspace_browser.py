@@ -1,6 +1,6 @@
 """The workspace in real Chromium (Debian's, driven by Playwright) against `sweep serve`'s application
 under uvicorn on 127.0.0.1: the officer's day end to end, hostile listings rendered inert on every
-page, and the README screenshots (docs/screenshots/)."""
+page, and the README screenshots (SWEEP_SCREENSHOTS=docs/screenshots writes them there)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,15 @@ from tests.unit.test_workspace_support import LHASA, PASSWORD, Env, event, make_
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
 ROOT = Path(__file__).resolve().parents[2]
-SHOTS = ROOT / "docs" / "screenshots"
+
+
+def shots_dir(tmp_path: Path) -> Path:
+    """Where screenshots go: SWEEP_SCREENSHOTS=docs/screenshots refreshes the README's; otherwise a
+    temporary folder, so an ordinary test run leaves the work tree as it was."""
+    configured = os.environ.get("SWEEP_SCREENSHOTS")
+    path = (ROOT / configured) if configured else tmp_path / "screenshots"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def chromium_or_fail() -> str:
@@ -172,8 +180,8 @@ def test_an_officers_day_in_the_browser(served: Served, browser: object, tmp_pat
     page.wait_for_load_state()
     assert total(page) == 2
     page.goto(f"{base}/leads?q=氰化钠")
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / "queue.png"))
+    shots = shots_dir(tmp_path)
+    page.screenshot(path=str(shots / "queue.png"))
 
     # keyboard: j moves, x selects
     page.keyboard.press("j")
@@ -189,7 +197,7 @@ def test_an_officers_day_in_the_browser(served: Served, browser: object, tmp_pat
     page.click('#assign-form button[type="submit"]')
     page.wait_for_selector("#lead-assignee")
     assert page.inner_text("#lead-assignee") == "officer"
-    page.screenshot(path=str(SHOTS / "lead.png"), full_page=True)
+    page.screenshot(path=str(shots / "lead.png"), full_page=True)
 
     # dismiss with the shop as scope
     page.select_option('#dismiss-form select[name="reason"]', "lawful_seller")
@@ -238,7 +246,7 @@ def test_an_officers_day_in_the_browser(served: Served, browser: object, tmp_pat
     page.wait_for_selector("#case-number")
     number = page.inner_text("#case-number")
     assert page.locator("#case-leads tbody tr").count() == 2
-    page.screenshot(path=str(SHOTS / "case.png"), full_page=True)
+    page.screenshot(path=str(shots / "case.png"), full_page=True)
     with page.expect_download(timeout=120_000) as download:
         page.click("#export-pdf")
     pdf = tmp_path / "case.pdf"
