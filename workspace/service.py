@@ -18,7 +18,7 @@ from typing import Any
 
 from sweep import permissions as perm
 from sweep import regions as divisions
-from sweep.audit import AuditEvent
+from sweep.audit import AuditEvent, AuditRecord
 from sweep.casework import (
     CASE_TRANSITIONS,
     DISMISSAL_REASONS_ZH,
@@ -696,6 +696,49 @@ class Workspace:
         )
 
     # -- audit ---------------------------------------------------------------------------------
+    def audit_filter(self, actor: Actor) -> Callable[[AuditRecord], bool]:
+        """Which audit records an actor may read: national staff read all; anyone else reads records
+        about leads and cases in their jurisdiction and records made by accounts in it (a record's
+        detail may quote a listing title, which is no business of another region's staff)."""
+        code = jurisdiction(actor)
+        if code == divisions.NATIONAL:
+            return lambda _record: True
+        leads: dict[str, bool] = {}
+        cases: dict[str, bool] = {}
+        users: dict[str, bool] = {}
+
+        def by_user(name: str) -> bool:
+            if name not in users:
+                user = self.people.get_user(name)
+                users[name] = user is not None and divisions.within(
+                    None if user.jurisdiction == divisions.NATIONAL else user.jurisdiction, code
+                )
+            return users[name]
+
+        def visible(record: AuditRecord) -> bool:
+            e = record.event
+            if e.resource_type == "lead":
+                if e.resource_id not in leads:
+                    lead = self.store.get(e.resource_id) if len(e.resource_id) <= 64 else None
+                    leads[e.resource_id] = lead is not None and allowed(actor, perm.LEADS_VIEW, lead.listing)
+                return leads[e.resource_id]
+            if e.resource_type == "case" and e.resource_id.isdigit():
+                if e.resource_id not in cases:
+                    case = self.people.get_case(int(e.resource_id))
+                    cases[e.resource_id] = case is not None and allowed(actor, perm.CASES_VIEW, case_place(case))
+                return cases[e.resource_id]
+            return by_user(e.actor)
+
+        return visible
+
+    def audit_records(self, reader: Actor, **filters: Any) -> list[AuditRecord]:
+        """A page of audit search results the reader may read (see `audit_filter`); `filters` are
+        those of `PeopleStore.audit_search` (its `actor` is the author of the records)."""
+        if not allowed(reader, perm.AUDIT_VIEW):
+            raise Forbidden(perm.AUDIT_VIEW)
+        keep = self.audit_filter(reader)
+        return [r for r in self.people.audit_search(**filters) if keep(r)]
+
     def record_export(self, actor: Actor, what: str, count: int, source: str, detail: str = "") -> None:
         self.people.record(self._event(actor, "export", what, what, source, detail=f"{count} rows {detail}".strip()))
 

@@ -206,3 +206,22 @@ def test_refused_attempts_are_on_record_too(env: Env) -> None:
     )
     record = env.people.audit_search(limit=1)[0]
     assert (record.event.allowed, record.event.source) == (False, "1.2.3.4")
+
+
+def test_regional_readers_of_the_audit_see_only_their_region(env: Env) -> None:
+    ws = env.app.state.workspace
+    qinghai = Actor("qh_officer", Role.officer, ("630000",))
+    ws.change(qinghai, env.ids["Q1"], version=0, source="t", status="triaged", note="西宁的研判")
+    ws.change(OFFICER, env.ids["L1"], version=0, source="t", status="triaged")
+    supervisor, _ = env.client("supervisor")  # 540000
+    page = supervisor.get("/audit").text
+    assert env.ids["L1"] in page
+    assert env.ids["Q1"] not in page
+    assert "西宁" not in page
+    assert "qh_officer" not in page  # its user.add record names an account of another region
+    api = supervisor.get("/api/v1/audit", params={"limit": 1000}).json()
+    assert env.ids["Q1"] not in {r["resource_id"] for r in api}
+    export = supervisor.get("/audit/export.jsonl").text
+    assert env.ids["Q1"] not in export
+    auditor, _ = env.client("auditor")  # nationwide
+    assert env.ids["Q1"] in auditor.get("/audit").text

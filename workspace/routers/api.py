@@ -18,7 +18,7 @@ from sweep.models import Lead
 from sweep.permissions import allowed
 from workspace import view
 from workspace.deps import CurrentDep, WorkspaceDep
-from workspace.service import Forbidden, QueueParams
+from workspace.service import QueueParams
 
 router = APIRouter(prefix="/api/v1", tags=["v1"])
 
@@ -263,10 +263,8 @@ def audit(
     before: int | None = None,
     limit: int = Query(100, ge=1, le=1000),
 ) -> list[dict[str, Any]]:
-    if not allowed(me.actor, perm.AUDIT_VIEW):
-        raise Forbidden(perm.AUDIT_VIEW)
-    records = ws.people.audit_search(
-        actor=actor, action=action, resource_id=resource, text=text, before_seq=before, limit=limit
+    records = ws.audit_records(
+        me.actor, actor=actor, action=action, resource_id=resource, text=text, before_seq=before, limit=limit
     )
     return [_record(r) for r in records]
 

@@ -467,10 +467,12 @@ def audit_page(request: Request, ws: WorkspaceDep, me: CurrentDep, before: int |
     if not allowed(me.actor, perm.AUDIT_VIEW):
         raise Forbidden(perm.AUDIT_VIEW)
     filters = _audit_filters(request)
-    records = ws.people.audit_search(**filters, before_seq=before, limit=100)
+    raw = ws.people.audit_search(**filters, before_seq=before, limit=100)
+    keep = ws.audit_filter(me.actor)
+    records = [r for r in raw if keep(r)]
     more = (
-        urlencode({**{k: v for k, v in request.query_params.items() if k != "before"}, "before": records[-1].seq})
-        if len(records) == 100
+        urlencode({**{k: v for k, v in request.query_params.items() if k != "before"}, "before": raw[-1].seq})
+        if len(raw) == 100
         else ""
     )
     return render(
@@ -491,10 +493,11 @@ def audit_export(request: Request, ws: WorkspaceDep, me: CurrentDep, fmt: str) -
     if not allowed(me.actor, perm.AUDIT_EXPORT):
         raise Forbidden(perm.AUDIT_EXPORT)
     filters = _audit_filters(request)
+    keep = ws.audit_filter(me.actor)
     if any(filters.values()):
-        records = list(reversed(ws.people.audit_search(**filters, limit=100_000)))
+        records = [r for r in reversed(ws.people.audit_search(**filters, limit=100_000)) if keep(r)]
     else:
-        records = list(ws.people.audit_records())
+        records = [r for r in ws.people.audit_records() if keep(r)]
     ws.record_export(me.actor, "audit", len(records), me.source, fmt)
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M")
     if fmt == "csv":
