@@ -40,6 +40,9 @@ from sweep.store.base import LeadQuery, LeadSearchResult, LeadStore
 
 SYSTEM_ACTOR = "system"
 BULK_CHUNK = 500
+"""Leads per page when a bulk action or the dismissal memory walks a search."""
+PROGRESS_CHUNK = 100
+"""Leads per transaction of a bulk action: the job's progress moves this often."""
 BULK_LIMIT = 200_000
 """Most leads one bulk action may touch (a search wider than this must be narrowed first)."""
 
@@ -493,7 +496,7 @@ class Workspace:
                     failed += 1
                     continue
                 chunk.append(lead)
-                if len(chunk) >= BULK_CHUNK:
+                if len(chunk) >= PROGRESS_CHUNK:
                     done += self._bulk_chunk(actor, job_id, source, action, chunk, status, assignee, reason)
                     chunk = []
                     self.people.update_job(job_id, done=done, failed=failed)
