@@ -1,10 +1,11 @@
 """The house's floors, checked from the code's own imports (at module level and inside functions).
 
-composition root   app/                          imports anything; nothing imports it
-capabilities       spiders/ rules/ consumers/ complaints/ workspace/ operations/  import the core, adapters and each other (no cycles)
-adapters           adapters/                     import the core only
-core               sweep/                        imports nothing of the above
-beside the house   services/ demomall/           only the composition root (and tests, benchmarks) use them
+composition root   app/             imports anything; nothing imports it
+capabilities       spiders/ rules/ consumers/ complaints/ workspace/ operations/
+                                    import the core, adapters and each other (no cycles)
+adapters           adapters/        import the core only
+core               sweep/           imports nothing of the above
+beside the house   services/ demomall/  only the composition root (and tests, benchmarks) use them
 """
 
 from __future__ import annotations
