@@ -85,13 +85,17 @@ SORTS: dict[str, list[dict[str, Any]]] = {
 def search_fields(lead: Lead) -> dict[str, Any]:
     """The normalised text a lead is found by (see the module docstring); one array value per source
     field, so a phrase never runs from one field into the next (position_increment_gap)."""
-    parts = [lead.listing.title, lead.listing.description, lead.listing.shop_name]
-    parts += [part for e in lead.evidence for part in (e.text, e.matched)]
+    listing = lead.listing
+    parts = [listing.title, listing.description, listing.shop_name]
+    for e in lead.evidence:
+        parts += (e.text, e.matched)
     parts.append(lead.title_zh)
-    return {
-        "text": [cjk.normalize(p) for p in parts if p],
-        "shop": cjk.normalize(lead.listing.shop_name) if lead.listing.shop_name else None,
-    }
+    present = [p for p in parts if p]
+    text = cjk.normalize_all(present)
+    shop = None
+    if listing.shop_name:  # the shop name is among the texts (after a non-empty title or not)
+        shop = text[bool(listing.title) + bool(listing.description)]
+    return {"text": text, "shop": shop}
 
 
 def lead_document(lead: Lead) -> dict[str, Any]:
