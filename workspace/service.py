@@ -36,7 +36,7 @@ from sweep.models import TRIAGE_LABELS_ZH, Lead, TriageStatus
 from sweep.people import NATIONWIDE, Actor
 from sweep.permissions import allowed
 from sweep.settings import Settings
-from sweep.store.base import LeadQuery, LeadSearchResult, LeadStore
+from sweep.store.base import LeadQuery, LeadSearchResult, LeadStore, StatusChange, StatusResult
 
 SYSTEM_ACTOR = "system"
 BULK_CHUNK = 500
@@ -250,15 +250,29 @@ class Workspace:
             raise Invalid(f"没有用户 {assignee}")
 
     def _apply(self, decided: Sequence[Decision]) -> dict[str, Lead]:
-        """Write decisions into the lead store, then mark them applied (the outbox's second half)."""
+        """Write decisions into the lead store, then mark them applied (the outbox's second half).
+
+        One batch write for all of them (`set_status_many`). A lead someone else wrote between the store's
+        read and its write ("conflict": usually a sighting) still gets its decision, through `set_status`,
+        which re-reads and retries: the decision is recorded and audited already, so it must land. A single
+        decision (one person's change) goes through `set_status` directly."""
         done: dict[str, Lead] = {}
+        results: dict[str, StatusResult] = {}
+        if len(decided) > 1:
+            results = self.store.set_status_many(
+                StatusChange(d.lead_id, TriageStatus(d.status), assignee=d.assignee, note=d.note) for d in decided
+            )
         for d in decided:
-            try:
-                done[d.lead_id] = self.store.set_status(
-                    d.lead_id, TriageStatus(d.status), assignee=d.assignee, note=d.note
-                )
-            except KeyError:
-                continue
+            result = results.get(d.lead_id)
+            if result is not None and result.lead is not None:
+                done[d.lead_id] = result.lead
+            elif result is None or result.error == "conflict":
+                try:
+                    done[d.lead_id] = self.store.set_status(
+                        d.lead_id, TriageStatus(d.status), assignee=d.assignee, note=d.note
+                    )
+                except KeyError:
+                    continue
         self.people.applied([d.lead_id for d in decided])
         return done
 

@@ -32,7 +32,16 @@ from typing import Any
 from adapters.store import cjk
 from sweep.models import SEVERITY_RANK, Lead, LeadEvent, Listing, TriageStatus, parse_time
 from sweep.query import SearchQuery, parse
-from sweep.store.base import FACET_SIZE, FACETS, LeadQuery, LeadSearchResult, LeadStore, UpsertStats
+from sweep.store.base import (
+    FACET_SIZE,
+    FACETS,
+    LeadQuery,
+    LeadSearchResult,
+    LeadStore,
+    StatusChange,
+    StatusResult,
+    UpsertStats,
+)
 
 SCHEMA_VERSION = 3
 """`PRAGMA user_version` of the layout below; 0 with a `leads.doc` column is the first layout. 3 adds
@@ -409,6 +418,27 @@ class SqliteLeadStore(LeadStore):
             self._write(lead, stored, counts)
             self._flush_counts(counts)
         return lead
+
+    def set_status_many(self, changes: Iterable[StatusChange]) -> dict[str, StatusResult]:
+        """All changes in one transaction (one commit instead of one per lead). Writers are serialized
+        by the transaction, so there are no conflicts here, only missing leads."""
+        changes = list(changes)
+        out: dict[str, StatusResult] = {}
+        with self._lock, self._conn:
+            self._conn.execute("BEGIN IMMEDIATE")
+            stored = self._load(dict.fromkeys(c.lead_id for c in changes))
+            current = {lead_id: lead for lead_id, (_row_id, lead) in stored.items()}
+            for c in changes:
+                if c.lead_id not in current:
+                    out[c.lead_id] = StatusResult(c.lead_id, error="missing")
+                    continue
+                current[c.lead_id] = current[c.lead_id].triaged(c.status, assignee=c.assignee, note=c.note)
+                out[c.lead_id] = StatusResult(c.lead_id, current[c.lead_id])
+            counts: Counter[tuple[str, str]] = Counter()
+            for lead_id, lead in current.items():
+                self._write(lead, stored[lead_id], counts)
+            self._flush_counts(counts)
+        return out
 
     # -- reads ----------------------------------------------------------------------------------
     def get(self, lead_id: str) -> Lead | None:

@@ -72,6 +72,31 @@ class LeadSearchResult:
     next_cursor: list | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class StatusChange:
+    """One triage decision for `LeadStore.set_status_many` (the arguments of `set_status`)."""
+
+    lead_id: str
+    status: TriageStatus
+    assignee: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StatusResult:
+    """What became of one lead's change: `lead` as written, or why not. "missing": no such lead;
+    "conflict": the lead was written by someone else (a sighting, another decision) between the store's
+    read and its write, so this change was not applied; the caller decides whether to retry."""
+
+    lead_id: str
+    lead: Lead | None = None
+    error: Literal["missing", "conflict"] | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
 class LeadStore(ABC):
     @abstractmethod
     def apply_events(self, events: Iterable[LeadEvent]) -> UpsertStats:
@@ -89,6 +114,22 @@ class LeadStore(ABC):
         self, lead_id: str, status: TriageStatus, *, assignee: str | None = None, note: str | None = None
     ) -> Lead:
         """Triage by a person; raises KeyError for an unknown lead."""
+
+    def set_status_many(self, changes: Iterable[StatusChange]) -> dict[str, StatusResult]:
+        """`set_status` for many leads at once (bulk actions): lead_id -> result, in the order of first
+        appearance. Only triage fields change, as in `set_status`; a lead named twice gets its changes in
+        order. A missing lead or a conflict is reported for that lead alone, never raised for the batch.
+        This default loops over `set_status` (so any store works); the real stores write in one
+        transaction (SQLite) or one bulk request per chunk (search engines)."""
+        out: dict[str, StatusResult] = {}
+        for c in changes:
+            try:
+                lead = self.set_status(c.lead_id, c.status, assignee=c.assignee, note=c.note)
+            except KeyError:
+                out[c.lead_id] = StatusResult(c.lead_id, error="missing")
+                continue
+            out[c.lead_id] = StatusResult(c.lead_id, lead)
+        return out
 
     @abstractmethod
     def search(self, query: LeadQuery) -> LeadSearchResult:

@@ -38,7 +38,7 @@ from adapters.store.searchengine.templates import (
     template_name,
 )
 from sweep.models import Lead, LeadEvent, Listing, TriageStatus, parse_time
-from sweep.store.base import LeadQuery, LeadSearchResult, LeadStore, UpsertStats
+from sweep.store.base import LeadQuery, LeadSearchResult, LeadStore, StatusChange, StatusResult, UpsertStats
 
 log = logging.getLogger("sweep.search")
 
@@ -458,6 +458,67 @@ class SearchEngineStore(LeadStore, ABC):
             except NotFound as exc:
                 raise KeyError(lead_id) from exc
         raise SearchUnavailable(f"lead {lead_id}: too many concurrent updates")
+
+    def set_status_many(self, changes: Iterable[StatusChange], *, chunk: int = 500) -> dict[str, StatusResult]:
+        """Per `chunk` leads: one realtime mget, then ONE bulk request of partial `update`s of the triage
+        fields, each guarded by the seq_no just read; one refresh at the end (instead of a wait for a
+        refresh per lead, as `set_status` does). A lead written by anyone between the read and the write
+        gets 409 and is reported as "conflict" (not retried: the caller decides); overloaded shards
+        (429/5xx) are retried with the same guard."""
+        by_id: dict[str, list[StatusChange]] = {}
+        for c in changes:
+            by_id.setdefault(c.lead_id, []).append(c)
+        out: dict[str, StatusResult] = dict.fromkeys(by_id)  # type: ignore[arg-type]  # filled below, in order
+        ids = list(by_id)
+        written = False
+        for start in range(0, len(ids), chunk):
+            part = ids[start : start + chunk]
+            current = self._read_leads(part)
+            ops: list[dict[str, Any]] = []
+            op_leads: list[Lead] = []
+            for lead_id in part:
+                if lead_id not in current:
+                    out[lead_id] = StatusResult(lead_id, error="missing")
+                    continue
+                lead, seq = current[lead_id]
+                for c in by_id[lead_id]:
+                    lead = lead.triaged(c.status, assignee=c.assignee, note=c.note)
+                partial = {k: v for k, v in queries.lead_document(lead).items() if k in Lead.TRIAGE_FIELDS}
+                meta = {"_index": self.leads_alias, "_id": lead_id, "if_seq_no": seq[0], "if_primary_term": seq[1]}
+                ops += [{"update": meta}, {"doc": partial}]
+                op_leads.append(lead)
+                self._recent.pop(lead_id, None)
+            delay = 0.05
+            for _attempt in range(MAX_ROUNDS):
+                if not ops:
+                    break
+                response = self.bulk(ops, refresh=False)
+                again: list[dict[str, Any]] = []
+                again_leads: list[Lead] = []
+                for i, (lead, item) in enumerate(zip(op_leads, response["items"], strict=True)):
+                    result = next(iter(item.values()))
+                    status = int(result.get("status", 500))
+                    if status < 300:
+                        out[lead.lead_id] = StatusResult(lead.lead_id, lead)
+                        written = True
+                    elif status == 409:
+                        out[lead.lead_id] = StatusResult(lead.lead_id, error="conflict")
+                    elif status == 404:
+                        out[lead.lead_id] = StatusResult(lead.lead_id, error="missing")
+                    elif status == 429 or status >= 500:
+                        again += ops[2 * i : 2 * i + 2]
+                        again_leads.append(lead)
+                    else:
+                        raise SearchError(f"lead {lead.lead_id} rejected ({status}): {result.get('error')}")
+                ops, op_leads = again, again_leads
+                if ops:
+                    time.sleep(delay)
+                    delay = min(delay * 4, 2.0)
+            if ops:
+                raise SearchUnavailable(f"{len(op_leads)} leads rejected as overloaded after {MAX_ROUNDS} attempts")
+        if written:
+            self.refresh_index(self.leads_alias)  # the person sees the queue as they left it
+        return out
 
     def search(self, query: LeadQuery) -> LeadSearchResult:
         return queries.parse_search(self.search_raw(self.leads_alias, queries.build_search(query)), query)
