@@ -33,8 +33,22 @@ def crawl_worker(
     from spiders.run import work
 
     settings = get_settings()
+    lock = None
+    if not settings.kafka:
+        # the SQLite bus does not balance a group: two workers would both take every request
+        import fcntl
+
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        lock = (settings.data_dir / "crawl-worker.lock").open("w")
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print("embedded mode runs one crawl-worker per data dir (use Kafka for more)", file=sys.stderr)
+            raise typer.Exit(2) from None
     store = ops_store(settings)
     bus = frontier_bus(settings)
+    if settings.kafka:
+        _wait_for_partitions(bus, settings.topics.crawl_requests)
     try:
         stats = work(
             spider,
@@ -54,4 +68,27 @@ def crawl_worker(
     finally:
         bus.close()
         store.close()
+        if lock is not None:
+            lock.close()
     print(json.dumps(stats.to_dict(), ensure_ascii=False))
+
+
+def _wait_for_partitions(bus: object, topic: str, timeout_s: float = 30.0) -> None:
+    """Create the frontier topic and wait until the broker reports its partitions: a consumer that joins
+    its group while a new topic has no partition metadata yet is assigned nothing and may sit idle for
+    minutes (seen with a worker started before any job was launched)."""
+    import time
+
+    from kafka import KafkaConsumer
+
+    ensure = getattr(bus, "ensure_topics", None)
+    if ensure is None:
+        return
+    ensure([topic])
+    probe = KafkaConsumer(**bus.client_config)  # type: ignore[attr-defined]
+    try:
+        deadline = time.monotonic() + timeout_s
+        while not probe.partitions_for_topic(topic) and time.monotonic() < deadline:
+            time.sleep(0.5)
+    finally:
+        probe.close()
