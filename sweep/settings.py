@@ -20,7 +20,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from sweep.bus.base import DEFAULT_TOPIC_PREFIX, Topics
 
-SECRET_FIELDS: tuple[str, ...] = ("search_password", "kafka_sasl_password", "kafka_ssl_password")
+SECRET_FIELDS: tuple[str, ...] = ("search_password", "kafka_sasl_password", "kafka_ssl_password", "pii_key")
 """Settings that may only come from the environment (`SWEEP_SEARCH_PASSWORD`, ...)."""
 
 KafkaSecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
@@ -37,13 +37,19 @@ def _config_file() -> Path:
     return Path(os.environ.get("SWEEP_CONFIG", "sweep.toml"))
 
 
+_URL_WITH_PASSWORD = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/@\s]*:[^/@\s]+@")
+"""`scheme://user:password@host…`: a database or search URL that carries its own password."""
+
+
 def _secret_keys(table: dict[str, Any], path: str = "") -> list[str]:
-    """Keys of `table` (nested tables included) that hold a secret: a known secret field or any key
-    whose name says password, so a misspelt or future secret is caught as well."""
+    """Keys of `table` (nested tables included) that hold a secret: a known secret field, any key
+    whose name says password (so a misspelt or future secret is caught as well), or a URL with a
+    password in it (`people_url = "postgresql://sweep:…@db/sweep"`)."""
     found = []
     for key, value in table.items():
         dotted = f"{path}{key}"
-        if key in SECRET_FIELDS or "password" in key.lower():
+        is_url_with_password = isinstance(value, str) and _URL_WITH_PASSWORD.match(value) is not None
+        if key in SECRET_FIELDS or "password" in key.lower() or is_url_with_password:
             found.append(dotted)
         if isinstance(value, dict):
             found += _secret_keys(value, f"{dotted}.")

@@ -44,6 +44,15 @@ def test_password_in_a_nested_table_is_refused_too(toml) -> None:
         Settings()
 
 
+def test_a_url_carrying_a_password_is_refused_but_a_plain_url_is_read(toml) -> None:
+    toml('people_url = "postgresql+psycopg://sweep:hunter2@db:5432/sweep"\n')
+    with pytest.raises(SecretInConfigFileError, match=r"'people_url'") as caught:
+        Settings()
+    assert "hunter2" not in str(caught.value)
+    toml('people_url = "postgresql+psycopg://sweep@db:5432/sweep"\nsearch_url = "http://search:9200"\n')
+    assert Settings().people_url == "postgresql+psycopg://sweep@db:5432/sweep"
+
+
 def test_toml_without_secrets_is_read_and_passwords_come_from_the_environment(toml, monkeypatch) -> None:
     toml('search_url = "http://search:9200"\nsearch_username = "indexer"\ntopic_prefix = "prod"\n')
     monkeypatch.setenv("SWEEP_SEARCH_PASSWORD", "from-env")
