@@ -453,3 +453,121 @@ def test_oversized_dead_letter_ends_bounded_and_the_indexer_goes_on(pipeline: Pi
     assert "not JSON" in record["error"]
     assert bounded.headers["bounded"] == "true"
     assert bounded.headers["source_offset"] == str(record["source_offset"])
+
+
+# -- writing leads not in the cache without reading them first ("create" first) ---------------------
+
+
+def test_create_first_on_a_known_lead_merges_and_keeps_triage(pipeline: Pipeline) -> None:
+    """An indexer that does not know a lead (a restart, another group member) writes it with `create`
+    unread; the lead exists, so that fails with 409 and the lead is read, merged and written guarded:
+    the triage stays, the replay is not counted, the new sighting is."""
+    with pipeline.store(refresh="wait_for") as first, pipeline.store(refresh="wait_for") as fresh:
+        first.apply_events([lead_event(1, 0)])
+        first.set_status(lead_event(1).lead_id, "confirmed", assignee="wang", note="已核实")  # type: ignore[arg-type]
+        assert fresh._blind_creates()
+        bulks: list[int] = []
+        real_bulk = fresh.bulk
+        fresh.bulk = lambda ops, refresh=False: bulks.append(len(ops)) or real_bulk(ops, refresh)  # type: ignore[method-assign]
+        stats = fresh.apply_events([lead_event(1, 0), lead_event(1, 5)])
+        assert (stats.created, stats.updated, stats.unchanged) == (0, 1, 1)
+        assert bulks == [2, 2]  # the unread create, then the guarded write after the read
+        lead = fresh.get(lead_event(1).lead_id)
+        assert lead is not None and lead.times_seen == 2
+        assert (lead.status, lead.assignee, lead.note) == ("confirmed", "wang", "已核实")
+
+
+def test_create_first_stops_while_leads_mostly_exist(pipeline: Pipeline) -> None:
+    """A batch whose unread creates mostly conflicted makes the next batch read first (one bulk, no
+    409s); a batch whose reads find mostly new leads makes the one after it create unread again."""
+    with pipeline.store(refresh="wait_for") as first, pipeline.store(refresh="wait_for") as fresh:
+        first.apply_events([lead_event(n) for n in range(20)])
+        calls: list[str] = []
+        real_bulk, real_mget = fresh.bulk, fresh.mget
+        fresh.bulk = lambda ops, refresh=False: calls.append("bulk") or real_bulk(ops, refresh)  # type: ignore[method-assign]
+        fresh.mget = lambda index, ids: calls.append("mget") or real_mget(index, ids)  # type: ignore[method-assign]
+        fresh.apply_events([lead_event(n, 1) for n in range(10)])
+        assert calls == ["bulk", "mget", "bulk"] and not fresh._blind_creates()
+        calls.clear()
+        fresh.apply_events([lead_event(n, 1) for n in range(10, 20)])
+        assert calls == ["mget", "bulk"]
+        calls.clear()
+        stats = fresh.apply_events([lead_event(n) for n in range(100, 110)])  # new leads, read first
+        assert calls == ["mget", "bulk"] and stats.created == 10 and fresh._blind_creates()
+        calls.clear()
+        fresh.apply_events([lead_event(n) for n in range(200, 210)])
+        assert calls == ["bulk"]
+        fresh.refresh()
+        assert fresh.count() == 40
+        assert all(fresh.get(lead_event(n).lead_id).times_seen == 2 for n in range(20))  # type: ignore[union-attr]
+
+
+def test_triage_between_the_conflict_and_the_rewrite_is_kept(pipeline: Pipeline) -> None:
+    """A person triages the lead after our unread `create` failed and again after our re-read: each
+    time the guarded write loses (409), the lead is read again, and the triage is never overwritten."""
+    lead_id = lead_event(7).lead_id
+    with pipeline.store(refresh="wait_for") as first, pipeline.store(refresh="wait_for") as fresh:
+        first.apply_events([lead_event(7, 0)])
+        with pipeline.store(refresh="wait_for") as person:
+            real_bulk, real_mget = fresh.bulk, fresh.mget
+            statuses = iter(["triaged", "confirmed"])
+
+            def bulk(ops, refresh=False):  # type: ignore[no-untyped-def]
+                response = real_bulk(ops, refresh)
+                if next(iter(response["items"][0].values()))["status"] == 409 and "create" in ops[0]:
+                    person.set_status(lead_id, next(statuses), note="看过")  # type: ignore[arg-type]
+                return response
+
+            def mget(index, ids):  # type: ignore[no-untyped-def]
+                docs = real_mget(index, ids)
+                status = next(statuses, None)
+                if status is not None:  # after our re-read, before our guarded write
+                    person.set_status(lead_id, status, assignee="li")  # type: ignore[arg-type]
+                return docs
+
+            fresh.bulk, fresh.mget = bulk, mget  # type: ignore[method-assign]
+            stats = fresh.apply_events([lead_event(7, 3)])
+        assert stats.updated == 1
+        lead = first.get(lead_id)
+        assert lead is not None and lead.times_seen == 2
+        assert (lead.status, lead.assignee, lead.note) == ("confirmed", "li", "看过")
+
+
+def test_two_indexers_racing_on_the_same_new_leads_count_each_sighting_once(pipeline: Pipeline) -> None:
+    """Two stores (two indexer processes) write the same new leads at the same moment, both unread:
+    one `create` wins, the other gets 409, reads, and finds its sighting already counted. Distinct
+    sightings written concurrently are both counted."""
+    with pipeline.store() as a, pipeline.store() as b:
+        for attempt in range(3):
+            base = 1000 * (attempt + 1)
+            same = [lead_event(base + n) for n in range(200)]
+            later = [lead_event(base + n, 9) for n in range(200, 300)]
+            earlier = [lead_event(base + n, 0) for n in range(200, 300)]
+            barrier = threading.Barrier(2)
+            results: dict[str, object] = {}
+
+            threads = [
+                threading.Thread(target=_race, args=(barrier, results, "a", a, same + earlier)),
+                threading.Thread(target=_race, args=(barrier, results, "b", b, same + later)),
+            ]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(timeout=120)
+            ra, rb = results["a"], results["b"]
+            assert ra.created + rb.created == 300  # type: ignore[attr-defined]
+            assert ra.unchanged + rb.unchanged == 200  # type: ignore[attr-defined]
+            assert ra.updated + rb.updated == 100  # type: ignore[attr-defined]
+            check_times_seen(a, {e.lead_id: 1 for e in same} | {e.lead_id: 2 for e in later} | _earlier(attempt))
+
+
+def _race(
+    barrier: threading.Barrier, results: dict[str, object], name: str, store: SearchEngineStore, events: list[LeadEvent]
+) -> None:
+    barrier.wait()
+    results[name] = store.apply_events(events)
+
+
+def _earlier(attempt: int) -> dict[str, int]:
+    """Leads of the racing test's earlier attempts, still in the index."""
+    return {lead_event(1000 * (k + 1) + n).lead_id: 1 if n < 200 else 2 for k in range(attempt) for n in range(300)}

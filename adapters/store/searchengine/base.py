@@ -11,6 +11,12 @@ read (realtime mget) -> merge -> write with `if_seq_no`/`if_primary_term` (or `c
 lead); a write that lost the race gets 409 and that lead is re-read and merged again. So a triage
 update that lands between our read and our write is never overwritten, and two indexers applying the
 same sighting both end with it counted once.
+
+While most leads a batch brings are new (a fresh stream), a lead that is not in the write cache is
+not read at all: it is written with `create` straight away, exactly what the read would have led to
+had it found nothing. When the lead exists after all, `create` fails with 409 and the lead takes the
+read -> merge -> guarded write path of a lost race, so nothing existing is ever overwritten. Whether
+to skip the read follows what the previous batch found (see `_blind_creates`).
 """
 
 from __future__ import annotations
@@ -45,6 +51,10 @@ log = logging.getLogger("sweep.search")
 MAX_ROUNDS = 8
 """Re-read/merge/write rounds for leads that lost an optimistic-concurrency race, per call."""
 
+BLIND_CREATE_MAX_EXISTING = 0.5
+"""Skip the read for uncached leads while at most this share of the previous batch's uncached leads
+existed already: each one that does costs a failed `create` plus the read it would have needed anyway."""
+
 BULK_FILTER_PATH = "took,errors,items.*._id,items.*.status,items.*._seq_no,items.*._primary_term,items.*.error"
 """The parts of a bulk response the write path reads: a full response is ~4x larger, and parsing it was a
 measurable share of the indexer's CPU."""
@@ -75,6 +85,10 @@ class SearchEngineStore(LeadStore, ABC):
         self.cache_size = 20_000
         """Recently written leads kept with their seq_no (see `_current`); 0 disables."""
         self._recent: OrderedDict[str, tuple[Lead, tuple[int, int]]] = OrderedDict()
+        self.blind_create = True
+        """Allow `create` without a read for leads not in the cache (see the module docstring)."""
+        self._existing_share = 0.0
+        """Share of the last batch's uncached leads that existed (found by mget, or a 409 on `create`)."""
         self._writable: set[str] = set()
         """Kinds whose alias is known to exist, so writes need not ask again."""
         if ensure:
@@ -212,14 +226,20 @@ class SearchEngineStore(LeadStore, ABC):
         self._ensure_writable("leads")
         pending = list(by_id)
         delay = 0.05
-        for _round in range(MAX_ROUNDS):
+        blind: set[str] = set()
+        """Uncached leads of the first round written with `create` without a read."""
+        for round_ in range(MAX_ROUNDS):
             if not pending:
                 return stats
             ops: list[dict[str, Any]] = []
             op_ids: list[str] = []
             op_leads: list[Lead] = []
             op_stats: list[UpsertStats] = []
-            for lead_id, current, seq in self._current(pending):
+            # only the first round may skip reads: a lead that conflicted is always read again
+            first = round_ == 0
+            for lead_id, current, seq in self._current(
+                pending, blind if first and self._blind_creates() else None, first
+            ):
                 evs = by_id[lead_id]
                 merged = UpsertStats()
                 if current is not None and seq is not None:
@@ -253,6 +273,7 @@ class SearchEngineStore(LeadStore, ABC):
             response = self.bulk(ops, refresh=self.refresh_writes)
             retry: list[str] = []
             transient: list[str] = []
+            existed = 0
             for lead_id, lead, merged, item in zip(op_ids, op_leads, op_stats, response["items"], strict=True):
                 result = next(iter(item.values()))
                 status = int(result.get("status", 500))
@@ -261,11 +282,14 @@ class SearchEngineStore(LeadStore, ABC):
                     self._remember(lead_id, lead, result.get("_seq_no"), result.get("_primary_term"))
                 elif status == 409:
                     self._recent.pop(lead_id, None)
-                    retry.append(lead_id)  # lost a race (or a concurrent create): re-read and merge again
+                    existed += lead_id in blind
+                    retry.append(lead_id)  # lost a race, or a blind create of a lead that exists: read and merge
                 elif status == 429 or status >= 500:
                     transient.append(lead_id)
                 else:
                     raise SearchError(f"lead {lead_id} rejected ({status}): {result.get('error')}")
+            if round_ == 0 and blind:
+                self._existing_share = existed / len(blind)
             pending = retry + transient
             if transient:
                 time.sleep(delay)
@@ -274,8 +298,20 @@ class SearchEngineStore(LeadStore, ABC):
             raise SearchUnavailable(f"{len(pending)} leads still conflicting/rejected after {MAX_ROUNDS} rounds")
         return stats
 
-    def _current(self, lead_ids: list[str]) -> Iterator[tuple[str, Lead | None, tuple[int, int] | None]]:
-        """(lead_id, current lead, (seq_no, primary_term)) from the write cache, else a realtime mget.
+    def _blind_creates(self) -> bool:
+        """Whether this batch writes uncached leads with `create` and no read: while few of them turned
+        out to exist in the previous batch. A stream of new leads saves every read; a replay of known
+        leads into an empty cache (a restart, a rebalance) pays one batch of 409s, then reads first
+        again until the leads it reads are mostly new."""
+        return self.blind_create and self._existing_share <= BLIND_CREATE_MAX_EXISTING
+
+    def _current(
+        self, lead_ids: list[str], blind: set[str] | None = None, measure: bool = False
+    ) -> Iterator[tuple[str, Lead | None, tuple[int, int] | None]]:
+        """(lead_id, current lead, (seq_no, primary_term)) from the write cache, else a realtime mget;
+        with `blind` (a set to fill), leads not in the cache are reported absent without a read and
+        added to it (their `create` fails with 409 if they exist). `measure` records the share of the
+        read ones that exist (for `_blind_creates`; not on re-reads after a 409, which all exist).
 
         The cache matters for throughput, not correctness: a realtime get of a document written since
         the last refresh forces a refresh of the shard, and redeliveries/repeat sightings hit exactly
@@ -289,15 +325,23 @@ class SearchEngineStore(LeadStore, ABC):
             else:
                 self._recent.move_to_end(lead_id)
                 yield lead_id, hit[0], hit[1]
-        if missing:
+        if missing and blind is not None:
+            blind.update(missing)
+            for lead_id in missing:
+                yield lead_id, None, None
+        elif missing:
+            found = 0
             for doc in self.mget(self.leads_alias, missing):
                 if doc.get("found"):
+                    found += 1
                     lead = queries.lead_from_source(doc["_source"])
                     seq = (int(doc["_seq_no"]), int(doc["_primary_term"]))
                     self._remember(doc["_id"], lead, *seq)
                     yield doc["_id"], lead, seq
                 else:
                     yield doc["_id"], None, None
+            if measure:
+                self._existing_share = found / len(missing)
 
     def _remember(self, lead_id: str, lead: Lead, seq_no: int | None, primary_term: int | None) -> None:
         if seq_no is None or primary_term is None or self.cache_size <= 0:
