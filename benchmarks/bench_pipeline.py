@@ -7,17 +7,25 @@ indexer` sets itself up) consume them. The indexers join their group before the 
 running deployment does not wait for a rebalance per burst). The clock runs from the first publish
 until every lead is indexed and every offset committed.
 
-The baseline, measured in the same run just before and just after the pipelines (the mean of the
-two) so that the machine's load weighs on both: one process bulk-indexing the same lead documents,
-computed before its clock starts, straight into a fresh index (no Kafka, no decoding, no
-read-merge-write) -- the ceiling of this engine on this machine. The figure that travels between
-machines is the ratio pipeline / bare bulk.
+With `--prefill` the pipeline is timed without the producer: the indexers join their group, stop
+fetching, the producer publishes everything, and the clock runs from the moment the indexers are let
+go until the last commit (indexer-only throughput; end to end, the producer shares the 2 cores).
 
-    python benchmarks/bench_pipeline.py --leads 60000 --indexers 1 2 --runs 3
+Two baselines, measured in the same run just before and just after the pipelines (the mean of the
+two) so that the machine's load weighs on both, each one process bulk-indexing the same leads straight
+into a fresh index in chunks of 500 (no Kafka, no decoding, no read-merge-write):
+* "bare bulk": the documents are built before its clock starts, so it times only serialising and the
+  engine -- the ceiling of this engine on this machine. The pipeline's ratio to it is the figure that
+  travels between machines.
+* "bulk incl. building": its clock also covers building each document the way the indexer does
+  (`Lead.from_event`, `queries.lead_document`); the pipeline's ratio to it is the share of the cost that
+  the pipeline itself (Kafka, decoding, reads, merging, commits) leaves.
+
+    python benchmarks/bench_pipeline.py --leads 60000 --indexers 1 2 --runs 3 [--prefill]
 
 Each run measures every `--indexers` count and one baseline; the summary gives median (min, max) of
 each and the load average before and after. Needs SWEEP_KAFKA and SWEEP_SEARCH_URL (or
---kafka/--url). Writes benchmarks/out/bench_pipeline.json.
+--kafka/--url). Writes benchmarks/out/bench_pipeline.json (bench_pipeline_prefill.json with `--prefill`).
 """
 
 from __future__ import annotations
@@ -71,7 +79,7 @@ def _sequence(leads: int, dup: float) -> list[int]:
     return seq
 
 
-def produce(kafka: str, partitions: int, topic: str, leads: int, dup: float, go: Any, started: Any) -> None:
+def produce(kafka: str, partitions: int, topic: str, leads: int, dup: float, go: Any, started: Any, done: Any) -> None:
     from adapters.bus.kafka import KafkaBus
 
     bus = KafkaBus(Settings(kafka=kafka, kafka_partitions=partitions))
@@ -90,10 +98,49 @@ def produce(kafka: str, partitions: int, topic: str, leads: int, dup: float, go:
             bus.flush()
     bus.flush()
     bus.close()
+    done.value = time.time()
+
+
+class _HeldConsumer:
+    """A consumer that stops fetching while `hold` is set, until `release` is: the group is formed and
+    keeps its partitions (heartbeats run in the background) while the topic fills up (`--prefill`)."""
+
+    def __init__(self, inner: Any, hold: Any, release: Any, out: Any) -> None:
+        self.inner, self.hold, self.release, self.out = inner, hold, release, out
+
+    def poll(self, max_records: int, timeout_s: float = 1.0) -> Any:
+        if self.hold.is_set() and not self.release.is_set():
+            self.out.put(("held", os.getpid(), time.time()))
+            self.release.wait()
+        return self.inner.poll(max_records, timeout_s=timeout_s)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+class _HoldingBus:
+    def __init__(self, bus: Any, hold: Any, release: Any, out: Any) -> None:
+        self.bus, self.hold, self.release, self.out = bus, hold, release, out
+
+    def consumer(self, topics: list[str], group: str) -> Any:
+        return _HeldConsumer(self.bus.consumer(topics, group), self.hold, self.release, self.out)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.bus, name)
 
 
 def index(
-    kafka: str, partitions: int, url: str, prefix: str, topic: str, group: str, batch: int, overlap: bool, out: Any
+    kafka: str,
+    partitions: int,
+    url: str,
+    prefix: str,
+    topic: str,
+    group: str,
+    batch: int,
+    overlap: bool,
+    out: Any,
+    hold: Any,
+    release: Any,
 ) -> None:
     """One indexer process, configured as `sweep consume indexer` configures itself."""
     from adapters.bus.kafka import KafkaBus
@@ -101,8 +148,9 @@ def index(
     bus = KafkaBus(Settings(kafka=kafka, kafka_partitions=partitions))
     store = open_search_store(Settings(search_url=url), prefix=prefix, timeout_s=120)
     tune_gc()
+    held: Any = _HoldingBus(bus, hold, release, out)
     worker = Indexer(
-        bus, store, group=group, topics=[topic], deadletter_topic=f"{topic}.deadletter", batch=batch, overlap=overlap
+        held, store, group=group, topics=[topic], deadletter_topic=f"{topic}.deadletter", batch=batch, overlap=overlap
     )
     out.put(("ready", os.getpid(), time.time()))
     stats = worker.run(stop_when_idle=True, idle_s=15.0, on_batch=lambda s: out.put(("batch", s.messages, time.time())))
@@ -111,13 +159,19 @@ def index(
     bus.close()
 
 
-def bare_bulk(url: str, prefix: str, leads: int, chunk: int = 500) -> float:
+def bare_bulk(url: str, prefix: str, leads: int, chunk: int = 500, *, build: bool = False) -> float:
+    """Leads/s of one process bulk-indexing the leads into a fresh index; the documents are built before
+    the clock starts, or with `build` inside it (as the indexer builds them)."""
     store = open_search_store(Settings(search_url=url), prefix=prefix, timeout_s=120, ensure=True)
-    docs = [queries.lead_document(Lead.from_event(synthetic_event(i))) for i in range(leads)]
+    events = [synthetic_event(i) for i in range(leads)]
+    docs = [] if build else [queries.lead_document(Lead.from_event(e)) for e in events]
     t0 = time.perf_counter()
     for k in range(0, leads, chunk):
         ops: list[dict[str, Any]] = []
-        for doc in docs[k : k + chunk]:
+        part = (
+            [queries.lead_document(Lead.from_event(e)) for e in events[k : k + chunk]] if build else docs[k : k + chunk]
+        )
+        for doc in part:
             ops += [{"index": {"_index": store.leads_alias, "_id": doc["lead_id"]}}, doc]
         response = store.bulk(ops)
         assert not response.get("errors"), "bulk errors in baseline"
@@ -145,7 +199,8 @@ def pipeline(args: argparse.Namespace, indexers: int) -> dict[str, Any]:
     run = uuid.uuid4().hex[:6]
     topic, group, prefix = f"bench.{run}.leads", f"bench-{run}", f"bench-pipe-{run}"
     ctx = mp.get_context("spawn")
-    started, go = ctx.Value("d", 0.0), ctx.Event()
+    started, produced, go = ctx.Value("d", 0.0), ctx.Value("d", 0.0), ctx.Event()
+    hold, release = ctx.Event(), ctx.Event()
     out: Any = ctx.Queue()
     # indices and topics first, so that indexers do not race on creating them
     open_search_store(Settings(search_url=args.url), prefix=prefix, ensure=True).close()
@@ -156,20 +211,38 @@ def pipeline(args: argparse.Namespace, indexers: int) -> dict[str, Any]:
     procs = [
         ctx.Process(
             target=index,
-            args=(args.kafka, args.partitions, args.url, prefix, topic, group, args.batch, not args.no_overlap, out),
+            args=(
+                *(args.kafka, args.partitions, args.url, prefix, topic, group, args.batch, not args.no_overlap),
+                *(out, hold, release),
+            ),
         )
         for _ in range(indexers)
     ]
     for p in procs:
         p.start()
-    producer = ctx.Process(target=produce, args=(args.kafka, args.partitions, topic, args.leads, args.dup, go, started))
+    producer = ctx.Process(
+        target=produce, args=(args.kafka, args.partitions, topic, args.leads, args.dup, go, started, produced)
+    )
     producer.start()  # it prepares its data while the group forms
     ready = 0
     while ready < indexers:
         kind, _value, _at = _next(out, [*procs, producer])
         ready += kind == "ready"
     time.sleep(SETTLE_S)
-    go.set()
+    produce_s = None
+    if args.prefill:  # the group holds its partitions but fetches nothing until the topic is full
+        hold.set()
+        held = 0
+        while held < indexers:
+            kind, _value, _at = _next(out, [*procs, producer])
+            held += kind == "held"
+        go.set()
+        producer.join()
+        produce_s = produced.value - started.value
+        started.value = time.time()
+        release.set()
+    else:
+        go.set()
     first_at, last_at, finals = 0.0, 0.0, []
     while len(finals) < indexers:
         kind, value, at = _next(out, [*procs, producer])
@@ -193,6 +266,7 @@ def pipeline(args: argparse.Namespace, indexers: int) -> dict[str, Any]:
         "first_commit_s": round(first_at - started.value, 2),
         "leads_per_s": args.leads / elapsed,
         "consumed": sum(f["messages"] for f in finals),
+        "prefilled_in_s": round(produce_s, 2) if produce_s is not None else None,
         "indexer_stats": finals,
     }
 
@@ -208,6 +282,9 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=1000, help="max messages per poll / store call")
     parser.add_argument("--no-overlap", action="store_true", help="write each batch before fetching the next")
     parser.add_argument("--runs", type=int, default=MIN_RUNS)
+    parser.add_argument(
+        "--prefill", action="store_true", help="fill the topic first, then time the indexers alone (no producer)"
+    )
     args = parser.parse_args()
     if not (args.kafka and args.url):
         parser.error("need --kafka and --url (or SWEEP_KAFKA / SWEEP_SEARCH_URL)")
@@ -217,31 +294,41 @@ def main() -> None:
     console.print(machine_line())
     console.print(
         f"{args.leads:,} leads ({messages:,} messages, {args.dup:.0%} redeliveries), {args.partitions} partitions, "
-        f"batch {args.batch}, overlap {'off' if args.no_overlap else 'on'}, {args.runs} runs"
+        f"batch {args.batch}, overlap {'off' if args.no_overlap else 'on'}, {args.runs} runs, "
+        + ("indexers alone on a pre-filled topic" if args.prefill else "end to end (producer running)")
     )
     rates = {n: Series("leads/s") for n in args.indexers}
     ratios = {n: Series("") for n in args.indexers}
+    built_ratios = {n: Series("") for n in args.indexers}
     bare = Series("leads/s")
+    built = Series("leads/s")
     runs: list[dict[str, Any]] = []
     for r in range(args.runs):
         # the baseline brackets the pipelines: on a shared machine the load drifts within one run
         base_before = bare_bulk(args.url, f"bench-bare-{uuid.uuid4().hex[:6]}", args.leads)
+        built_before = bare_bulk(args.url, f"bench-bare-{uuid.uuid4().hex[:6]}", args.leads, build=True)
         results = [pipeline(args, n) for n in args.indexers]
+        built_after = bare_bulk(args.url, f"bench-bare-{uuid.uuid4().hex[:6]}", args.leads, build=True)
         base_after = bare_bulk(args.url, f"bench-bare-{uuid.uuid4().hex[:6]}", args.leads)
         base = bare.add((base_before + base_after) / 2)
+        base_built = built.add((built_before + built_after) / 2)
         for res in results:
             n = res["indexers"]
             rates[n].add(res["leads_per_s"])
             res["ratio_to_bare_bulk"] = round(ratios[n].add(res["leads_per_s"] / base), 3)
+            res["ratio_to_bulk_incl_building"] = round(built_ratios[n].add(res["leads_per_s"] / base_built), 3)
             console.print(
                 f"run {r + 1}: {n} indexer(s) {res['leads_per_s']:,.0f} leads/s in {res['elapsed_s']}s "
                 f"(first commit after {res['first_commit_s']}s), bare bulk {base:,.0f}/s, "
-                f"ratio {res['ratio_to_bare_bulk']:.2f}"
+                f"ratio {res['ratio_to_bare_bulk']:.2f}; bulk incl. building {base_built:,.0f}/s, "
+                f"ratio {res['ratio_to_bulk_incl_building']:.2f}; load {os.getloadavg()[0]:.2f}"
             )
         runs.append(
             {
                 "bare_bulk_leads_per_s": round(base),
                 "bare_bulk_before_after": [round(base_before), round(base_after)],
+                "bulk_incl_building_leads_per_s": round(base_built),
+                "bulk_incl_building_before_after": [round(built_before), round(built_after)],
                 "pipelines": results,
                 "load_average": os.getloadavg(),
             }
@@ -249,20 +336,22 @@ def main() -> None:
     after = machine()
 
     table = Table(title=f"Pipeline throughput, {args.leads:,} leads ({os.cpu_count()} cores, all servers local)")
-    for col in ("path", "leads/s median", "min", "max", "ratio to bare bulk (min–max)"):
+    cols = ("path", "leads/s median", "min", "max", "ratio to bare bulk (min–max)", "to bulk incl. building")
+    for col in cols:
         table.add_column(col, justify="right")
+    source = "pre-filled Kafka" if args.prefill else "producer → Kafka"
     for n in args.indexers:
-        s, q = rates[n], ratios[n]
+        s, q, qb = rates[n], ratios[n], built_ratios[n]
         table.add_row(
-            f"producer → Kafka → {n} indexer(s) → search",
+            f"{source} → {n} indexer(s) → search",
             f"{s.median:,.0f}",
             f"{min(s.values):,.0f}",
             f"{max(s.values):,.0f}",
             f"{q.median:.2f} ({min(q.values):.2f}–{max(q.values):.2f})",
+            f"{qb.median:.2f} ({min(qb.values):.2f}–{max(qb.values):.2f})",
         )
-    table.add_row(
-        "bare bulk index (baseline)", f"{bare.median:,.0f}", f"{min(bare.values):,.0f}", f"{max(bare.values):,.0f}", "1"
-    )
+    for name, series in (("bare bulk index (baseline)", bare), ("bulk index incl. building documents", built)):
+        table.add_row(name, f"{series.median:,.0f}", f"{min(series.values):,.0f}", f"{max(series.values):,.0f}", "", "")
     console.print(table)
     console.print(f"load average before: {before['load_average']}, after: {after['load_average']}")
     report = {
@@ -272,15 +361,20 @@ def main() -> None:
         "partitions": args.partitions,
         "batch": args.batch,
         "overlap": not args.no_overlap,
+        "prefill": args.prefill,
         "machine_before": before,
         "machine_after": after,
         "pipeline": {str(n): {"rate": rates[n].stats(), "ratio": ratios[n].stats()} for n in args.indexers},
         "bare_bulk": bare.stats(),
+        "bulk_incl_building": built.stats(),
+        "pipeline_ratio_to_bulk_incl_building": {str(n): built_ratios[n].stats() for n in args.indexers},
         "runs": runs,
     }
     OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "bench_pipeline.json").write_text(json.dumps(report, ensure_ascii=False, indent=2))
-    console.print(f"wrote {OUT / 'bench_pipeline.json'}")
+    (OUT / f"bench_pipeline{'_prefill' if args.prefill else ''}.json").write_text(
+        json.dumps(report, ensure_ascii=False, indent=2)
+    )
+    console.print(f"wrote {OUT / ('bench_pipeline_prefill.json' if args.prefill else 'bench_pipeline.json')}")
 
 
 if __name__ == "__main__":
