@@ -10,6 +10,17 @@
 
 A high-severity listing seen today once scores 3.0; seen 8 times, 12.0; with two complaints, 36.0; the
 same untouched for four weeks, 9.0.
+
+The stores sort `LeadQuery(sort="priority")` by this score without the complaints factor (a lead does
+not carry its seller's complaint count), in the form `sweep.store.base.priority_sort_key`:
+
+    key = log2(severity) + log2(1 + log2(times_seen)) + (last_seen in days since 1970) / 14
+
+    log2(priority without complaints) = key - (now in days since 1970) / 14
+
+The last term is the same for every lead, so ordering by `key` (descending, then lead id) is ordering
+by the score at any moment; the key does not change while time passes, so it is stored with the lead
+(SQLite column `neg_priority`, search-engine field `priority_key`), indexed, and pages by cursor.
 """
 
 from __future__ import annotations
@@ -18,8 +29,9 @@ import math
 from datetime import UTC, datetime
 
 from sweep.models import SEVERITY_RANK, Lead
+from sweep.store.base import PRIORITY_HALF_LIFE_DAYS
 
-HALF_LIFE_DAYS = 14.0
+HALF_LIFE_DAYS = PRIORITY_HALF_LIFE_DAYS
 
 
 def priority(lead: Lead, *, complaints: int = 0, now: datetime | None = None) -> float:

@@ -25,7 +25,7 @@ import sqlite3
 import threading
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -41,11 +41,13 @@ from sweep.store.base import (
     StatusChange,
     StatusResult,
     UpsertStats,
+    priority_sort_key,
 )
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """`PRAGMA user_version` of the layout below; 0 with a `leads.doc` column is the first layout. 3 adds
-`leads.rulebook_version` and `leads.retired_at` (added in place to a layout 2 file, see `_ADDED_COLUMNS`)."""
+`leads.rulebook_version` and `leads.retired_at` (added in place to a layout 2 file, see `_ADDED_COLUMNS`).
+4 adds `leads.neg_priority` (`priority_sort_key`, negated), added in place and filled on open."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS leads (
@@ -64,7 +66,8 @@ CREATE TABLE IF NOT EXISTS leads (
     neg_last_seen REAL NOT NULL,
     last_seen REAL NOT NULL,
     rulebook_version TEXT,
-    retired_at REAL
+    retired_at REAL,
+    neg_priority REAL
 );
 CREATE INDEX IF NOT EXISTS leads_recent ON leads (neg_last_seen, lead_id);
 CREATE INDEX IF NOT EXISTS leads_priority ON leads (neg_severity, neg_times_seen, neg_last_seen, lead_id);
@@ -115,13 +118,15 @@ _ROW_COLUMNS = (
     "last_seen",
     "rulebook_version",
     "retired_at",
+    "neg_priority",
 )
-_ADDED_COLUMNS: dict[str, str] = {"rulebook_version": "TEXT", "retired_at": "REAL"}
+_ADDED_COLUMNS: dict[str, str] = {"rulebook_version": "TEXT", "retired_at": "REAL", "neg_priority": "REAL"}
 """Columns of layout 3 that a layout 2 file gets by ALTER TABLE (NULL until a lead is written again,
 which is what its document says too: it predates rulebook versions)."""
 _ADDED_INDEXES = (
     "CREATE INDEX IF NOT EXISTS leads_rulebook_version ON leads (rulebook_version)",
     "CREATE INDEX IF NOT EXISTS leads_retired_at ON leads (retired_at) WHERE retired_at IS NOT NULL",
+    "CREATE INDEX IF NOT EXISTS leads_priority_score ON leads (neg_priority, lead_id)",
 )
 _FTS_COLUMNS = ("title", "description", "shop", "evidence", "other")
 FACET_COLUMNS: dict[str, str] = {
@@ -141,9 +146,11 @@ _FILTER_COLUMNS |= {"region": "region", "category": "category"}
 
 SORT_KEYS = {
     "recent": ("neg_last_seen", "lead_id"),
-    "priority": ("neg_severity", "neg_times_seen", "neg_last_seen", "lead_id"),
+    "priority": ("neg_priority", "lead_id"),
 }
-SORT_INDEX = {"recent": "leads_recent", "priority": "leads_priority"}
+"""Sort columns, ascending. "priority" is `priority_sort_key` negated (the documented priority without
+complaints, see `sweep.store.base`)."""
+SORT_INDEX = {"recent": "leads_recent", "priority": "leads_priority_score"}
 INDEX_WALK_FROM = 5_000
 """Above this many full-text hits a page is read by walking the sort index and keeping hits (a few
 rows per hit rate); below it the hits are sorted (cheap, and walking would visit most of the index)."""
@@ -171,6 +178,7 @@ def _row(lead: Lead) -> tuple[Any, ...]:
         _ts(lead.last_seen),
         lead.rulebook_version,
         _ts(lead.retired_at) if lead.retired_at is not None else None,
+        -priority_sort_key(lead.severity, lead.times_seen, lead.last_seen),
     )
 
 
@@ -246,6 +254,7 @@ class SqliteLeadStore(LeadStore):
                         self._conn.execute(f"ALTER TABLE leads ADD COLUMN {column} {kind}")
                 for statement in _ADDED_INDEXES:
                     self._conn.execute(statement)
+                self._fill_priority()
                 if legacy:
                     counts: Counter[tuple[str, str]] = Counter()
                     for (doc,) in self._conn.execute("SELECT doc FROM leads_v1"):
@@ -266,6 +275,19 @@ class SqliteLeadStore(LeadStore):
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise
+
+    def _fill_priority(self) -> None:
+        """`neg_priority` of rows written before layout 4, from their own sort columns."""
+        rows = self._conn.execute(
+            "SELECT id, severity, neg_times_seen, last_seen FROM leads WHERE neg_priority IS NULL"
+        ).fetchall()
+        self._conn.executemany(
+            "UPDATE leads SET neg_priority = ? WHERE id = ?",
+            [
+                (-priority_sort_key(severity, -neg_times, datetime.fromtimestamp(last_seen, UTC)), row_id)
+                for row_id, severity, neg_times, last_seen in rows
+            ],
+        )
 
     def _rebuild_fts(self) -> None:
         self._conn.execute("INSERT INTO leads_fts (leads_fts) VALUES ('delete-all')")

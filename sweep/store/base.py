@@ -7,13 +7,14 @@ triage fields, and a replayed sighting changes nothing.
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-from sweep.models import Lead, LeadEvent, Listing, TriageStatus
+from sweep.models import SEVERITY_RANK, Lead, LeadEvent, Listing, TriageStatus
 
 
 @dataclass(slots=True)
@@ -50,6 +51,26 @@ class LeadQuery:
     size: int = 20
     search_after: list | None = None
     """Opaque cursor from the previous page's `next_cursor` (deep paging)."""
+
+
+PRIORITY_HALF_LIFE_DAYS = 14.0
+"""`workspace.priority`: a lead's recency weight halves every this many days without a sighting."""
+
+
+def priority_sort_key(severity: str, times_seen: int, last_seen: datetime) -> float:
+    """What every store sorts `LeadQuery(sort="priority")` by, descending (then lead id ascending):
+
+        log2(severity) + log2(1 + log2(times_seen)) + (last_seen in days since 1970) / 14
+
+    which is log2 of the documented priority (`workspace.priority`, complaints left out: a lead does not
+    carry its seller's complaint count) plus a term that depends only on the current time, (now in days)
+    / 14, the same for every lead. So it orders leads exactly as the priority would at any moment,
+    yet is fixed per lead: stored when the lead is written, indexed, and a stable `search_after` key."""
+    return (
+        math.log2(SEVERITY_RANK[severity])
+        + math.log2(1 + math.log2(max(1, times_seen)))
+        + last_seen.timestamp() / 86400 / PRIORITY_HALF_LIFE_DAYS
+    )
 
 
 FACETS: tuple[str, ...] = ("family", "severity", "status", "platform", "region", "shop", "category")

@@ -112,3 +112,10 @@ def test_concurrent_write_is_a_conflict_for_that_lead_only(store: SearchEngineSt
 
 def store_url(store: SearchEngineStore) -> str:
     return store.url  # type: ignore[attr-defined]
+
+
+def test_priority_sort_is_the_documented_priority(store: SearchEngineStore) -> None:
+    """The five leads of tests/unit/test_priority_sort.py, in the same hand-computed order as SQLite."""
+    from tests.unit.test_priority_sort import check_store
+
+    check_store(store)

@@ -31,7 +31,7 @@ from typing import Any
 from adapters.store import cjk
 from sweep.models import SEVERITY_RANK, Lead
 from sweep.query import SearchQuery, Text, parse
-from sweep.store.base import FACET_SIZE, LeadQuery, LeadSearchResult
+from sweep.store.base import FACET_SIZE, LeadQuery, LeadSearchResult, priority_sort_key
 from sweep.store.base import FACETS as FACET_NAMES
 
 SEARCH_FIELD = "search.text"
@@ -74,9 +74,9 @@ HIGHLIGHT_FIELDS: dict[str, str] = {
 SORTS: dict[str, list[dict[str, Any]]] = {
     "recent": [{"last_seen": {"order": "desc"}}, {"lead_id": {"order": "asc"}}],
     "priority": [
-        {"severity_rank": {"order": "desc"}},
-        {"times_seen": {"order": "desc"}},
-        {"last_seen": {"order": "desc"}},
+        # `priority_sort_key`, stored per lead (see `lead_document`); a document written before mapping
+        # version 4 lacks it and comes last until `sweep search reindex`
+        {"priority_key": {"order": "desc", "missing": "_last", "unmapped_type": "double"}},
         {"lead_id": {"order": "asc"}},
     ],
 }
@@ -103,6 +103,7 @@ def lead_document(lead: Lead) -> dict[str, Any]:
     the normalised search text (ignored when read back: `Lead` drops unknown fields)."""
     doc = lead.model_dump(mode="json")
     doc["severity_rank"] = SEVERITY_RANK[lead.severity]
+    doc["priority_key"] = priority_sort_key(lead.severity, lead.times_seen, lead.last_seen)
     doc["search"] = search_fields(lead)
     return doc
 

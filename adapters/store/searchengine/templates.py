@@ -22,12 +22,14 @@ from typing import Any, Literal
 
 AnalysisMode = Literal["cjk", "fallback"]
 KINDS: tuple[str, ...] = ("leads", "listings", "complaints")
-MAPPING_VERSION = 3
+MAPPING_VERSION = 4
 """Bump when a mapping below changes; `sweep search status` shows which version each index has.
 2: leads gain `search.text` / `search.shop` (normalised search text, see `queries.search_fields`);
 documents written by version 1 lack it, so a v1 index must be refilled through `lead_document`.
 3: leads gain `rulebook_version`, `retired_at`, `retired_by_rulebook` (`sweep rules rescan`); documents
-keep them in _source under version 2 too, `sweep search reindex` makes them searchable."""
+keep them in _source under version 2 too, `sweep search reindex` makes them searchable.
+4: leads gain `priority_key` (`priority_sort_key`, the "priority" sort); documents written before lack it
+and sort last by priority until `sweep search reindex` rebuilds them through `lead_document`."""
 
 TEXT_ANALYZER = "sweep_text"
 
@@ -73,6 +75,7 @@ LEADS_MAPPING: dict[str, Any] = {
         "rule_id": _KW,
         "severity": _KW,
         "severity_rank": {"type": "byte"},
+        "priority_key": {"type": "double"},
         "evidence": {
             "properties": {
                 "field": _KW,
