@@ -21,13 +21,14 @@ from sweep.audit import AuditEvent, AuditLog
 from sweep.bus import envelope
 from sweep.bus.base import Bus
 from sweep.models import Complaint, ComplaintMatch, PersonalData
-from sweep.people import NATIONWIDE, Actor, Role
+from sweep.people import Actor
 from sweep.permissions import (
     COMPLAINTS_EXPORT,
     COMPLAINTS_IMPORT,
     COMPLAINTS_VIEW,
     COMPLAINTS_VIEW_PERSONAL_DATA,
     allowed,
+    region_prefixes,
 )
 from sweep.store.complaints import (
     ComplaintQuery,
@@ -294,15 +295,17 @@ class ComplaintService:
         return self.store.personal_data(complaint_id)
 
     def jurisdiction(self, actor: Actor) -> tuple[str, ...]:
-        """Region prefixes an actor's reading is limited to (empty: every region)."""
-        if actor.role is Role.admin or NATIONWIDE in actor.regions:
-            return ()
-        return actor.regions or ("\x00no-region",)
+        """Region prefixes an actor's reading is limited to (empty: every region): the same rule as the
+        leads', a jurisdiction code standing for its region's name (`sweep.permissions.region_prefixes`)."""
+        return region_prefixes(actor)
 
     def search(self, actor: Actor, query: ComplaintQuery) -> ComplaintSearchResult:
         self._require(actor, COMPLAINTS_VIEW, "complaints", "search")
         query.region_prefixes = self._narrow(query.region_prefixes, self.jurisdiction(actor))
-        return self.store.search(query)
+        result = self.store.search(query)
+        # defence in depth: the filter above is the rule, this is its check
+        result.complaints = [c for c in result.complaints if allowed(actor, COMPLAINTS_VIEW, c)]
+        return result
 
     @staticmethod
     def _narrow(asked: tuple[str, ...] | list[str] | Any, allowed_prefixes: tuple[str, ...]) -> tuple[str, ...]:
@@ -317,10 +320,8 @@ class ComplaintService:
     def export_records(self, actor: Actor) -> Iterator[dict[str, Any]]:
         """Masked records with their matches, within the actor's jurisdiction, in bounded pages."""
         self._require(actor, COMPLAINTS_EXPORT, "complaints", "export")
-        prefixes = self.jurisdiction(actor)
         for page in self.store.iter_all(BATCH):
-            if prefixes:
-                page = [c for c in page if c.region and any(c.region.startswith(p) for p in prefixes)]
+            page = [c for c in page if allowed(actor, COMPLAINTS_VIEW, c)]
             found = self.store.matches([c.complaint_id for c in page])
             for c in page:
                 yield exporting.export_record(c, found.get(c.complaint_id, []))

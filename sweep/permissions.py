@@ -23,7 +23,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sweep.people import Actor, Role
+from sweep import regions as divisions
+from sweep.people import NATIONWIDE, Actor, Role
 
 LEADS_VIEW = "leads.view"
 LEADS_TRIAGE = "leads.triage"
@@ -110,3 +111,24 @@ def allowed(actor: Actor, action: str, resource: Any = None) -> bool:
     if actor.role is Role.admin:
         return True
     return actor.covers(region)
+
+
+NO_REGION = "\x00no-region"
+"""A region prefix no record has: the store filter of an actor whose jurisdiction covers nothing."""
+
+
+def region_prefixes(actor: Actor) -> tuple[str, ...]:
+    """The region-name prefixes a store may filter by so that a search returns what `allowed` lets this
+    actor read (empty: no restriction). A jurisdiction written as a GB/T 2260 code becomes the official
+    name of its region (540100 -> 西藏自治区拉萨市, which every name below it starts with), as the lead
+    queue filters; a region spelt otherwise is judged by `allowed` on read."""
+    if actor.role is Role.admin or NATIONWIDE in actor.regions or divisions.NATIONAL in actor.regions:
+        return ()
+    prefixes = []
+    for entry in actor.regions:
+        if entry.isdigit():
+            if entry in divisions.names():
+                prefixes.append(divisions.full_name(entry))
+        elif entry:
+            prefixes.append(entry)
+    return tuple(dict.fromkeys(prefixes)) or (NO_REGION,)
