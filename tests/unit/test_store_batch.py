@@ -143,3 +143,82 @@ def test_port_default_loops_over_set_status() -> None:
     assert results[a.lead_id].ok and results[a.lead_id].lead == fake.leads[a.lead_id]
     assert results["demomall:nope"].error == "missing"
     assert fake.leads[a.lead_id].status == "dismissed"
+
+
+# -- the workspace's bulk actions write through set_status_many ------------------------------------
+def bulk_env(tmp_path: Path, n: int):
+    from tests.unit.test_workspace_support import event as ws_event
+    from tests.unit.test_workspace_support import make_env
+
+    env = make_env(tmp_path)
+    env.add(*(ws_event(f"B{i}", f"三无食品 {i}", family="food.sanwu", rule_id="food.sanwu.r") for i in range(n)))
+    calls: dict[str, list[int]] = {"many": [], "one": []}
+    many, one = env.store.set_status_many, env.store.set_status
+
+    def counting_many(changes):
+        changes = list(changes)
+        calls["many"].append(len(changes))
+        return many(changes)
+
+    def counting_one(lead_id, *a, **k):
+        calls["one"].append(lead_id)
+        return one(lead_id, *a, **k)
+
+    env.store.set_status_many = counting_many  # type: ignore[method-assign]
+    env.store.set_status = counting_one  # type: ignore[method-assign]
+    return env, calls
+
+
+def test_bulk_action_writes_each_progress_chunk_in_one_call(tmp_path: Path) -> None:
+    from sweep.people import Actor, Role
+    from workspace.service import QueueParams
+
+    env, calls = bulk_env(tmp_path, 250)
+    ws = env.app.state.workspace
+    before = env.people.audit_count()
+    job = ws.bulk_start(
+        Actor("supervisor", Role.supervisor, ("540000",)),
+        source="t",
+        action="assign",
+        params=QueueParams(families=["food.sanwu"]),
+        assignee="officer",
+        background=False,
+    )
+    done = env.people.get_job(job.id)
+    assert done is not None and (done.state, done.done, done.failed) == ("done", 250, 0)
+    assert calls == {"many": [100, 100, 50], "one": []}
+    assert env.people.audit_count() - before == 250
+    leads = env.store.search(LeadQuery(families=["food.sanwu"], size=300)).leads
+    assert len(leads) == 250 and {lead.assignee for lead in leads} == {"officer"}
+    ids = [lead.lead_id for lead in leads]
+    assert not any(d.pending for d in env.people.decisions(ids).values())
+
+
+def test_bulk_conflict_falls_back_to_set_status_for_that_lead(tmp_path: Path) -> None:
+    from sweep.people import Actor, Role
+    from sweep.store.base import StatusResult
+    from workspace.service import QueueParams
+
+    env, calls = bulk_env(tmp_path, 5)
+    target = env.store.search(LeadQuery(families=["food.sanwu"], size=1)).leads[0].lead_id
+    counting_many = env.store.set_status_many
+
+    def one_conflict(changes):
+        changes = [c for c in changes]
+        results = counting_many([c for c in changes if c.lead_id != target])
+        return {c.lead_id: results.get(c.lead_id) or StatusResult(c.lead_id, error="conflict") for c in changes}
+
+    env.store.set_status_many = one_conflict  # type: ignore[method-assign]
+    ws = env.app.state.workspace
+    ws.bulk_start(
+        Actor("supervisor", Role.supervisor, ("540000",)),
+        source="t",
+        action="status",
+        params=QueueParams(families=["food.sanwu"]),
+        status="triaged",
+        background=False,
+    )
+    assert calls == {"many": [4], "one": [target]}
+    leads = env.store.search(LeadQuery(families=["food.sanwu"], size=10)).leads
+    assert {lead.status.value for lead in leads} == {"triaged"}
+    assert not env.people.decisions([target])[target].pending
