@@ -18,6 +18,7 @@ from sweep.casework import PeopleStore
 from sweep.models import Lead
 from sweep.settings import Settings, get_settings
 from sweep.store.base import LeadStore
+from sweep.store.complaints import ComplaintStore, SellerDirectory
 from workspace.service import Workspace
 from workspace.web import build_app
 
@@ -47,15 +48,36 @@ def complaint_counter(settings: Settings) -> Callable[[Lead], int] | None:
     return count
 
 
+def complaint_stores(settings: Settings) -> tuple[ComplaintStore | None, SellerDirectory | None]:
+    """The complaint records and the seller directory for the complaint pages, when complaints were ever
+    imported here (the pages are empty otherwise) and the store opens (its personal-data key is set)."""
+    if not (settings.data_dir / "complaints.sqlite").exists():
+        return None, None
+    try:
+        return open_complaint_store(settings), open_seller_directory(settings)
+    except (RuntimeError, ValueError, OSError) as exc:
+        log.warning("workspace without complaints: %s", exc)
+        return None, None
+
+
 def create_app(
-    settings: Settings | None = None, *, store: LeadStore | None = None, people: PeopleStore | None = None
+    settings: Settings | None = None,
+    *,
+    store: LeadStore | None = None,
+    people: PeopleStore | None = None,
+    complaints: ComplaintStore | None = None,
+    sellers: SellerDirectory | None = None,
 ) -> FastAPI:
     settings = settings or get_settings()
+    if complaints is None:
+        complaints, sellers = complaint_stores(settings)
     workspace = Workspace(
         settings=settings,
         store=store or open_lead_store(settings),
         people=people or open_people_store(settings),
         complaint_count=complaint_counter(settings),
+        complaints=complaints,
+        sellers=sellers,
     )
     workspace.replay_pending()
     return build_app(workspace)

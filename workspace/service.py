@@ -32,11 +32,12 @@ from sweep.casework import (
     PeopleStore,
     VersionConflict,
 )
-from sweep.models import TRIAGE_LABELS_ZH, Lead, TriageStatus
+from sweep.models import TRIAGE_LABELS_ZH, Complaint, ComplaintMatch, Lead, PersonalData, TriageStatus
 from sweep.people import NATIONWIDE, Actor
 from sweep.permissions import allowed
 from sweep.settings import Settings
 from sweep.store.base import LeadQuery, LeadSearchResult, LeadStore, StatusChange, StatusResult
+from sweep.store.complaints import ComplaintQuery, ComplaintSearchResult, ComplaintStore, SellerDirectory
 
 SYSTEM_ACTOR = "system"
 BULK_CHUNK = 500
@@ -120,6 +121,10 @@ class Workspace:
     people: PeopleStore
     complaint_count: Callable[[Lead], int] | None = None
     """Complaints about a lead's seller, for the priority (none wired: 0)."""
+    complaints: ComplaintStore | None = None
+    """12315 complaint records (none wired: the complaint pages are empty)."""
+    sellers: SellerDirectory | None = None
+    """The sellers complaints are matched to (to find the complaints against a lead's seller)."""
     _memory_mark: int | None = None
     _memory_lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -712,6 +717,71 @@ class Workspace:
             actor, moving, source=source, title=f"{case.title}（拆分）", owner=case.owner, due_date=case.due_date
         )
 
+    # -- complaints (12315) ---------------------------------------------------------------------
+    def complaint_search(self, actor: Actor, query: ComplaintQuery) -> ComplaintSearchResult:
+        """Masked complaints in the actor's jurisdiction (the leads' rule: `perm.region_prefixes` narrows
+        the store's search, `allowed` checks every record returned)."""
+        if not allowed(actor, perm.COMPLAINTS_VIEW):
+            raise Forbidden(perm.COMPLAINTS_VIEW)
+        if self.complaints is None:
+            return ComplaintSearchResult(total=0, complaints=[])
+        query.region_prefixes = perm.region_prefixes(actor)
+        query.size = max(1, min(query.size, 200))
+        if query.cursor and not _complaint_cursor(query.cursor):
+            raise Invalid("翻页参数无效")
+        result = self.complaints.search(query)
+        result.complaints = [c for c in result.complaints if allowed(actor, perm.COMPLAINTS_VIEW, c)]
+        return result
+
+    def complaint(self, actor: Actor, complaint_id: str) -> tuple[Complaint, list[ComplaintMatch]]:
+        """One masked complaint and the sellers it was matched to; outside the jurisdiction it is not found."""
+        if not allowed(actor, perm.COMPLAINTS_VIEW):
+            raise Forbidden(perm.COMPLAINTS_VIEW)
+        found = self.complaints.get(complaint_id) if self.complaints is not None and len(complaint_id) <= 256 else None
+        if found is None or not allowed(actor, perm.COMPLAINTS_VIEW, found):
+            raise NotFound(complaint_id)
+        return found, self.complaints.matches([complaint_id]).get(complaint_id, [])
+
+    def complaint_personal_data(self, actor: Actor, complaint_id: str, purpose: str, *, source: str) -> PersonalData:
+        """The unmasked personal data, for the officer handling the complaint or a supervisor of its
+        region, with a stated purpose. The view (or the refused attempt) is written to the audit trail
+        first; a view that cannot be recorded is not given."""
+        complaint, _ = self.complaint(actor, complaint_id)
+        action = perm.COMPLAINTS_VIEW_PERSONAL_DATA
+        if not allowed(actor, action, complaint):
+            self.people.record(self._event(actor, action, "complaint", complaint_id, source, allowed=False))
+            raise Forbidden(action)
+        purpose = " ".join(purpose.split())
+        if len(purpose) < 2:
+            raise Invalid("查看个人信息须说明用途")
+        detail = f"用途：{purpose[:300]}"
+        self.people.record(self._event(actor, action, "complaint", complaint_id, source, detail=detail))
+        personal = self.complaints.personal_data(complaint_id) if self.complaints is not None else None
+        return personal or PersonalData(complaint_id=complaint_id)
+
+    def complaints_of_lead(self, actor: Actor, lead: Lead, size: int = 50) -> list[tuple[Complaint, ComplaintMatch]]:
+        """The complaints matched to this lead's seller (platform + shop), those the actor may read."""
+        if self.complaints is None or self.sellers is None or not allowed(actor, perm.COMPLAINTS_VIEW):
+            return []
+        from complaints.matching import seller_keys
+
+        listing = lead.listing
+        shop_id = listing.shop_id or (f"name:{listing.shop_name}" if listing.shop_name else None)
+        seller = self.sellers.get(lead.platform, shop_id) if shop_id else None
+        if seller is None:
+            return []
+        ids = self.complaints.ids_by_keys(seller_keys(seller), limit=1000)
+        matched = self.complaints.matches(ids)
+        records = self.complaints.get_many(ids)
+        out = []
+        for cid in ids:
+            mine = [m for m in matched.get(cid, []) if (m.platform, m.shop_id) == (seller.platform, seller.shop_id)]
+            c = records.get(cid)
+            if mine and c is not None and allowed(actor, perm.COMPLAINTS_VIEW, c):
+                out.append((c, mine[0]))
+        out.sort(key=lambda pair: pair[0].received_at, reverse=True)
+        return out[:size]
+
     # -- audit ---------------------------------------------------------------------------------
     def audit_filter(self, actor: Actor) -> Callable[[AuditRecord], bool]:
         """Which audit records an actor may read: national staff read all; anyone else reads records
@@ -758,6 +828,16 @@ class Workspace:
 
     def record_export(self, actor: Actor, what: str, count: int, source: str, detail: str = "") -> None:
         self.people.record(self._event(actor, "export", what, what, source, detail=f"{count} rows {detail}".strip()))
+
+
+def _complaint_cursor(value: str) -> bool:
+    """Whether a complaint page cursor is one the store wrote (`<received_at>|<complaint_id>`)."""
+    ts, sep, _ = value.partition("|")
+    try:
+        float(ts)
+    except ValueError:
+        return False
+    return bool(sep)
 
 
 def _plain(value: Any) -> Any:

@@ -187,6 +187,7 @@ def lead_page(request: Request, ws: WorkspaceDep, me: CurrentDep, lead_id: str) 
         score=ws.score(lead),
         history=ws.history(lead_id),
         same_shop=ws.same_shop(me.actor, lead),
+        complaints=ws.complaints_of_lead(me.actor, lead),
         cases=ws.people.cases_of_lead(lead_id),
         users=[u.username for u in ws.people.list_users() if u.active],
         region_code=divisions.code_for(lead.listing.region),
