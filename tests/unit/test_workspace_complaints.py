@@ -177,6 +177,7 @@ def test_officer_of_630000_sees_only_qinghai_complaints(env: Env) -> None:
     client, _ = env.client("qh_officer")
     page = client.get("/complaints").text
     assert "C-QH-1" in page and "C-LS-1" not in page and "C-LS-2" not in page
+    assert '<a href="/complaints">投诉</a>' in client.get("/leads").text  # reachable from the navigation
     listed = client.get("/api/v1/complaints").json()
     assert [c["complaint"]["complaint_id"] for c in listed["complaints"]] == ["C-QH-1"]
     assert listed["total"] == 1
