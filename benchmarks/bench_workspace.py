@@ -169,7 +169,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=MIN_RUNS)
     parser.add_argument("--requests", type=int, default=40, help="requests per page per run")
     parser.add_argument("--store", choices=("sqlite", "opensearch"), default="sqlite")
-    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/workspace.json"))
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/out/workspace.json"))
     args = parser.parse_args()
     if args.runs < MIN_RUNS:
         parser.error(f"--runs must be at least {MIN_RUNS}")
