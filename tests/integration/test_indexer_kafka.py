@@ -571,3 +571,26 @@ def _race(
 def _earlier(attempt: int) -> dict[str, int]:
     """Leads of the racing test's earlier attempts, still in the index."""
     return {lead_event(1000 * (k + 1) + n).lead_id: 1 if n < 200 else 2 for k in range(attempt) for n in range(300)}
+
+
+def test_documents_built_ahead_are_used_only_for_leads_still_new(pipeline: Pipeline) -> None:
+    """`prepare_events` builds the document of each uncached lead as if it were new; when another
+    writer created one of them meanwhile, the `create` fails and that lead is read and merged (its
+    prepared document is not written over it); with other events than prepared, it is rebuilt."""
+    with pipeline.store(refresh="wait_for") as other, pipeline.store(refresh="wait_for") as store:
+        events = [lead_event(n, 2) for n in range(5)] + [lead_event(0, 4)]
+        prepared = store.prepare_events(events)
+        assert set(prepared.new_docs) == {e.lead_id for e in events}
+        other.apply_events([lead_event(1, 0)])
+        other.set_status(lead_event(1).lead_id, "dismissed")  # type: ignore[arg-type]
+        stats = store.apply_events(prepared)
+        assert (stats.created, stats.updated, stats.unchanged) == (4, 1, 0)
+        assert store.get(lead_event(0).lead_id).times_seen == 2  # type: ignore[union-attr]
+        merged = store.get(lead_event(1).lead_id)
+        assert merged is not None and merged.times_seen == 2 and merged.status == "dismissed"
+        assert store._blind_creates()
+        stale = store.prepare_events([lead_event(10, 1)])
+        stale.append(lead_event(10, 6))  # not what was prepared: the lead is built from what is applied
+        assert store.apply_events(stale).created == 1
+        assert store.get(lead_event(10).lead_id).times_seen == 2  # type: ignore[union-attr]
+        assert not store.prepare_events([lead_event(10, 8)]).new_docs  # cached leads are not built ahead

@@ -22,6 +22,7 @@ to skip the read follows what the previous batch found (see `_blind_creates`).
 from __future__ import annotations
 
 import logging
+import operator
 import time
 from abc import ABC, abstractmethod
 from collections import OrderedDict
@@ -60,10 +61,23 @@ BULK_FILTER_PATH = "took,errors,items.*._id,items.*.status,items.*._seq_no,items
 measurable share of the indexer's CPU."""
 
 
-def ndjson(operations: list[dict[str, Any]]) -> bytes:
+def ndjson(operations: list[dict[str, Any] | bytes]) -> bytes:
     """Bulk body serialized with orjson: several times faster than the clients' stdlib json, and the
-    indexer's throughput is bound by Python CPU on a small machine."""
-    return b"\n".join(orjson.dumps(op) for op in operations) + b"\n"
+    indexer's throughput is bound by Python CPU on a small machine. A line given as bytes is JSON
+    serialized already (a document built ahead, see `PreparedEvents`)."""
+    return b"\n".join(op if isinstance(op, bytes) else orjson.dumps(op) for op in operations) + b"\n"
+
+
+class PreparedEvents(list[LeadEvent]):
+    """Lead events plus, per lead, the document it gets if it is new: `SearchEngineStore.prepare_events`
+    builds them off the write path (the indexer does it while the previous batch is being written), and
+    `apply_events` uses one only for a lead it creates from exactly the same events."""
+
+    new_docs: dict[str, tuple[list[LeadEvent], Lead, UpsertStats, bytes]]
+
+    def __init__(self, events: Iterable[LeadEvent]) -> None:
+        super().__init__(events)
+        self.new_docs = {}
 
 
 class SearchEngineStore(LeadStore, ABC):
@@ -138,8 +152,8 @@ class SearchEngineStore(LeadStore, ABC):
 
     @abstractmethod
     def bulk(self, operations: list[dict[str, Any]], refresh: bool | str = False) -> dict[str, Any]:
-        """Action/source lines as dicts; the response's `errors` and per item `_id`, `status`, `_seq_no`,
-        `_primary_term`, `error` (BULK_FILTER_PATH)."""
+        """Action/source lines as dicts (a source line may be bytes, serialized ahead); the response's
+        `errors` and per item `_id`, `status`, `_seq_no`, `_primary_term`, `error` (BULK_FILTER_PATH)."""
 
     @abstractmethod
     def search_raw(self, index: str, body: dict[str, Any]) -> dict[str, Any]: ...
@@ -224,6 +238,7 @@ class SearchEngineStore(LeadStore, ABC):
         if not by_id:
             return stats
         self._ensure_writable("leads")
+        new_docs = events.new_docs if isinstance(events, PreparedEvents) else {}
         pending = list(by_id)
         delay = 0.05
         blind: set[str] = set()
@@ -231,7 +246,7 @@ class SearchEngineStore(LeadStore, ABC):
         for round_ in range(MAX_ROUNDS):
             if not pending:
                 return stats
-            ops: list[dict[str, Any]] = []
+            ops: list[Any] = []  # action dicts, document dicts or documents serialized ahead (bytes)
             op_ids: list[str] = []
             op_leads: list[Lead] = []
             op_stats: list[UpsertStats] = []
@@ -255,16 +270,17 @@ class SearchEngineStore(LeadStore, ABC):
                         continue
                     meta = {"_index": self.leads_alias, "_id": lead_id, "if_seq_no": seq[0], "if_primary_term": seq[1]}
                     action = {"index": meta}
+                    doc: dict[str, Any] | bytes = queries.lead_document(lead)
                 else:
-                    lead = Lead.from_event(evs[0])
-                    merged.created = 1
-                    for e in evs[1:]:
-                        new = lead.sighted(e)
-                        if new is lead:
-                            merged.unchanged += 1
-                        lead = new
+                    built = new_docs.get(lead_id)
+                    if built is not None and len(built[0]) == len(evs) and all(map(operator.is_, built[0], evs)):
+                        _evs, lead, made, doc = built
+                        merged += made
+                    else:
+                        lead, merged = _new_lead(evs)
+                        doc = queries.lead_document(lead)
                     action = {"create": {"_index": self.leads_alias, "_id": lead_id}}
-                ops += [action, queries.lead_document(lead)]
+                ops += [action, doc]
                 op_ids.append(lead_id)
                 op_leads.append(lead)
                 op_stats.append(merged)
@@ -297,6 +313,25 @@ class SearchEngineStore(LeadStore, ABC):
         if pending:
             raise SearchUnavailable(f"{len(pending)} leads still conflicting/rejected after {MAX_ROUNDS} rounds")
         return stats
+
+    def prepare_events(self, events: Iterable[LeadEvent]) -> PreparedEvents:
+        """The events, with the document of every lead they would create if it is new, serialized: pure
+        work on the events alone, so a caller can do it while the store is busy with something else
+        (the indexer, while the previous batch is written); `apply_events` then only assembles and
+        sends. Only when skipping reads (`_blind_creates`): otherwise most leads exist and their
+        documents depend on what the read returns."""
+        prepared = PreparedEvents(events)
+        if not self._blind_creates():
+            return prepared
+        by_id: dict[str, list[LeadEvent]] = {}
+        for event in prepared:
+            by_id.setdefault(event.lead_id, []).append(event)
+        recent = self._recent
+        for lead_id, evs in by_id.items():
+            if lead_id not in recent:
+                lead, made = _new_lead(evs)
+                prepared.new_docs[lead_id] = (evs, lead, made, orjson.dumps(queries.lead_document(lead)))
+        return prepared
 
     def _blind_creates(self) -> bool:
         """Whether this batch writes uncached leads with `create` and no read: while few of them turned
@@ -572,6 +607,18 @@ class SearchEngineStore(LeadStore, ABC):
 
     def count_listings(self) -> int:
         return self.count_index(self.listings_alias)
+
+
+def _new_lead(events: list[LeadEvent]) -> tuple[Lead, UpsertStats]:
+    """A lead made by its first event and merged with the rest (what `create` writes)."""
+    lead = Lead.from_event(events[0])
+    made = UpsertStats(created=1)
+    for e in events[1:]:
+        new = lead.sighted(e)
+        if new is lead:
+            made.unchanged += 1
+        lead = new
+    return lead, made
 
 
 def _epoch_ms(value: str | None) -> int | None:
