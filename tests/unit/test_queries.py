@@ -120,9 +120,9 @@ def test_filters_and_date_range() -> None:
 
 
 def test_priority_sort_and_cursor() -> None:
-    body = queries.build_search(LeadQuery(sort="priority", search_after=[3, 2, 1, "x"]))
-    assert [next(iter(s)) for s in body["sort"]] == ["severity_rank", "times_seen", "last_seen", "lead_id"]
-    assert body["search_after"] == [3, 2, 1, "x"]
+    body = queries.build_search(LeadQuery(sort="priority", search_after=[7.5, "x"]))
+    assert [next(iter(s)) for s in body["sort"]] == ["priority_key", "lead_id"]  # the stored priority, then the id
+    assert body["search_after"] == [7.5, "x"]
 
 
 def test_parse_search_cursor_facets_highlight() -> None:
