@@ -3,7 +3,7 @@
     bus/     the Bus port: SQLite log (embedded) and Apache Kafka
     store/   the LeadStore port: SQLite + FTS5 (embedded) and Elasticsearch/OpenSearch (searchengine/);
              the ComplaintStore and SellerDirectory ports: SQLite (complaints_sqlite)
-    audit/   the AuditLog port: SQLite, hash-chained
+    people/  people's state (SQLAlchemy: SQLite or PostgreSQL), which is also the one hash-chained audit log
 
 `open_bus` and `open_lead_store` choose one from settings: the one place that knows every backend. The
 composition root calls them and hands the result to capabilities, which see only the ports. Imports of
@@ -100,7 +100,8 @@ def open_seller_directory(settings: Settings | None = None) -> SellerDirectory:
 
 
 def open_audit_log(settings: Settings | None = None) -> AuditLog:
-    from adapters.audit.sqlite import SqliteAuditLog
+    """The one audit log: the people's store's hash chain (accounts, decisions, cases and every view
+    of personal data, wherever it happens)."""
+    from adapters.people import open_people_store
 
-    settings = settings or get_settings()
-    return SqliteAuditLog(settings.data_dir / "audit.sqlite")
+    return open_people_store(settings or get_settings())

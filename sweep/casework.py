@@ -22,7 +22,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sweep.audit import AuditEvent, AuditRecord
+from sweep.audit import AuditEvent, AuditLog, AuditRecord
 
 
 class VersionConflict(Exception):
@@ -207,9 +207,10 @@ class SavedSearch:
     id: int | None = None
 
 
-class PeopleStore(ABC):
+class PeopleStore(AuditLog, ABC):
     """The port. Every method that changes something takes the audit events that describe the change
-    and commits them in the same transaction."""
+    and commits them in the same transaction. It is also *the* audit log (`AuditLog`): capabilities
+    that only record events (complaints' personal-data views) write into the same hash chain."""
 
     # -- accounts and sessions -----------------------------------------------------------------
     @abstractmethod
@@ -330,5 +331,17 @@ class PeopleStore(ABC):
     @abstractmethod
     def audit_count(self, *, action: str | None = None) -> int: ...
 
-    def close(self) -> None:  # noqa: B027 - optional hook
+    def query(
+        self,
+        *,
+        actor: str | None = None,
+        action: str | None = None,
+        resource_id: str | None = None,
+        since: datetime | None = None,
+        limit: int = 100,
+    ) -> Sequence[AuditRecord]:
+        """`AuditLog.query`: the narrower search of the audit port, newest first."""
+        return self.audit_search(actor=actor, action=action, resource_id=resource_id, since=since, limit=limit)
+
+    def close(self) -> None:
         """Release connections."""

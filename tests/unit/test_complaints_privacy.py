@@ -150,7 +150,7 @@ def test_personal_data_only_for_the_handler_and_supervisors_and_every_view_audit
     ]  # fmt: skip
     assert records[-1].event.detail == "purpose: 回访投诉人"
     assert not _leaks(" ".join(r.event.detail for r in records))
-    assert verify_chain(imported.audit.records())[1] is None
+    assert verify_chain(imported.audit.audit_records())[1] is None
 
 
 def test_the_cli_shows_personal_data_only_when_allowed_and_with_a_purpose(imported):
