@@ -10,7 +10,9 @@ import logging
 import signal
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -77,50 +79,17 @@ def indexer(
     finished batches are committed, connections closed.
     """
     from adapters import open_bus, open_lead_store
-    from consumers.indexer import Indexer, IndexerStats, tune_gc
+    from consumers.indexer import Indexer, tune_gc
     from sweep.settings import get_settings
 
-    handler = logging.StreamHandler()
-    handler.setFormatter(TerminalSafeFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    logging.basicConfig(level=logging.WARNING, handlers=[handler])
-    console = Console(stderr=True)
-    if not console.is_terminal:
-        console = Console(stderr=True, width=160)  # logs: keep the stats table readable
-    stop = threading.Event()
-
-    def _on_signal(signum: int, _frame: object) -> None:
-        console.print(Text(f"signal {signum}: stopping after the current batch", style="yellow"))
-        stop.set()
-
-    signal.signal(signal.SIGTERM, _on_signal)
-    signal.signal(signal.SIGINT, _on_signal)
-
-    last = [0.0]
-
-    def on_batch(stats: IndexerStats) -> None:
-        now = time.monotonic()
-        if not quiet and now - last[0] >= every:
-            last[0] = now
-            d = stats.as_dict()
-            console.print(
-                Text.assemble(
-                    (time.strftime("%H:%M:%S"), "dim"),
-                    f" msgs={d['messages']} events={d['lead_events']} "
-                    f"listings={d['listings']} created={d['created']} updated={d['updated']} "
-                    f"unchanged={d['unchanged']} dead={d['deadlettered']} retries={d['retries']} "
-                    f"rate={d['rate']}/s",
-                )
-            )
-
-    def on_retry(health: dict) -> None:
-        # printed even with --quiet: a stuck indexer is what an operator must see
-        console.print(
-            Text(
-                f"{time.strftime('%H:%M:%S')} health={health['state']} failing_for={health['failing_for_s']}s "
-                f"attempts={health['attempts']}",
-                style="red" if health["state"] == "stuck" else "yellow",
-            )
-        )
+    console = _consumer_console()
+    stop = _stop_on_signals(console)
+    on_batch = _progress(
+        console,
+        None if quiet else every,
+        ("messages", "lead_events", "listings", "created", "updated", "unchanged", "deadlettered", "retries"),
+    )
+    on_retry = _health_line(console)
 
     names = get_settings().topics
     bus = open_bus()
@@ -172,16 +141,11 @@ def detector(
     """
     from adapters import open_bus
     from consumers.detector import Detector
-    from consumers.indexer import IndexerStats, tune_gc
+    from consumers.indexer import tune_gc
     from rules import RulebookError, load_rulebook
     from sweep.settings import get_settings
 
-    handler = logging.StreamHandler()
-    handler.setFormatter(TerminalSafeFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    logging.basicConfig(level=logging.WARNING, handlers=[handler])
-    console = Console(stderr=True)
-    if not console.is_terminal:
-        console = Console(stderr=True, width=160)
+    console = _consumer_console()
     settings = get_settings()
     try:
         book = load_rulebook(rulebook or settings.rulebook)
@@ -191,37 +155,11 @@ def detector(
     names = settings.topics
     if not quiet:
         console.print(cell(f"detector [{group}] {names.listings} -> {names.leads}, rulebook {book.version}"))
-    stop = threading.Event()
-
-    def _on_signal(signum: int, _frame: object) -> None:
-        console.print(Text(f"signal {signum}: stopping after the current batch", style="yellow"))
-        stop.set()
-
-    signal.signal(signal.SIGTERM, _on_signal)
-    signal.signal(signal.SIGINT, _on_signal)
-    last = [0.0]
-
-    def on_batch(stats: IndexerStats) -> None:
-        now = time.monotonic()
-        if not quiet and now - last[0] >= every:
-            last[0] = now
-            d = stats.as_dict()
-            console.print(
-                Text.assemble(
-                    (time.strftime("%H:%M:%S"), "dim"),
-                    f" msgs={d['messages']} listings={d['listings']} events={d['lead_events']} "
-                    f"dead={d['deadlettered']} retries={d['retries']} rate={d['rate']}/s",
-                )
-            )
-
-    def on_retry(health: dict) -> None:
-        console.print(
-            Text(
-                f"{time.strftime('%H:%M:%S')} health={health['state']} failing_for={health['failing_for_s']}s "
-                f"attempts={health['attempts']}",
-                style="red" if health["state"] == "stuck" else "yellow",
-            )
-        )
+    stop = _stop_on_signals(console)
+    on_batch = _progress(
+        console, None if quiet else every, ("messages", "listings", "lead_events", "deadlettered", "retries")
+    )
+    on_retry = _health_line(console)
 
     bus = open_bus()
     tune_gc()  # after loading the book: its automata are frozen out of the collector's way
@@ -236,3 +174,56 @@ def detector(
         table.add_column(name, justify="right")
     table.add_row(*(cell(d[name]) for name in _DETECTOR_COLUMNS))
     console.print(table)
+
+
+def _consumer_console() -> Console:
+    """Log warnings with crawled text made safe, and a console for progress on stderr."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(TerminalSafeFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.WARNING, handlers=[handler])
+    console = Console(stderr=True)
+    return console if console.is_terminal else Console(stderr=True, width=160)  # logs: keep tables readable
+
+
+def _stop_on_signals(console: Console) -> threading.Event:
+    """SIGTERM/SIGINT finish the batch in hand (or leave it uncommitted), then the loop returns."""
+    stop = threading.Event()
+
+    def _on_signal(signum: int, _frame: object) -> None:
+        console.print(Text(f"signal {signum}: stopping after the current batch", style="yellow"))
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
+    return stop
+
+
+def _progress(console: Console, every: float | None, fields: tuple[str, ...]) -> Callable[[Any], None]:
+    """A progress line of `fields` (short names) and the rate at most every `every` seconds; None: silent."""
+    short = {"messages": "msgs", "lead_events": "events", "deadlettered": "dead"}
+    last = [0.0]
+
+    def on_batch(stats: Any) -> None:
+        now = time.monotonic()
+        if every is not None and now - last[0] >= every:
+            last[0] = now
+            d = stats.as_dict()
+            counts = " ".join(f"{short.get(f, f)}={d[f]}" for f in fields)
+            console.print(Text.assemble((time.strftime("%H:%M:%S"), "dim"), f" {counts} rate={d['rate']}/s"))
+
+    return on_batch
+
+
+def _health_line(console: Console) -> Callable[[dict], None]:
+    """Printed even with --quiet: a consumer that backs off or is stuck is what an operator must see."""
+
+    def on_retry(health: dict) -> None:
+        console.print(
+            Text(
+                f"{time.strftime('%H:%M:%S')} health={health['state']} failing_for={health['failing_for_s']}s "
+                f"attempts={health['attempts']}",
+                style="red" if health["state"] == "stuck" else "yellow",
+            )
+        )
+
+    return on_retry
