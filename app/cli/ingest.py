@@ -20,8 +20,7 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from app.cli.scan import EXIT_SKIPPED, BadLine, findings_table, read_listings
-from sweep.text import MESSAGE_LIMIT, safe_text
+from app.cli.scan import EXIT_SKIPPED, Tally, findings_table, judge, open_input
 
 err = Console(stderr=True)
 
@@ -36,40 +35,22 @@ def ingest(
     from sweep.publishing import Publisher
 
     book = load_rulebook(rulebook)
-    source = "<stdin>" if str(file) == "-" else str(file)
-    try:
-        stream = sys.stdin.buffer if str(file) == "-" else file.open("rb")
-    except OSError as exc:
-        err.print(Text.assemble(("无法读取 ", "bold red"), safe_text(exc, limit=MESSAGE_LIMIT)), highlight=False)
-        raise typer.Exit(2) from None
+    stream, source = open_input(file)
     publisher = Publisher(open_bus())
     counts: Counter[str] = Counter()
-    listings = skipped = 0
+    tally = Tally()
     try:
-        for item in read_listings(stream, source):
-            if isinstance(item, BadLine):
-                skipped += 1
-                err.print(
-                    Text.assemble(("skipped ", "red"), safe_text(item, limit=MESSAGE_LIMIT)),
-                    highlight=False,
-                    soft_wrap=True,
-                )
-                continue
-            listings += 1
-            findings = book.scan(item)
-            publisher.publish_listing(item)
-            publisher.publish_findings(item, findings)
-            counts.update(f.family for f in findings)
+        counts.update(f.family for f in judge(stream, source, book, publisher, tally))
         publisher.flush()
     finally:
         if stream is not sys.stdin.buffer:
             stream.close()
         publisher.bus.close()
-    err.print(findings_table(counts, listings, skipped))
+    err.print(findings_table(counts, tally.listings, tally.skipped))
     err.print(
         Text(f"已发布 {publisher.listings} 条商品、{publisher.lead_events} 条线索事件到消息总线；"
              "索引由 `sweep consume indexer` 完成"),
         highlight=False,
     )  # fmt: skip
-    if skipped:
+    if tally.skipped:
         raise typer.Exit(EXIT_SKIPPED)

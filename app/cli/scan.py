@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, BinaryIO
+from typing import TYPE_CHECKING, Annotated, BinaryIO
 
 import orjson
 import typer
@@ -28,6 +28,10 @@ from rich.text import Text
 
 from app.cli.display import cell
 from sweep.models import FAMILY_LABELS_ZH, Finding, Listing
+
+if TYPE_CHECKING:
+    from rules import Rulebook
+    from sweep.publishing import Publisher
 from sweep.text import MESSAGE_LIMIT, safe_text, terminal_safe_json_bytes
 
 EXIT_SKIPPED = 1
@@ -79,6 +83,48 @@ def finding_line(finding: Finding) -> bytes:
     return terminal_safe_json_bytes(orjson.dumps(finding.model_dump(mode="json", exclude_none=True))) + b"\n"
 
 
+@dataclass(slots=True)
+class Tally:
+    """Listings read and lines skipped by `judge`."""
+
+    listings: int = 0
+    skipped: int = 0
+
+
+def open_input(file: Path) -> tuple[BinaryIO, str]:
+    """The stream and the name to quote in messages; `-` is standard input. A file that cannot be
+    opened ends the command with exit code 2 and the reason, never a traceback."""
+    if str(file) == "-":
+        return sys.stdin.buffer, "<stdin>"
+    try:
+        return file.open("rb"), str(file)
+    except OSError as exc:
+        err.print(Text.assemble(("无法读取 ", "bold red"), safe_text(exc, limit=MESSAGE_LIMIT)), highlight=False)
+        raise typer.Exit(2) from None
+
+
+def judge(
+    stream: BinaryIO, source: str, book: Rulebook, publisher: Publisher | None, tally: Tally
+) -> Iterator[Finding]:
+    """Every finding of every readable listing, the listing and its findings published when a
+    publisher is given (as a crawl does); a bad line is reported on stderr, counted and skipped."""
+    for item in read_listings(stream, source):
+        if isinstance(item, BadLine):
+            tally.skipped += 1
+            err.print(
+                Text.assemble(("skipped ", "red"), safe_text(item, limit=MESSAGE_LIMIT)),
+                highlight=False,
+                soft_wrap=True,
+            )
+            continue
+        tally.listings += 1
+        findings = book.scan(item)
+        if publisher is not None:
+            publisher.publish_listing(item)
+            publisher.publish_findings(item, findings)
+        yield from findings
+
+
 def scan(
     file: Annotated[Path, typer.Argument(help="Listings as JSON lines (`-` for standard input).", show_default=False)],
     rulebook: Annotated[Path | None, typer.Option(help="Rulebook folder (default: the packaged rules/book).")] = None,
@@ -100,28 +146,14 @@ def scan(
 
         publisher = Publisher(open_bus())
     counts: Counter[str] = Counter()
-    listings = skipped = 0
-    stream = sys.stdin.buffer if str(file) == "-" else file.open("rb")
+    tally = Tally()
+    stream, source = open_input(file)
     try:
-        for item in read_listings(stream, "<stdin>" if str(file) == "-" else str(file)):
-            if isinstance(item, BadLine):
-                skipped += 1
-                err.print(
-                    Text.assemble(("skipped ", "red"), safe_text(item, limit=MESSAGE_LIMIT)),
-                    highlight=False,
-                    soft_wrap=True,
-                )
+        for finding in judge(stream, source, book, publisher, tally):
+            if wanted and finding.family not in wanted:
                 continue
-            listings += 1
-            findings = book.scan(item)
-            if publisher:
-                publisher.publish_listing(item)
-                publisher.publish_findings(item, findings)
-            for finding in findings:
-                if wanted and finding.family not in wanted:
-                    continue
-                counts[finding.family] += 1
-                out.write(finding_line(finding))
+            counts[finding.family] += 1
+            out.write(finding_line(finding))
     finally:
         if stream is not sys.stdin.buffer:
             stream.close()
@@ -130,8 +162,8 @@ def scan(
             publisher.flush()
             publisher.bus.close()
     if summary:
-        err.print(findings_table(counts, listings, skipped))
-    if skipped:
+        err.print(findings_table(counts, tally.listings, tally.skipped))
+    if tally.skipped:
         raise typer.Exit(EXIT_SKIPPED)
 
 
