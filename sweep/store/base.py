@@ -11,7 +11,7 @@ import math
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Literal
 
 from sweep.models import SEVERITY_RANK, Lead, LeadEvent, Listing, TriageStatus
@@ -118,6 +118,45 @@ class StatusResult:
         return self.error is None
 
 
+REPORT_UTC_OFFSET_HOURS = 8
+"""Reports count days in China Standard Time (UTC+8, no daylight saving): a day is 00:00-24:00 there."""
+
+AGE_BUCKETS: tuple[tuple[str, float | None], ...] = (
+    ("lt1d", 1.0),
+    ("1-3d", 3.0),
+    ("3-7d", 7.0),
+    ("7-30d", 30.0),
+    ("gt30d", None),
+)
+"""A lead's age (now - first_seen) in days, bucketed for the queue report: each bucket holds ages below
+its bound and at or above the previous one."""
+
+
+def age_bucket(first_seen: datetime, now: datetime) -> str:
+    """The `AGE_BUCKETS` key of a lead first seen at `first_seen`, judged at `now`."""
+    days = (now - first_seen).total_seconds() / 86400
+    for key, bound in AGE_BUCKETS:
+        if bound is None or days < bound:
+            return key
+    return AGE_BUCKETS[-1][0]
+
+
+@dataclass(slots=True)
+class LeadAggregates:
+    """Counts over the leads that match a query and were first seen in a period (`LeadStore.aggregate`).
+    Every mapping leaves out zero counts; `top_shops` keeps the `top` most frequent (ties by name)."""
+
+    total: int = 0
+    per_day: dict[str, dict[str, int]] = field(default_factory=dict)
+    """Day of first sighting (YYYY-MM-DD, UTC+8) -> family -> leads."""
+    by_family: dict[str, int] = field(default_factory=dict)
+    by_status: dict[str, int] = field(default_factory=dict)
+    by_region: dict[str, int] = field(default_factory=dict)
+    top_shops: dict[str, int] = field(default_factory=dict)
+    status_age: dict[str, dict[str, int]] = field(default_factory=dict)
+    """Status -> `AGE_BUCKETS` key -> leads (age at the `now` given)."""
+
+
 class LeadStore(ABC):
     @abstractmethod
     def apply_events(self, events: Iterable[LeadEvent]) -> UpsertStats:
@@ -177,6 +216,34 @@ class LeadStore(ABC):
         sighting written meanwhile is never lost. Returns how many leads were retired by this call."""
         raise NotImplementedError(f"{type(self).__name__} cannot retire leads")
 
+    def aggregate(
+        self,
+        query: LeadQuery,
+        *,
+        first_from: datetime | None = None,
+        first_to: datetime | None = None,
+        now: datetime,
+        top: int = 10,
+    ) -> LeadAggregates:
+        """Counts for reports over the leads matching `query` (its filters and text; paging and sort are
+        ignored) first seen in [first_from, first_to). The stores override this with one aggregation;
+        this default pages through `search`, so any store answers, slowly."""
+        from dataclasses import replace
+
+        page = replace(query, size=500, sort="recent", search_after=None)
+        if first_from is not None:  # last_seen >= first_seen, so this narrows without losing any
+            page.seen_from = max(first_from, page.seen_from) if page.seen_from else first_from
+        rows: list[tuple[str, str, str | None, str | None, datetime]] = []
+        while True:
+            result = self.search(page)
+            for lead in result.leads:
+                listing = lead.listing
+                rows.append((lead.family, lead.status.value, listing.region, listing.shop_name, lead.first_seen))
+            if not result.next_cursor or not result.leads:
+                break
+            page.search_after = result.next_cursor
+        return aggregate_rows(rows, first_from=first_from, first_to=first_to, now=now, top=top)
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""
 
@@ -185,3 +252,40 @@ class LeadStore(ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def aggregate_rows(
+    rows: Iterable[tuple[str, str, str | None, str | None, datetime]],
+    *,
+    first_from: datetime | None,
+    first_to: datetime | None,
+    now: datetime,
+    top: int,
+) -> LeadAggregates:
+    """`LeadAggregates` of (family, status, region, shop name, first_seen) rows, kept when first seen in
+    [first_from, first_to): the arithmetic the embedded store and the port's default share."""
+    from collections import Counter
+    from datetime import timedelta
+
+    shift = timedelta(hours=REPORT_UTC_OFFSET_HOURS)
+    out = LeadAggregates()
+    shops: Counter[str] = Counter()
+    for family, status, region, shop, first_seen in rows:
+        if (first_from is not None and first_seen < first_from) or (first_to is not None and first_seen >= first_to):
+            continue
+        out.total += 1
+        day = (first_seen.astimezone(UTC) + shift).date().isoformat()
+        out.per_day.setdefault(day, {})
+        out.per_day[day][family] = out.per_day[day].get(family, 0) + 1
+        out.by_family[family] = out.by_family.get(family, 0) + 1
+        out.by_status[status] = out.by_status.get(status, 0) + 1
+        if region:
+            out.by_region[region] = out.by_region.get(region, 0) + 1
+        if shop:
+            shops[shop] += 1
+        bucket = age_bucket(first_seen, now)
+        out.status_age.setdefault(status, {})
+        out.status_age[status][bucket] = out.status_age[status].get(bucket, 0) + 1
+    out.per_day = dict(sorted(out.per_day.items()))
+    out.top_shops = dict(sorted(shops.items(), key=lambda kv: (-kv[1], kv[0]))[:top])
+    return out
