@@ -12,7 +12,8 @@ The rules, in words:
 * officers see and triage records in their regions; they see personal data only of the complaints
   they handle (所办理的投诉), within their regions;
 * analysts see masked records in their regions and may export them;
-* operators run imports and pipelines; they see no records;
+* operators run imports and pipelines, and manage crawl targets, schedules and jobs (and accept the
+  crawl targets complaints suggest); they see no records;
 * auditors (审计) read records in their regions and read and export the audit log; they change nothing;
 * the workspace adds: bulk changes over a whole search (supervisors), exports of searches (officers,
   supervisors, analysts), cases (officers and supervisors edit; auditors and admins read), user
@@ -41,6 +42,8 @@ CASES_VIEW = "cases.view"
 CASES_EDIT = "cases.edit"
 AUDIT_EXPORT = "audit.export"
 USERS_MANAGE = "users.manage"
+OPERATIONS_VIEW = "operations.view"
+OPERATIONS_MANAGE = "operations.manage"
 
 ACTIONS: tuple[str, ...] = (
     LEADS_VIEW,
@@ -58,12 +61,14 @@ ACTIONS: tuple[str, ...] = (
     CASES_EDIT,
     AUDIT_EXPORT,
     USERS_MANAGE,
+    OPERATIONS_VIEW,
+    OPERATIONS_MANAGE,
 )
 
 _BY_ROLE: dict[Role, frozenset[str]] = {
     Role.admin: frozenset(
         {LEADS_VIEW, COMPLAINTS_VIEW, COMPLAINTS_IMPORT, COMPLAINTS_EXPORT, AUDIT_VIEW, SYSTEM_OPERATE}
-        | {CASES_VIEW, AUDIT_EXPORT, USERS_MANAGE}
+        | {CASES_VIEW, AUDIT_EXPORT, USERS_MANAGE, OPERATIONS_VIEW}
     ),
     Role.supervisor: frozenset(
         {
@@ -82,10 +87,10 @@ _BY_ROLE: dict[Role, frozenset[str]] = {
     | {LEADS_EXPORT, CASES_VIEW, CASES_EDIT},
     Role.analyst: frozenset({LEADS_VIEW, COMPLAINTS_VIEW, COMPLAINTS_EXPORT}) | {LEADS_EXPORT},
     Role.auditor: frozenset({LEADS_VIEW, COMPLAINTS_VIEW, CASES_VIEW, AUDIT_VIEW, AUDIT_EXPORT}),
-    Role.operator: frozenset({COMPLAINTS_IMPORT, SYSTEM_OPERATE}),
+    Role.operator: frozenset({COMPLAINTS_IMPORT, SYSTEM_OPERATE, OPERATIONS_VIEW, OPERATIONS_MANAGE}),
 }
 
-_UNSCOPED = frozenset({COMPLAINTS_IMPORT, SYSTEM_OPERATE, USERS_MANAGE})
+_UNSCOPED = frozenset({COMPLAINTS_IMPORT, SYSTEM_OPERATE, USERS_MANAGE, OPERATIONS_VIEW, OPERATIONS_MANAGE})
 """Actions not about one record: no jurisdiction check (an import brings records of many regions)."""
 
 

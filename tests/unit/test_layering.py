@@ -39,7 +39,7 @@ ALLOWED: dict[str, set[str]] = {
     "consumers": {"sweep", "adapters", "rules", "consumers"},
     "spiders": {"sweep", "adapters", "rules", "spiders"},
     "complaints": {"sweep", "adapters", "complaints"},
-    "workspace": {"sweep", "spiders", "complaints", "workspace"},
+    "workspace": {"sweep", "spiders", "complaints", "operations", "workspace"},
     "operations": {"sweep", "adapters", "spiders", "operations"},
     "services": {"services"},
     "demomall": {"sweep", "demomall"},
