@@ -14,6 +14,7 @@ COPY consumers ./consumers
 COPY complaints ./complaints
 COPY workspace ./workspace
 COPY operations ./operations
+COPY evidence ./evidence
 COPY demomall ./demomall
 COPY services ./services
 RUN pip wheel --wheel-dir /wheels .

@@ -116,6 +116,23 @@ class Settings(BaseSettings):
         default=100, description="0 listings alert as 'empty' when the target's previous run had at least this many"
     )
     ops_timezone: str = Field(default="Asia/Shanghai", description="time zone of new schedules' cron expressions")
+    # -- evidence capture (evidence/, spiders/capture.py, sweep evidence) --
+    evidence_dir: Path | None = Field(
+        default=None, description="content-addressed WARC store of captured pages; default {data_dir}/evidence"
+    )
+    evidence_capture: Literal["off", "findings", "all"] = Field(
+        default="findings", description="capture the pages that produced a finding, every page, or none"
+    )
+    evidence_static_screenshots: bool = Field(
+        default=False, description="also screenshot static pages at capture time (Chromium); browser pages always"
+    )
+    evidence_retention_days: int = Field(
+        default=365, description="captures older than this may be pruned, never those of a lead in a case"
+    )
+
+    @property
+    def evidence_path(self) -> Path:
+        return self.evidence_dir or self.data_dir / "evidence"
 
     @classmethod
     def settings_customise_sources(

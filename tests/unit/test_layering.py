@@ -1,7 +1,7 @@
 """The house's floors, checked from the code's own imports (at module level and inside functions).
 
 composition root   app/             imports anything; nothing imports it
-capabilities       spiders/ rules/ consumers/ complaints/ workspace/ operations/
+capabilities       spiders/ rules/ consumers/ complaints/ workspace/ operations/ evidence/
                                     import the core, adapters and each other (no cycles)
 adapters           adapters/        import the core only
 core               sweep/           imports nothing of the above
@@ -27,6 +27,7 @@ PACKAGES = (
     "complaints",
     "workspace",
     "operations",
+    "evidence",
     "adapters",
     "sweep",
     "services",
@@ -37,10 +38,11 @@ ALLOWED: dict[str, set[str]] = {
     "adapters": {"sweep", "adapters"},
     "rules": {"sweep", "rules"},
     "consumers": {"sweep", "adapters", "rules", "consumers"},
-    "spiders": {"sweep", "adapters", "rules", "spiders"},
+    "spiders": {"sweep", "adapters", "rules", "evidence", "spiders"},
     "complaints": {"sweep", "adapters", "complaints"},
-    "workspace": {"sweep", "spiders", "complaints", "operations", "workspace"},
+    "workspace": {"sweep", "spiders", "complaints", "operations", "evidence", "workspace"},
     "operations": {"sweep", "adapters", "spiders", "operations"},
+    "evidence": {"sweep", "adapters", "evidence"},
     "services": {"services"},
     "demomall": {"sweep", "demomall"},
     "app": set(PACKAGES),

@@ -31,6 +31,7 @@ def test_the_house_has_the_expected_packages() -> None:
         "complaints",
         "workspace",
         "operations",
+        "evidence",
         "demomall",
         "services",
     }
