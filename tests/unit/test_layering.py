@@ -37,7 +37,7 @@ ALLOWED: dict[str, set[str]] = {
     "sweep": {"sweep"},
     "adapters": {"sweep", "adapters"},
     "rules": {"sweep", "rules"},
-    "consumers": {"sweep", "adapters", "rules", "consumers"},
+    "consumers": {"sweep", "adapters", "rules", "complaints", "consumers"},
     "spiders": {"sweep", "adapters", "rules", "evidence", "spiders"},
     "complaints": {"sweep", "adapters", "complaints"},
     "workspace": {"sweep", "spiders", "complaints", "operations", "evidence", "workspace"},
