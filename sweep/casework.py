@@ -286,7 +286,11 @@ class PeopleStore(AuditLog, ABC):
     @abstractmethod
     def add_case_note(self, case_id: int, note: CaseNote, audit: AuditEvent) -> None: ...
     @abstractmethod
-    def link_leads(self, case_id: int, lead_ids: Sequence[str], audit: AuditEvent, *, unlink: bool = False) -> None: ...
+    def link_leads(
+        self, case_id: int, lead_ids: Sequence[str], audit: AuditEvent | Sequence[AuditEvent], *, unlink: bool = False
+    ) -> None:
+        """Link (or unlink) leads; `audit` is one event, or several (a bulk link records one per lead)."""
+
     @abstractmethod
     def cases_of_lead(self, lead_id: str) -> list[Case]: ...
     @abstractmethod

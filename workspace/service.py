@@ -456,12 +456,21 @@ class Workspace:
         status: str | None = None,
         assignee: str | None = None,
         reason: str | None = None,
+        case_id: int | str | None = None,
         background: bool = True,
     ) -> Job:
-        """Start a bulk change (assign, status, dismiss) over a selection or a whole search."""
+        """Start a bulk change (assign, status, dismiss, add to a case) over a selection or a whole search.
+
+        "case" links every lead to `case_id`, or to a new case when it is "new" (created first, in the
+        actor's jurisdiction, so the job can name it and the link of each chunk goes to one place)."""
         if not allowed(actor, perm.LEADS_BULK) and (params is not None or not allowed(actor, perm.LEADS_TRIAGE)):
             raise Forbidden(perm.LEADS_BULK)
-        if action == "assign":
+        target_case: Case | None = None
+        if action == "case":
+            if not allowed(actor, perm.CASES_EDIT):
+                raise Forbidden(perm.CASES_EDIT)
+            target_case = self._bulk_case(actor, case_id, source)
+        elif action == "assign":
             if not assignee:
                 raise Invalid("请选择指派对象")
             self._check_assignee(assignee)
@@ -474,14 +483,46 @@ class Workspace:
         else:
             raise Invalid(f"未知的批量操作 {action}")
         total = self.bulk_count(actor, params, lead_ids)
-        job = Job(id=uuid.uuid4().hex, kind=f"bulk.{action}", owner=actor.username, total=total, created_at=now())
+        job = Job(
+            id=uuid.uuid4().hex,
+            kind=f"bulk.{action}",
+            owner=actor.username,
+            total=total,
+            created_at=now(),
+            message=f"case:{target_case.id}:{target_case.number}" if target_case else "",
+        )
         self.people.create_job(job)
-        args = (actor, job.id, source, action, params, list(lead_ids), status, assignee, reason)
+        args = (actor, job.id, source, action, params, list(lead_ids), status, assignee, reason, target_case)
         if background:
             threading.Thread(target=self._bulk_run, args=args, name=f"bulk-{job.id[:8]}", daemon=True).start()
         else:
             self._bulk_run(*args)
         return job
+
+    def _bulk_case(self, actor: Actor, case_id: int | str | None, source: str) -> Case:
+        """The case a bulk "add to case" links to: an open one the actor may edit, or a new one."""
+        if case_id in (None, ""):
+            raise Invalid("请选择案件")
+        if case_id == "new":
+            case = Case(
+                title="批量立案",
+                owner=actor.username,
+                region=jurisdiction(actor),
+                created_by=actor.username,
+                created_at=now(),
+            )
+            event = self._event(
+                actor, "case.create", "case", "", source, after=_json({"title": case.title}), detail="立案 {number}"
+            )
+            return self.people.create_case(case, [event])
+        try:
+            number = int(case_id)
+        except (TypeError, ValueError):
+            raise Invalid(f"无效的案件编号 {case_id}") from None
+        case = self.case(actor, number, perm.CASES_EDIT)
+        if case.status is CaseStatus.closed or case.merged_into:
+            raise Invalid(f"案件 {case.number} 已结案，不能再加入线索")
+        return case
 
     def _bulk_targets(self, actor: Actor, params: QueueParams | None, lead_ids: list[str]) -> Iterator[Lead]:
         if params is None:
@@ -505,6 +546,7 @@ class Workspace:
         status: str | None,
         assignee: str | None,
         reason: str | None,
+        case: Case | None = None,
     ) -> None:
         done = failed = 0
         try:
@@ -516,11 +558,11 @@ class Workspace:
                     continue
                 chunk.append(lead)
                 if len(chunk) >= PROGRESS_CHUNK:
-                    done += self._bulk_chunk(actor, job_id, source, action, chunk, status, assignee, reason)
+                    done += self._bulk_chunk(actor, job_id, source, action, chunk, status, assignee, reason, case)
                     chunk = []
                     self.people.update_job(job_id, done=done, failed=failed)
             if chunk:
-                done += self._bulk_chunk(actor, job_id, source, action, chunk, status, assignee, reason)
+                done += self._bulk_chunk(actor, job_id, source, action, chunk, status, assignee, reason, case)
             self.people.update_job(job_id, done=done, failed=failed, state="done", finished_at=now())
         except Exception as exc:  # the job page must say it stopped, and why
             self.people.update_job(
@@ -538,7 +580,10 @@ class Workspace:
         status: str | None,
         assignee: str | None,
         reason: str | None,
+        case: Case | None = None,
     ) -> int:
+        if action == "case" and case is not None:
+            return self._bulk_link(actor, job_id, source, case, leads)
         decided, events = [], []
         for lead in leads:
             new_status = lead.status.value
@@ -576,6 +621,31 @@ class Workspace:
         self._apply(written)
         return len(written)
 
+    def _bulk_link(self, actor: Actor, job_id: str, source: str, case: Case, leads: list[Lead]) -> int:
+        """One chunk of a bulk "add to case": the links and one audit record per lead, in one transaction.
+        Leads already in the case count as done (the case holds them either way)."""
+        assert case.id is not None
+        ids = [lead.lead_id for lead in leads]
+        events = [
+            self._event(
+                actor,
+                "lead.bulk_case",
+                "lead",
+                lead.lead_id,
+                source,
+                after=_json({"case": case.number}),
+                detail=f"job {job_id}",
+            )
+            for lead in leads
+        ]
+        events.append(
+            self._event(
+                actor, "case.link", "case", str(case.id), source, after=_json({"leads": ids}), detail=case.number
+            )
+        )
+        self.people.link_leads(case.id, ids, events)
+        return len(ids)
+
     # -- cases ---------------------------------------------------------------------------------
     def case(self, actor: Actor, case_id: int, action: str = perm.CASES_VIEW) -> Case:
         case = self.people.get_case(case_id)
@@ -589,6 +659,13 @@ class Workspace:
         if not allowed(actor, perm.CASES_VIEW):
             raise Forbidden(perm.CASES_VIEW)
         return [c for c in self.people.list_cases() if allowed(actor, perm.CASES_VIEW, case_place(c))]
+
+    def open_cases(self, actor: Actor) -> list[Case]:
+        """Cases leads can still be added to (not closed, not merged away) that the actor may edit."""
+        if not allowed(actor, perm.CASES_EDIT):
+            return []
+        cases = self.cases(actor)
+        return [c for c in cases if c.status is not CaseStatus.closed and not c.merged_into]
 
     def create_case(
         self,

@@ -756,7 +756,12 @@ class SqlPeopleStore(PeopleStore):
             self._append(conn, [audit_event])
 
     def link_leads(
-        self, case_id: int, lead_ids: Sequence[str], audit_event: AuditEvent, *, unlink: bool = False
+        self,
+        case_id: int,
+        lead_ids: Sequence[str],
+        audit_event: AuditEvent | Sequence[AuditEvent],
+        *,
+        unlink: bool = False,
     ) -> None:
         with self._writer.begin() as conn:
             have = set(conn.execute(select(case_leads.c.lead_id).where(case_leads.c.case_id == case_id)).scalars())
@@ -771,7 +776,7 @@ class SqlPeopleStore(PeopleStore):
                 if fresh:
                     conn.execute(insert(case_leads), [{"case_id": case_id, "lead_id": i} for i in fresh])
             conn.execute(update(cases).where(cases.c.id == case_id).values(version=cases.c.version + 1))
-            self._append(conn, [audit_event])
+            self._append(conn, [audit_event] if isinstance(audit_event, AuditEvent) else list(audit_event))
 
     def cases_of_lead(self, lead_id: str) -> list[Case]:
         with self._reader.connect() as conn:

@@ -57,12 +57,13 @@ class DismissIn(BaseModel):
 
 
 class BulkIn(BaseModel):
-    action: Literal["assign", "status", "dismiss"]
+    action: Literal["assign", "status", "dismiss", "case"]
     lead_ids: list[str] = Field(default_factory=list, description="a selection; or leave empty and give `query`")
     query: str | None = Field(None, description="a queue query string (q=…&family=…): every lead it returns")
     status: str | None = None
     assignee: str | None = None
     reason: str | None = None
+    case_id: int | Literal["new"] | None = Field(None, description='for "case": a case id, or "new" for a new case')
     wait: bool = Field(False, description="run to the end before answering")
 
 
@@ -196,6 +197,7 @@ def bulk(ws: WorkspaceDep, me: CurrentDep, body: BulkIn) -> dict[str, Any]:
         status=body.status,
         assignee=body.assignee,
         reason=body.reason,
+        case_id=body.case_id,
         background=not body.wait,
     )
     return _job(ws.people.get_job(job.id) or job)

@@ -148,6 +148,7 @@ def queue(request: Request, ws: WorkspaceDep, me: CurrentDep, mine: int = 0) -> 
         qs=lambda **kw: view.query_string(params, **kw),
         mine=mine,
         users=[u.username for u in ws.people.list_users() if u.active],
+        open_cases=ws.open_cases(me.actor) if allowed(me.actor, perm.CASES_EDIT) else [],
         saved=ws.people.saved_searches(me.user.username),
         jurisdiction=jurisdiction(me.actor),
         query_string=request.url.query,
@@ -266,7 +267,10 @@ async def bulk_preview(request: Request, ws: WorkspaceDep, me: CurrentDep) -> HT
     form = await _form(request)
     params, ids = _bulk_target(form, request)
     count = ws.bulk_count(me.actor, params, ids)
-    return render(request, "bulk_preview.html", me, count=count, form=form, ids=ids)
+    case = None
+    if form.get("action") == "case" and str(form.get("case_id") or "").isdigit():
+        case = ws.case(me.actor, int(form["case_id"]))
+    return render(request, "bulk_preview.html", me, count=count, form=form, ids=ids, case=case)
 
 
 @router.post("/bulk/run")
@@ -282,6 +286,7 @@ async def bulk_run(request: Request, ws: WorkspaceDep, me: CurrentDep) -> Respon
         status=form.get("status") or None,
         assignee=form.get("assignee") or None,
         reason=form.get("reason") or None,
+        case_id=form.get("case_id") or None,
     )
     return RedirectResponse(f"/jobs/{job.id}", status_code=303)
 
@@ -291,7 +296,15 @@ def job_page(request: Request, ws: WorkspaceDep, me: CurrentDep, job_id: str, pa
     job = ws.people.get_job(job_id)
     if job is None or (job.owner != me.user.username and not allowed(me.actor, perm.AUDIT_VIEW)):
         raise HTTPException(status_code=404, detail="没有这个任务")
-    return render(request, "job_progress.html" if partial else "job.html", me, job=job)
+    return render(request, "job_progress.html" if partial else "job.html", me, job=job, job_case=_job_case(job))
+
+
+def _job_case(job: Any) -> tuple[int, str] | None:
+    """(id, number) of the case a bulk "add to case" job links to (kept in the job's message)."""
+    if job.kind != "bulk.case" or not job.message.startswith("case:"):
+        return None
+    _, case_id, number = job.message.split(":", 2)
+    return (int(case_id), number) if case_id.isdigit() else None
 
 
 # -- dismissal memory ---------------------------------------------------------------------------
