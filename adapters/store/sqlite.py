@@ -35,12 +35,14 @@ from sweep.query import SearchQuery, parse
 from sweep.store.base import (
     FACET_SIZE,
     FACETS,
+    LeadAggregates,
     LeadQuery,
     LeadSearchResult,
     LeadStore,
     StatusChange,
     StatusResult,
     UpsertStats,
+    aggregate_rows,
     priority_sort_key,
 )
 
@@ -500,6 +502,37 @@ class SqliteLeadStore(LeadStore):
     def count_listings(self) -> int:
         with self._lock:
             return self._conn.execute("SELECT COUNT(*) FROM listings").fetchone()[0]
+
+    def aggregate(
+        self,
+        query: LeadQuery,
+        *,
+        first_from: datetime | None = None,
+        first_to: datetime | None = None,
+        now: datetime,
+        top: int = 10,
+    ) -> LeadAggregates:
+        """One scan of the matching rows; first_seen lives only in the document, so it is read from there
+        (the embedded store is for thousands of leads, not millions)."""
+        where, args, _ = self._filters(query, parse(query.text))
+        if first_from is not None:  # last_seen >= first_seen: an indexed narrowing that loses nothing
+            where.append("last_seen >= ?")
+            args.append(_ts(first_from))
+        base = " WHERE " + " AND ".join(where) if where else ""
+        sql = (
+            "SELECT l.family, l.status, l.region, l.shop_name, json_extract(CAST(d.doc AS TEXT), '$.first_seen') "
+            f"FROM (SELECT * FROM leads{base}) l JOIN lead_docs d ON d.id = l.id"
+        )
+        with self._lock:
+            rows = self._conn.execute(sql, args).fetchall()
+        parsed = ((f, s, r, shop, parse_time(first)) for f, s, r, shop, first in rows)
+        return aggregate_rows(
+            ((f, s, r, shop, first) for f, s, r, shop, first in parsed if first is not None),
+            first_from=first_from,
+            first_to=first_to,
+            now=now,
+            top=top,
+        )
 
     def _filters(self, q: LeadQuery, sq: SearchQuery) -> tuple[list[str], list[Any], bool]:
         """WHERE clauses and arguments of a query, and whether a full-text MATCH is among them."""

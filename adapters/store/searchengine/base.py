@@ -45,7 +45,15 @@ from adapters.store.searchengine.templates import (
     template_name,
 )
 from sweep.models import Lead, LeadEvent, Listing, TriageStatus, parse_time
-from sweep.store.base import LeadQuery, LeadSearchResult, LeadStore, StatusChange, StatusResult, UpsertStats
+from sweep.store.base import (
+    LeadAggregates,
+    LeadQuery,
+    LeadSearchResult,
+    LeadStore,
+    StatusChange,
+    StatusResult,
+    UpsertStats,
+)
 
 log = logging.getLogger("sweep.search")
 
@@ -601,6 +609,19 @@ class SearchEngineStore(LeadStore, ABC):
 
     def search(self, query: LeadQuery) -> LeadSearchResult:
         return queries.parse_search(self.search_raw(self.leads_alias, queries.build_search(query)), query)
+
+    def aggregate(
+        self,
+        query: LeadQuery,
+        *,
+        first_from: datetime | None = None,
+        first_to: datetime | None = None,
+        now: datetime,
+        top: int = 10,
+    ) -> LeadAggregates:
+        """One `_search` with aggregations only (no documents travel)."""
+        body = queries.build_aggregate(query, first_from=first_from, first_to=first_to, now=now, top=top)
+        return queries.parse_aggregate(self.search_raw(self.leads_alias, body))
 
     def count(self) -> int:
         return self.count_index(self.leads_alias)

@@ -25,13 +25,21 @@ Choices, and why:
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from adapters.store import cjk
 from sweep.models import SEVERITY_RANK, Lead
 from sweep.query import SearchQuery, Text, parse
-from sweep.store.base import FACET_SIZE, LeadQuery, LeadSearchResult, priority_sort_key
+from sweep.store.base import (
+    AGE_BUCKETS,
+    FACET_SIZE,
+    REPORT_UTC_OFFSET_HOURS,
+    LeadAggregates,
+    LeadQuery,
+    LeadSearchResult,
+    priority_sort_key,
+)
 from sweep.store.base import FACETS as FACET_NAMES
 
 SEARCH_FIELD = "search.text"
@@ -279,3 +287,82 @@ def parse_search(response: dict[str, Any], q: LeadQuery) -> LeadSearchResult:
             facets[name] = {str(b["key"]): int(b["doc_count"]) for b in agg.get("buckets", [])}
     next_cursor = list(last_sort) if last_sort is not None and q.size > 0 and len(items) == q.size else None
     return LeadSearchResult(total=total, leads=leads, facets=facets, highlights=highlights, next_cursor=next_cursor)
+
+
+AGG_REGIONS = 1000
+"""Most regions a report counts (a province has a few hundred counties)."""
+
+
+def build_aggregate(
+    q: LeadQuery, *, first_from: datetime | None, first_to: datetime | None, now: datetime, top: int
+) -> dict[str, Any]:
+    """The `_search` body of `LeadStore.aggregate`: no hits, one aggregation per report figure. Days are
+    cut at UTC+8 midnight; an age bucket's bounds are shifted by a millisecond so that "age below N
+    days" (first_seen later than now - N days) holds exactly as in the embedded store."""
+    filters: list[dict[str, Any]] = [build_query(q)]
+    if first_from or first_to:
+        rng: dict[str, str] = {}
+        if first_from:
+            rng["gte"] = _iso(first_from)
+        if first_to:
+            rng["lt"] = _iso(first_to)
+        filters.append({"range": {"first_seen": rng}})
+    ms = timedelta(milliseconds=1)
+    ranges: list[dict[str, Any]] = []
+    previous: float = 0.0
+    for key, bound in AGE_BUCKETS:
+        r: dict[str, Any] = {"key": key}
+        if bound is not None:
+            r["from"] = _iso(now - timedelta(days=bound) + ms)
+        if previous:
+            r["to"] = _iso(now - timedelta(days=previous) + ms)
+        ranges.append(r)
+        previous = bound or 0.0
+    order = [{"_count": "desc"}, {"_key": "asc"}]
+    return {
+        "size": 0,
+        "track_total_hits": True,
+        "query": {"bool": {"filter": filters}},
+        "aggs": {
+            "per_day": {
+                "date_histogram": {
+                    "field": "first_seen",
+                    "calendar_interval": "day",
+                    "time_zone": f"+{REPORT_UTC_OFFSET_HOURS:02d}:00",
+                    "format": "yyyy-MM-dd",
+                    "min_doc_count": 1,
+                },
+                "aggs": {"family": {"terms": {"field": "family", "size": 100}}},
+            },
+            "by_family": {"terms": {"field": "family", "size": 100}},
+            "by_status": {
+                "terms": {"field": "status", "size": 20},
+                "aggs": {"age": {"range": {"field": "first_seen", "ranges": ranges}}},
+            },
+            "by_region": {"terms": {"field": FACETS["region"], "size": AGG_REGIONS, "order": order}},
+            "top_shops": {"terms": {"field": FACETS["shop"], "size": max(1, top), "order": order}},
+        },
+    }
+
+
+def parse_aggregate(body: dict[str, Any]) -> LeadAggregates:
+    """`LeadAggregates` of the answer to `build_aggregate` (zero counts left out)."""
+    aggs = body.get("aggregations", {})
+
+    def terms(agg: dict[str, Any]) -> dict[str, int]:
+        return {str(b["key"]): int(b["doc_count"]) for b in agg.get("buckets", []) if b["doc_count"]}
+
+    total = body.get("hits", {}).get("total", 0)
+    out = LeadAggregates(total=int(total["value"] if isinstance(total, dict) else total))
+    for b in aggs.get("per_day", {}).get("buckets", []):
+        if b["doc_count"]:
+            out.per_day[b["key_as_string"]] = terms(b["family"])
+    out.by_family = terms(aggs.get("by_family", {}))
+    out.by_status = terms(aggs.get("by_status", {}))
+    for b in aggs.get("by_status", {}).get("buckets", []):
+        ages = terms(b["age"])
+        if ages:
+            out.status_age[str(b["key"])] = ages
+    out.by_region = terms(aggs.get("by_region", {}))
+    out.top_shops = terms(aggs.get("top_shops", {}))
+    return out
