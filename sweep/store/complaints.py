@@ -61,6 +61,71 @@ class ComplaintSearchResult:
     next_cursor: str | None = None
 
 
+DONE_STATUSES = frozenset({"已办结", "办结", "已完结", "已结案"})
+"""办理状态 values that count as completed for the 办结率 (a record with a 办结日期 counts too)."""
+
+
+def complaint_done(complaint: Complaint) -> bool:
+    """Whether a complaint counts as 办结 in reports."""
+    return complaint.closed_at is not None or (complaint.status or "").strip() in DONE_STATUSES
+
+
+@dataclass(slots=True)
+class ComplaintAggregates:
+    """Counts for reports over the complaints matching a query (`ComplaintStore.aggregate`); zero counts
+    are left out, the top lists keep the most frequent first (ties by name)."""
+
+    total: int = 0
+    done: int = 0
+    """Completed (`complaint_done`): 办结率 = done / total."""
+    per_day: dict[str, int] = field(default_factory=dict)
+    """Day received (YYYY-MM-DD, UTC+8) -> complaints."""
+    by_status: dict[str, int] = field(default_factory=dict)
+    by_region: dict[str, int] = field(default_factory=dict)
+    top_shops: dict[str, int] = field(default_factory=dict)
+    """Shop name (网店名称) -> complaints."""
+    top_companies: dict[str, int] = field(default_factory=dict)
+    """被投诉人 (seller_name) -> complaints."""
+
+
+def aggregate_complaints(complaints: Iterable[Complaint], *, top: int = 10) -> ComplaintAggregates:
+    """The arithmetic of `ComplaintAggregates`, shared by every adapter that reads records to count."""
+    from collections import Counter
+    from datetime import UTC, timedelta
+
+    from sweep.store.base import REPORT_UTC_OFFSET_HOURS
+
+    shift = timedelta(hours=REPORT_UTC_OFFSET_HOURS)
+    out = ComplaintAggregates()
+    days: Counter[str] = Counter()
+    status: Counter[str] = Counter()
+    regions: Counter[str] = Counter()
+    shops: Counter[str] = Counter()
+    companies: Counter[str] = Counter()
+    for c in complaints:
+        out.total += 1
+        out.done += complaint_done(c)
+        days[(c.received_at.astimezone(UTC) + shift).date().isoformat()] += 1
+        if c.status:
+            status[c.status] += 1
+        if c.region:
+            regions[c.region] += 1
+        if c.shop_name:
+            shops[c.shop_name] += 1
+        if c.seller_name:
+            companies[c.seller_name] += 1
+
+    def ranked(counts: Counter[str], limit: int | None) -> dict[str, int]:
+        return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:limit])
+
+    out.per_day = dict(sorted(days.items()))
+    out.by_status = ranked(status, None)
+    out.by_region = ranked(regions, None)
+    out.top_shops = ranked(shops, top)
+    out.top_companies = ranked(companies, top)
+    return out
+
+
 class ComplaintStore(ABC):
     @abstractmethod
     def upsert(self, records: Iterable[ComplaintRecord]) -> UpsertStats:
@@ -101,6 +166,23 @@ class ComplaintStore(ABC):
 
     @abstractmethod
     def count(self) -> int: ...
+
+    def aggregate(self, query: ComplaintQuery, *, top: int = 10) -> ComplaintAggregates:
+        """Report counts over the complaints matching `query` (paging fields ignored). This default pages
+        through `search`, so any store answers; the stores override it with one read."""
+        from dataclasses import replace
+
+        page = replace(query, size=1000, cursor=None)
+
+        def pages() -> Iterator[Complaint]:
+            while True:
+                result = self.search(page)
+                yield from result.complaints
+                if not result.next_cursor or not result.complaints:
+                    return
+                page.cursor = result.next_cursor
+
+        return aggregate_complaints(pages(), top=top)
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""
