@@ -9,14 +9,20 @@ Each item carries the exact `Listing` the spider must produce (URLs relative to 
 `Mall.listings(base_url)` makes them absolute) and the set of taxonomy families it really belongs to.
 Roughly 60% of items are clean or hard negatives (words that look like violations but are not), 40%
 are violations of every family, including evasive spellings of chemical names.
+
+A mall also changes, as real ones do, for recrawl and takedown tests (`Mall.evolve`, below): listings
+change (price and title, description or images), are removed (a 404 or a 下架 page) or are relisted
+under a new listing id in the same shop. The evolved mall is again a pure function of its parent and
+the evolve seed.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import orjson
 
@@ -497,12 +503,71 @@ class MalformedPage:
     broken_table: bool
 
 
+Removal = Literal["404", "delisted"]
+"""How a removed listing's page answers: HTTP 404, or a 下架 page (HTTP 200, the title and "该商品已下架",
+no price, no buy button, no spec table), as most platforms show a taken-down item."""
+
+
+@dataclass
+class GoneItem:
+    """A listing whose page is gone from the mall (removed, or relisted under another id)."""
+
+    item: MallItem
+    """The item as it was last offered."""
+    how: Removal
+
+
+@dataclass
+class MallChanges:
+    """What one `Mall.evolve` did, by listing id (the ground truth of a recrawl or takedown check)."""
+
+    changed: dict[str, tuple[Listing, Listing]] = field(default_factory=dict)
+    """listing id -> (before, after): same id, new price and a new title, description or images."""
+    change_kinds: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """listing id -> what changed: "price" and one of "title", "description", "images"."""
+    removed: dict[str, Removal] = field(default_factory=dict)
+    """listing id -> how its page answers now ("404" or "delisted")."""
+    relisted: dict[str, str] = field(default_factory=dict)
+    """old listing id -> new listing id: the same content in the same shop under a new id; the old page
+    is gone (as `relisted_how` says)."""
+    relisted_how: dict[str, Removal] = field(default_factory=dict)
+    """old listing id -> how the old page answers now."""
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON-able summary (`sweep demo-mall --changes FILE`)."""
+        return {
+            "changed": {
+                lid: {
+                    "kinds": list(self.change_kinds.get(lid, ())),
+                    "before": {"title": a.title, "price": a.price},
+                    "after": {"title": b.title, "price": b.price},
+                }
+                for lid, (a, b) in self.changed.items()
+            },
+            "removed": dict(self.removed),
+            "relisted": dict(self.relisted),
+            "relisted_how": dict(self.relisted_how),
+        }
+
+
+CHANGE_TITLE_SUFFIXES = ("包邮", "新批次", "限时优惠", "店长推荐", "品质升级")
+CHANGE_DESCRIPTION_LINES = ("下单请备注规格。", "本周发货时间调整为48小时内。", "支持开具增值税发票。")
+"""Neutral words a seller adds: no rule fires on them, so a changed listing keeps its families."""
+
+
 @dataclass
 class Mall:
     seed: int
     shops: list[MallShop]
     items: list[MallItem]
     malformed: list[MalformedPage] = field(default_factory=list)
+    gone: dict[str, GoneItem] = field(default_factory=dict)
+    """listing id -> a listing no longer offered (removed or relisted); its page answers as `how` says.
+    Gone items are in no category, shop or search page, nor in the sitemap, `listings()` or the truth."""
+    generation: int = 0
+    """0 for `generate`'s mall, +1 per `evolve`."""
+    changes: MallChanges = field(default_factory=MallChanges)
+    """What the `evolve` that made this mall did (empty for a generated mall)."""
 
     def shop(self, shop_id: str) -> MallShop:
         return self._shops_by_id()[shop_id]
@@ -513,6 +578,118 @@ class Mall:
             cache = {s.shop_id: s for s in self.shops}
             self.__dict__["_shop_index"] = cache
         return cache
+
+    def item(self, listing_id: str) -> MallItem:
+        """The offered item with this id (KeyError when it is not offered, e.g. gone)."""
+        for it in self.items:
+            if it.listing.listing_id == listing_id:
+                return it
+        raise KeyError(listing_id)
+
+    def evolve(
+        self,
+        *,
+        change: int | Sequence[str] = 0,
+        remove: int | Sequence[str] = 0,
+        relist: int | Sequence[str] = 0,
+        removal: Removal | Literal["mixed"] = "mixed",
+        seed: int = 0,
+    ) -> Mall:
+        """The same mall some time later: a NEW mall (this one is not modified) in which
+
+        * `change` listings have a new price and a new title, description or images (same listing id;
+          neutral words only, so their families and truth rows stay as they were);
+        * `remove` listings are gone: their page answers 404 or is a 下架 page (`removal`: "404",
+          "delisted", or "mixed" for alternately one and the other in id order, 404 first);
+        * `relist` listings are gone as above AND offered again under a new listing id (the next free
+          `DMnnnnnn`) in the same shop with the same content (title, description, price, attributes;
+          image URLs follow the new id), appended to their category.
+
+        Each argument is a count (listings drawn from the offered ones by `random.Random` of this mall's
+        seed, its generation and `seed`, disjoint across the three) or the listing ids to use. The same
+        arguments on the same mall give the same result on every machine. `mall.changes` says what was
+        done; `mall.gone` holds every gone listing so far (cumulative across evolves).
+
+            later = generate(300, 7).evolve(change=20, remove=10, relist=1, seed=1)
+            later.changes.changed   # {"DM000123": (before, after), ...}
+            later.changes.removed   # {"DM000042": "404", "DM000077": "delisted", ...}
+            later.changes.relisted  # {"DM000200": "DM000301"}
+        """
+        rng = random.Random(f"evolve:{self.seed}:{self.generation}:{seed}")
+        by_id = {it.listing.listing_id: it for it in self.items}
+        offered = list(by_id)
+        taken: set[str] = set()
+
+        def choose(spec: int | Sequence[str], what: str) -> list[str]:
+            if isinstance(spec, int):
+                pool = [lid for lid in offered if lid not in taken]
+                if spec < 0 or spec > len(pool):
+                    raise ValueError(f"cannot {what} {spec} listings: {len(pool)} are left to choose from")
+                chosen = sorted(rng.sample(pool, spec))
+            else:
+                chosen = list(dict.fromkeys(spec))
+                unknown = [lid for lid in chosen if lid not in by_id]
+                if unknown:
+                    raise ValueError(f"cannot {what} listings that are not offered: {unknown[:5]}")
+                clash = [lid for lid in chosen if lid in taken]
+                if clash:
+                    raise ValueError(f"listings named for more than one change: {clash[:5]}")
+            taken.update(chosen)
+            return chosen
+
+        to_change = choose(change, "change")
+        to_remove = choose(remove, "remove")
+        to_relist = choose(relist, "relist")
+
+        def hows(ids: list[str]) -> dict[str, Removal]:
+            if removal != "mixed":
+                return dict.fromkeys(ids, removal)  # type: ignore[arg-type]
+            return {lid: ("404", "delisted")[n % 2] for n, lid in enumerate(sorted(ids))}  # type: ignore[misc]
+
+        remove_how, relist_how = hows(to_remove), hows(to_relist)
+
+        changes = MallChanges()
+        items: list[MallItem] = []
+        gone = dict(self.gone)
+        for it in self.items:
+            lid = it.listing.listing_id
+            if lid in to_change:
+                new, kinds = _changed_listing(it.listing, rng)
+                changes.changed[lid] = (it.listing, new)
+                changes.change_kinds[lid] = kinds
+                items.append(MallItem(listing=new, families=set(it.families), client_rendered=it.client_rendered))
+            elif lid in to_remove:
+                changes.removed[lid] = remove_how[lid]
+                gone[lid] = GoneItem(it, remove_how[lid])
+            elif lid in to_relist:
+                changes.relisted_how[lid] = relist_how[lid]
+                gone[lid] = GoneItem(it, relist_how[lid])
+            else:
+                items.append(it)
+        used = [int(x[2:]) for x in [*by_id, *gone] if x.startswith("DM") and x[2:].isdigit()]
+        next_no = max(used, default=0) + 1
+        for lid in to_relist:
+            old = by_id[lid].listing
+            new_id = f"DM{next_no:06d}"
+            next_no += 1
+            listing = old.model_copy(
+                update={
+                    "listing_id": new_id,
+                    "url": f"/item/{new_id}.html",
+                    "images": [f"/img/{new_id}-{k}.svg" for k in range(1, len(old.images) + 1)],
+                }
+            )
+            items.append(MallItem(listing=listing, families=set(by_id[lid].families)))
+            changes.relisted[lid] = new_id
+        return Mall(
+            seed=self.seed,
+            shops=self.shops,
+            items=items,
+            malformed=self.malformed,
+            gone=gone,
+            generation=self.generation + 1,
+            changes=changes,
+        )
 
     def listings(self, base_url: str | None = None) -> list[Listing]:
         """The expected spider output; with `base_url` the URLs are absolute as a crawl makes them."""
@@ -541,6 +718,28 @@ class Mall:
             for listing in self.listings(base_url):
                 fh.write(orjson.dumps(listing.model_dump(mode="json")) + b"\n")
         return path
+
+
+def _changed_listing(listing: Listing, rng: random.Random) -> tuple[Listing, tuple[str, ...]]:
+    """A seller's edit: a new price, plus a new title (a neutral word appended, so evidence offsets in the
+    title stay valid), description (a neutral line appended) or image set (one more picture)."""
+    kind = ("title", "description", "images")[rng.randrange(3)]
+    old_price = listing.price if listing.price is not None else 10.0
+    factor = rng.choice((0.8, 0.85, 0.9, 1.1, 1.2))
+    price = round(old_price * factor, 1)
+    if price == old_price:
+        price = round(old_price + 1.0, 1)
+    update: dict[str, object] = {"price": price}
+    if kind == "title":
+        suffix = rng.choice(CHANGE_TITLE_SUFFIXES)
+        update["title"] = f"{listing.title} {suffix}"
+    elif kind == "description":
+        line = rng.choice(CHANGE_DESCRIPTION_LINES)
+        update["description"] = f"{listing.description}\n{line}" if listing.description else line
+    else:
+        n = len(listing.images) + 1
+        update["images"] = [*listing.images, f"/img/{listing.listing_id}-{n}.svg"]
+    return listing.model_copy(update=update), ("price", kind)
 
 
 def absolutize(listing: Listing, base_url: str) -> Listing:

@@ -200,6 +200,26 @@ ITEM_JS = """\
 """
 
 
+DELISTED_NOTICE = "该商品已下架"
+
+
+def delisted_page(item: MallItem) -> str:
+    """A 下架 page (HTTP 200): the title is still shown, with the notice, and nothing to buy: no price,
+    no spec table, no description. `data-state="offline"` marks it for machines, the notice for people."""
+    lst = item.listing
+    cat = lst.category or ""
+    return (
+        _head(f"{lst.title} - {SITE_NAME}")
+        + f'<main class="item item-offline" data-listing-id="{escape(lst.listing_id)}" '
+        f'data-category="{escape(cat)}" data-state="offline">'
+        f'<nav class="crumbs"><a href="/">首页</a> &gt; '
+        f'<a href="/c/{escape(cat)}">{escape(CATEGORIES.get(cat, cat))}</a></nav>'
+        f'<h1 class="item-title">{escape(lst.title)}</h1>'
+        f'<div class="offline-notice">{DELISTED_NOTICE}</div>'
+        f"<p>很抱歉，您查看的商品已下架或不存在，去看看其他商品吧。</p></main>" + _FOOT
+    )
+
+
 def malformed_page(page: MalformedPage) -> str:
     """A detail page a careless seller template produces: no title element, maybe a broken table."""
     table = (

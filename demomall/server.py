@@ -51,6 +51,12 @@ class Site:
         self.category_page_counts: dict[str, int] = {}
         self._render()
 
+    def replace(self, mall: Mall) -> None:
+        """Serve `mall` from now on (an evolved mall, `Mall.evolve`): everything is rendered aside and
+        swapped in at once, so a request sees either the old mall or the new one, never a mixture."""
+        fresh = Site(mall)
+        self.__dict__.update(fresh.__dict__)
+
     def _html(self, path: str, html: str) -> None:
         self.routes[path] = _response(200, html.encode(), HTML)
 
@@ -71,6 +77,10 @@ class Site:
             self._html(f"/item/{lid}.html", html)
             self.routes[f"/api/item/{lid}.json"] = _response(200, pages.item_api(item), "application/json")
             items_by_shop.setdefault(item.listing.shop.shop_id if item.listing.shop else "", []).append(item)
+        for lid, gone in mall.gone.items():
+            if gone.how == "delisted":
+                self._html(f"/item/{lid}.html", pages.delisted_page(gone.item))
+            # "404": no route at all, like any unknown page
         for page in mall.malformed:
             self._html(f"/item/{page.page_id}.html", pages.malformed_page(page))
         for shop in mall.shops:
@@ -180,12 +190,44 @@ async def start_server(mall: Mall, host: str = "127.0.0.1", port: int = 0) -> tu
     return server, site
 
 
+class MallServer:
+    """A mall served from a daemon thread (`serve_in_thread`): `base_url`, `replace(mall)` to serve an
+    evolved mall at the same address (what a recrawl or a takedown check sees later), `stop()`."""
+
+    def __init__(self, base_url: str, site: Site, stop: Callable[[], None]) -> None:
+        self.base_url = base_url
+        self.site = site
+        self._stop = stop
+
+    @property
+    def mall(self) -> Mall:
+        return self.site.mall
+
+    def replace(self, mall: Mall) -> None:
+        self.site.replace(mall)
+
+    def stop(self) -> None:
+        self._stop()
+
+    def __enter__(self) -> MallServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
 def run_in_thread(mall: Mall, port: int = 0, host: str = "127.0.0.1") -> tuple[str, Callable[[], None]]:
     """Serve `mall` from a daemon thread; returns (base_url, stop). For tests and `sweep demo`.
 
     The crawler must run in another process (or at least not on this thread's GIL-bound hot path)
-    for throughput measurements to mean anything.
+    for throughput measurements to mean anything. `serve_in_thread` also lets the mall be replaced.
     """
+    server = serve_in_thread(mall, port, host)
+    return server.base_url, server.stop
+
+
+def serve_in_thread(mall: Mall, port: int = 0, host: str = "127.0.0.1") -> MallServer:
+    """Serve `mall` from a daemon thread; the handle can swap in an evolved mall (`MallServer`)."""
     loop = asyncio.new_event_loop()
     ready = threading.Event()
     state: dict[str, object] = {}
@@ -199,6 +241,7 @@ def run_in_thread(mall: Mall, port: int = 0, host: str = "127.0.0.1") -> tuple[s
             ready.set()
             return
         state["server"] = server
+        state["site"] = _site
         state["port"] = server.sockets[0].getsockname()[1]
         ready.set()
         loop.run_forever()
@@ -218,7 +261,7 @@ def run_in_thread(mall: Mall, port: int = 0, host: str = "127.0.0.1") -> tuple[s
             loop.call_soon_threadsafe(loop.stop)
         thread.join(timeout=10)
 
-    return f"http://{host}:{state['port']}", stop
+    return MallServer(f"http://{host}:{state['port']}", state["site"], stop)  # type: ignore[arg-type]
 
 
 def serve_forever(
@@ -239,8 +282,8 @@ def serve_forever(
 
 
 def main(argv: list[str] | None = None) -> None:
-    """`python -m demomall.server --listings N --seed S --port P` (used by benchmarks to get a
-    separate process for the server)."""
+    """`python -m demomall.server --listings N --seed S --port P [--change N --remove N --relist N]`
+    (used by benchmarks to get a separate process for the server; the options as `Mall.evolve`'s)."""
     import argparse
 
     from demomall.generator import generate
@@ -249,8 +292,17 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--listings", type=int, default=300)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--port", type=int, default=8000)
+    ap.add_argument("--change", type=int, default=0)
+    ap.add_argument("--remove", type=int, default=0)
+    ap.add_argument("--relist", type=int, default=0)
+    ap.add_argument("--removal", choices=("404", "delisted", "mixed"), default="mixed")
+    ap.add_argument("--evolve-seed", type=int, default=0)
     args = ap.parse_args(argv)
     mall = generate(args.listings, args.seed)
+    if args.change or args.remove or args.relist:
+        mall = mall.evolve(
+            change=args.change, remove=args.remove, relist=args.relist, removal=args.removal, seed=args.evolve_seed
+        )
     serve_forever(mall, args.port, on_ready=lambda url: print(f"demo mall at {url}", flush=True))
 
 

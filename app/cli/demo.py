@@ -47,11 +47,34 @@ def demo_mall(
     expected: Annotated[
         Path | None, typer.Option(help="Write what a correct crawl must produce (absolute URLs unless --port 0).")
     ] = None,
+    change: Annotated[
+        int, typer.Option(help="Serve the mall later: this many listings with a new price and title/text/images.")
+    ] = 0,
+    remove: Annotated[int, typer.Option(help="… this many listings removed (a 404 or a 下架 page).")] = 0,
+    relist: Annotated[
+        int, typer.Option(help="… this many listings removed and offered again under a new id in the same shop.")
+    ] = 0,
+    removal: Annotated[
+        str, typer.Option(help="How removed pages answer: 404, delisted (下架 page) or mixed.")
+    ] = "mixed",
+    evolve_seed: Annotated[int, typer.Option(help="Which listings change (same seeds, same changes).")] = 0,
+    changes: Annotated[
+        Path | None, typer.Option(help="Write what changed, was removed or relisted (JSON) here.")
+    ] = None,
 ) -> None:
+    """Serve the demo marketplace; with --change/--remove/--relist, the same mall some time later
+    (`demomall.generator.Mall.evolve`: deterministic from --seed and --evolve-seed)."""
     from demomall.generator import generate
     from demomall.server import serve_forever
 
+    if removal not in ("404", "delisted", "mixed"):
+        raise typer.BadParameter("--removal must be 404, delisted or mixed")
     mall = generate(listings, seed)
+    if change or remove or relist:
+        mall = mall.evolve(change=change, remove=remove, relist=relist, removal=removal, seed=evolve_seed)  # type: ignore[arg-type]
+    if changes:
+        changes.parent.mkdir(parents=True, exist_ok=True)
+        changes.write_bytes(orjson.dumps(mall.changes.as_dict(), option=orjson.OPT_INDENT_2))
     if truth:
         mall.write_truth(truth)
     if expected:  # absolute URLs, as a crawl writes them, whenever the port is known up front
