@@ -19,6 +19,7 @@ from sweep.models import Lead
 from sweep.settings import Settings, get_settings
 from sweep.store.base import LeadStore
 from sweep.store.complaints import ComplaintStore, SellerDirectory
+from workspace.routers.operations import OperationsWiring
 from workspace.service import Workspace
 from workspace.web import build_app
 
@@ -60,6 +61,19 @@ def complaint_stores(settings: Settings) -> tuple[ComplaintStore | None, SellerD
         return None, None
 
 
+def operations_wiring(settings: Settings) -> OperationsWiring:
+    """The operators' pages' stores: crawl targets, schedules and jobs beside people's state, and the
+    frontier's bus (opened per launch: a page that only reads never opens it)."""
+    from adapters import open_bus
+    from adapters.people.operations_sql import open_operations_store
+
+    return OperationsWiring(
+        store=open_operations_store(settings),
+        open_bus=lambda: open_bus(settings),
+        topic=settings.topics.crawl_requests,
+    )
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -80,4 +94,6 @@ def create_app(
         sellers=sellers,
     )
     workspace.replay_pending()
-    return build_app(workspace)
+    app = build_app(workspace)
+    app.state.operations = operations_wiring(settings)
+    return app

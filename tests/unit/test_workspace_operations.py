@@ -1,0 +1,177 @@
+"""The operators' pages (/ops): targets, schedules, jobs, alerts and complaint-suggested targets, through
+the workspace application with its real stores (SQLite), permission table, CSRF and audit log."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from sweep.store.operations import Alert, JobState, JobStats, Trigger
+from tests.unit.test_workspace_support import PASSWORD, Env, csrf_of, make_env
+from workspace.auth import add_user
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> Env:
+    e = make_env(tmp_path)
+    add_user(e.people, "operator", PASSWORD, "operator", "000000")
+    return e
+
+
+def login(env: Env, username: str) -> tuple[TestClient, str]:
+    """Like `Env.client`, landing on /ops/jobs (an operator may not open the lead queue)."""
+    if username != "operator":
+        return env.client(username)
+    client = TestClient(env.app, follow_redirects=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text).group(1)
+    r = client.post(
+        "/login", data={"username": username, "password": PASSWORD, "csrf_token": token, "next": "/ops/jobs"}
+    )
+    assert r.status_code == 200, r.text[:300]
+    return client, csrf_of(r.text)
+
+
+def ops(env: Env):  # type: ignore[no-untyped-def]
+    return env.app.state.operations.store
+
+
+def test_operator_adds_target_schedule_and_runs_it(env: Env) -> None:
+    client, token = login(env, "operator")
+    page = client.get("/ops/jobs")
+    assert 'href="/ops/jobs"' in page.text
+    r = client.post(
+        "/ops/targets",
+        data={
+            "csrf_token": token,
+            "name": "chem-daily",
+            "base_url": "http://127.0.0.1:8000/",
+            "spider": "demo_mall",
+            "categories": "chemicals, food",
+            "keywords": "氰化钠\n硝酸铵",
+        },
+    )
+    assert r.status_code == 200 and "chem-daily" in r.text
+    target = ops(env).get_target("chem-daily")
+    assert target.base_url == "http://127.0.0.1:8000"
+    assert target.categories == ["chemicals", "food"]
+    assert target.keywords == ["氰化钠", "硝酸铵"]
+
+    r = client.post("/ops/schedules", data={"csrf_token": token, "target_id": str(target.id), "cron": "0 8 * * *"})
+    assert r.status_code == 200 and "0 8 * * *" in r.text
+    (schedule,) = ops(env).list_schedules()
+    assert (schedule.target_id, schedule.timezone, schedule.paused) == (target.id, "Asia/Shanghai", False)
+
+    client.post(f"/ops/schedules/{schedule.id}/pause", data={"csrf_token": token})
+    assert ops(env).get_schedule(schedule.id).paused is True
+    client.post(f"/ops/schedules/{schedule.id}/resume", data={"csrf_token": token})
+    assert ops(env).get_schedule(schedule.id).paused is False
+
+    r = client.post(f"/ops/schedules/{schedule.id}/run", data={"csrf_token": token})
+    assert r.status_code == 200
+    (job,) = ops(env).list_jobs()
+    assert (job.target_name, job.trigger, job.state, job.requested_by) == (
+        "chem-daily",
+        Trigger.PERSON,
+        JobState.QUEUED,
+        "operator",
+    )
+    assert job.id in r.text and "排队中" in r.text
+    # two categories + two keyword searches were put on the frontier
+    assert ops(env).frontier_count(job.id) == 4
+
+    listing = client.get("/ops/jobs")
+    assert job.id in listing.text and "chem-daily" in listing.text
+
+    actions = [r.event.action for r in env.people.audit_search(actor="operator")]
+    for expected in (
+        "ops.target.add",
+        "ops.schedule.add",
+        "ops.schedule.pause",
+        "ops.schedule.resume",
+        "ops.job.start",
+    ):
+        assert expected in actions
+
+
+def test_remove_target_and_bad_input(env: Env) -> None:
+    client, token = login(env, "operator")
+    client.post("/ops/targets", data={"csrf_token": token, "name": "t1", "base_url": "http://example.test"})
+    target = ops(env).get_target("t1")
+    assert (
+        client.post("/ops/targets", data={"csrf_token": token, "name": "t1", "base_url": "http://x.test"}).status_code
+        == 400
+    )
+    assert (
+        client.post("/ops/targets", data={"csrf_token": token, "name": "t2", "base_url": "ftp://x"}).status_code == 400
+    )
+    assert (
+        client.post(
+            "/ops/targets", data={"csrf_token": token, "name": "t3", "base_url": "http://x.test", "spider": "nope"}
+        ).status_code
+        == 400
+    )
+    bad_cron = client.post(
+        "/ops/schedules", data={"csrf_token": token, "target_id": str(target.id), "cron": "every day"}
+    )
+    assert bad_cron.status_code == 400
+    client.post(f"/ops/targets/{target.id}/remove", data={"csrf_token": token})
+    assert ops(env).get_target("t1") is None
+    assert ops(env).list_targets() == []
+
+
+def test_changes_need_the_csrf_token(env: Env) -> None:
+    client, _token = login(env, "operator")
+    r = client.post("/ops/targets", data={"csrf_token": "wrong", "name": "t1", "base_url": "http://example.test"})
+    assert r.status_code == 403
+    assert ops(env).list_targets() == []
+
+
+@pytest.mark.parametrize("user", ["officer", "supervisor", "analyst", "auditor"])
+def test_other_roles_cannot_see_the_pages(env: Env, user: str) -> None:
+    client, token = env.client(user)
+    assert 'href="/ops/jobs"' not in client.get("/leads").text
+    for path in ("/ops/jobs", "/ops/targets", "/ops/schedules", "/ops/suggestions"):
+        assert client.get(path).status_code == 403, path
+    r = client.post("/ops/targets", data={"csrf_token": token, "name": "t1", "base_url": "http://example.test"})
+    assert r.status_code == 403
+    assert ops(env).list_targets() == []
+
+
+def test_admin_reads_but_does_not_change(env: Env) -> None:
+    client, token = env.client("admin")
+    assert client.get("/ops/jobs").status_code == 200
+    r = client.post("/ops/targets", data={"csrf_token": token, "name": "t1", "base_url": "http://example.test"})
+    assert r.status_code == 403
+
+
+def test_job_page_shows_errors_and_alerts_escaped(env: Env) -> None:
+    from operations.jobs import launch
+    from sweep.store.operations import Target
+
+    store = ops(env)
+    target = store.add_target(Target(name="mall", spider="demo_mall", base_url="http://127.0.0.1:9"))
+    bus = env.app.state.operations.open_bus()
+    try:
+        job = launch(store, bus, env.settings.topics.crawl_requests, target, trigger=Trigger.SCHEDULE)
+    finally:
+        bus.close()
+    assert store.frontier_count(job.id) == 1  # the home page: the target names nothing narrower
+    store.set_job_state(job.id, JobState.RUNNING)
+    store.append_log(job.id, [("ERROR", "fetch failed <script>alert(1)</script>")])
+    store.set_job_state(job.id, JobState.FAILED, message="job failed: errors: http_404=3")
+    store.add_alert(Alert("failed", job.id, "mall", "job failed: 1 page(s), errors: http_404=3"))
+    with_errors = JobStats(errors={"http_404": 3, "timeout": 1})
+    store.complete(job.id, [], with_errors)
+
+    client, _ = login(env, "operator")
+    listing = client.get("/ops/jobs")
+    assert "任务失败" in listing.text and "失败" in listing.text
+    page = client.get(f"/ops/jobs/{job.id}")
+    assert page.status_code == 200
+    assert "http_404" in page.text and "timeout" in page.text
+    assert "<script>alert(1)</script>" not in page.text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
+    assert client.get("/ops/jobs/no-such-job").status_code == 404
