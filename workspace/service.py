@@ -192,6 +192,25 @@ class Workspace:
             other for other in found if other.lead_id != lead.lead_id and other.listing.shop_id == lead.listing.shop_id
         ][:size]
 
+    def same_company(self, actor: Actor, lead: Lead, size: int = 20) -> list[Lead]:
+        """Leads of the same company (the shop's USCC) on other shops and platforms, those the actor may
+        see. The seller directory knows which shops carry a USCC and their lead ids; each lead is then
+        read and checked like any other, so another region's leads stay "not found"."""
+        from complaints.matching import valid_uscc
+
+        uscc = valid_uscc(lead.listing.shop_licence_no)
+        if not uscc or self.sellers is None:
+            return []
+        own = (lead.platform, lead.listing.shop_id or f"name:{lead.listing.shop_name}")
+        ids: list[str] = []
+        for seller in self.sellers.with_uscc(uscc):
+            if (seller.platform, seller.shop_id) != own:
+                ids.extend(seller.lead_ids)
+        found = self.store.get_many([i for i in dict.fromkeys(ids) if i != lead.lead_id][: size * 5])
+        visible = [other for other in found.values() if allowed(actor, perm.LEADS_VIEW, other.listing)]
+        visible.sort(key=lambda other: other.last_seen, reverse=True)
+        return visible[:size]
+
     # -- changing leads ------------------------------------------------------------------------
     def _event(self, actor: Actor, action: str, rtype: str, rid: str, source: str, **kw: Any) -> AuditEvent:
         return AuditEvent(
@@ -905,6 +924,79 @@ class Workspace:
 
     def record_export(self, actor: Actor, what: str, count: int, source: str, detail: str = "") -> None:
         self.people.record(self._event(actor, "export", what, what, source, detail=f"{count} rows {detail}".strip()))
+
+
+@dataclass(frozen=True, slots=True)
+class Sighting:
+    """One row of a lead page's price and title history: a version of the listing as crawled."""
+
+    at: datetime | None
+    title: str | None
+    price: float | None
+    title_changed: bool = False
+    price_changed: bool = False
+
+
+def _field(item: Any, *names: str) -> Any:
+    for name in names:
+        value = item.get(name) if isinstance(item, dict) else getattr(item, name, None)
+        if value is not None:
+            return value
+    return None
+
+
+def sightings_history(lead: Lead) -> list[Sighting]:
+    """The listing's versions, oldest first, with what changed from the one before, read from the
+    history the recrawl records on the lead (`Lead.history`: entries with a time, a title and a price).
+    A lead written before that history existed has none: its current listing is the only version."""
+    raw = getattr(lead, "history", None) or []
+    rows: list[Sighting] = []
+    for item in raw:
+        at = _field(item, "at", "observed_at", "seen_at", "crawled_at")
+        if isinstance(at, str):
+            try:
+                at = datetime.fromisoformat(at)
+            except ValueError:
+                at = None
+        title = _field(item, "title")
+        price = _field(item, "price")
+        before = rows[-1] if rows else None
+        rows.append(
+            Sighting(
+                at=at if isinstance(at, datetime) else None,
+                title=str(title) if title is not None else None,
+                price=float(price) if isinstance(price, int | float) else None,
+                title_changed=before is not None and title is not None and title != before.title,
+                price_changed=before is not None and price is not None and price != before.price,
+            )
+        )
+    if not rows:
+        rows.append(Sighting(at=lead.last_seen, title=lead.listing.title, price=lead.listing.price))
+    return rows
+
+
+@dataclass(frozen=True, slots=True)
+class Online:
+    """Whether the listing is still online, as the last check found it."""
+
+    state: str
+    """"online", "removed" or "unknown" (never checked: a lead written before takedown checks)."""
+    label: str
+    since: datetime | None = None
+
+
+ONLINE_LABELS_ZH = {"online": "在售", "removed": "已下架", "relisted": "疑似换链接重新上架", "unknown": "未核查"}
+
+
+def online_state(lead: Lead) -> Online:
+    """From the lead's `listing_state` / `removed_at` when the recrawl has recorded them."""
+    state = getattr(lead, "listing_state", None)
+    state = getattr(state, "value", state)
+    removed_at = getattr(lead, "removed_at", None)
+    if not state:
+        state = "removed" if removed_at else "unknown"
+    state = str(state)
+    return Online(state=state, label=ONLINE_LABELS_ZH.get(state, state), since=removed_at)
 
 
 def _complaint_cursor(value: str) -> bool:

@@ -62,7 +62,10 @@ CREATE TABLE IF NOT EXISTS sellers (
     key TEXT PRIMARY KEY,
     doc BLOB NOT NULL
 );
+CREATE INDEX IF NOT EXISTS sellers_uscc ON sellers (json_extract(CAST(doc AS TEXT), '$.uscc'));
 """
+_USCC_EXPR = "json_extract(CAST(doc AS TEXT), '$.uscc')"
+"""A seller's USCC as `sellers_uscc` indexes it (a query must spell the expression the same way)."""
 
 FACET_FIELDS = ("platform", "status", "category_code", "region")
 MAX_SELLER_URLS = 20
@@ -364,6 +367,11 @@ class SqliteSellerDirectory(SellerDirectory):
 
     def count(self) -> int:
         return self._conn.execute("SELECT COUNT(*) FROM sellers").fetchone()[0]
+
+    def with_uscc(self, uscc: str, limit: int = 200) -> list[Seller]:
+        """From the expression index on the document's `uscc` (`sellers_uscc`)."""
+        rows = self._conn.execute(f"SELECT doc FROM sellers WHERE {_USCC_EXPR} = ? ORDER BY key LIMIT ?", (uscc, limit))
+        return [_seller(doc) for (doc,) in rows]
 
     def close(self) -> None:
         self._conn.close()

@@ -233,5 +233,16 @@ class SellerDirectory(ABC):
     @abstractmethod
     def count(self) -> int: ...
 
+    def with_uscc(self, uscc: str, limit: int = 200) -> list[Seller]:
+        """The sellers, on any platform, whose licence carries this USCC: one company's shops (the
+        workspace's "same company across platforms"). This default reads the whole directory; an adapter
+        with an index on the code answers from it."""
+        found: list[Seller] = []
+        for page in self.iter_all():
+            found.extend(s for s in page if s.uscc == uscc)
+            if len(found) >= limit:
+                break
+        return found[:limit]
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from sweep.people import Actor, Role
-from tests.unit.test_workspace_support import Env, event, make_env
+from tests.unit.test_workspace_support import QINGHAI, Env, event, make_env
 
 
 @pytest.fixture
@@ -97,3 +97,82 @@ def test_officers_may_not_add_a_whole_search_to_a_case_nor_reach_a_closed_case(e
     )
     assert closed.status_code == 400
     assert "已结案" in closed.json()["detail"]
+
+
+# -- the lead page: sightings, online, same company ---------------------------------------------
+LHASA_USCC = "91540100MA6T000019"
+OTHER_USCC = "91630100MA7Q000020"
+
+
+def licensed(e, uscc: str):
+    """The same event with the shop's licence number shown on the listing."""
+    return e.model_copy(update={"listing": e.listing.model_copy(update={"shop_licence_no": uscc})})
+
+
+def test_a_lead_page_lists_the_same_company_on_other_platforms_inside_the_jurisdiction(env: Env) -> None:
+    from complaints.sellers import bootstrap_from_leads
+
+    env.add(
+        licensed(event("U1", "氰化钠 旗舰店", shop_id="S1"), LHASA_USCC),
+        licensed(event("U2", "氰化钠 另一平台", shop_id="T1", shop_name="拉萨化工二店", platform="other"), LHASA_USCC),
+        licensed(
+            event("U3", "氰化钠 外省分店", shop_id="T2", shop_name="西宁分店", platform="other", region=QINGHAI),
+            LHASA_USCC,
+        ),
+        licensed(event("U4", "氰化钾 无关企业", shop_id="T3", shop_name="别家", platform="other"), OTHER_USCC),
+    )
+    from adapters import open_seller_directory
+    from app.web import create_app
+
+    bootstrap_from_leads(env.store, open_seller_directory(env.settings))  # as `sweep complaints sync-sellers`
+    env.app = create_app(env.settings, store=env.store, people=env.people)
+    client, _ = env.client("officer")
+    page = client.get(f"/leads/{env.ids['U1']}").text
+    company = page.split('id="same-company"')[1].split("</ul>")[0]
+    assert "氰化钠 另一平台" in company  # the same USCC on another platform
+    assert "other · 拉萨化工二店" in company
+    assert "外省分店" not in company  # Qinghai: outside the officer's 540100
+    assert "无关企业" not in company  # another company
+    assert "氰化钠 旗舰店" not in company  # itself
+    supervisor_qh, _ = env.client("admin")
+    assert "外省分店" in supervisor_qh.get(f"/leads/{env.ids['U1']}").text  # nationwide reading
+
+
+def test_a_lead_without_recrawl_history_shows_its_one_version_and_an_unchecked_state(env: Env) -> None:
+    client, _ = env.client("officer")
+    page = client.get(f"/leads/{env.ids['L1']}").text
+    sightings = page.split('id="lead-sightings"')[1].split("</table>")[0]
+    assert "工业级氰化钠 98% 现货" in sightings
+    assert "¥120.0" in sightings
+    assert 'id="lead-online">未核查<' in page
+    assert "同一企业在其他店铺、平台的线索" in page
+    assert "未亮照" in page.split('id="same-company"')[0].rsplit("<h2>", 1)[1]
+
+
+def test_the_history_marks_what_changed_and_the_state_says_when_it_went_offline(env: Env) -> None:
+    from datetime import UTC, datetime
+    from types import SimpleNamespace
+
+    from workspace.service import online_state, sightings_history
+
+    lead = env.store.get(env.ids["L1"])
+    t1, t2, t3 = (datetime(2026, 11, d, 8, tzinfo=UTC) for d in (20, 22, 25))
+    recorded = SimpleNamespace(
+        listing=lead.listing,
+        last_seen=t3,
+        history=[
+            {"at": t1.isoformat(), "title": "氰化钠 现货", "price": 120.0},
+            {"at": t2.isoformat(), "title": "氰化钠 现货", "price": 98.5},
+            {"at": t3.isoformat(), "title": "氰化钠 现货 包邮", "price": 98.5},
+        ],
+        listing_state="removed",
+        removed_at=t3,
+    )
+    rows = sightings_history(recorded)
+    assert [(r.at, r.price, r.price_changed, r.title_changed) for r in rows] == [
+        (t1, 120.0, False, False),
+        (t2, 98.5, True, False),
+        (t3, 98.5, False, True),
+    ]
+    state = online_state(recorded)
+    assert (state.state, state.label, state.since) == ("removed", "已下架", t3)

@@ -15,7 +15,17 @@ from sweep.casework import CASE_TRANSITIONS
 from sweep.permissions import allowed
 from workspace import auth, csrf, exports, view
 from workspace.deps import Current, CurrentDep, WorkspaceDep, client_source
-from workspace.service import WORKFLOW, Forbidden, Invalid, NotFound, QueueParams, Workspace, jurisdiction
+from workspace.service import (
+    WORKFLOW,
+    Forbidden,
+    Invalid,
+    NotFound,
+    QueueParams,
+    Workspace,
+    jurisdiction,
+    online_state,
+    sightings_history,
+)
 
 router = APIRouter(include_in_schema=False)
 
@@ -188,6 +198,9 @@ def lead_page(request: Request, ws: WorkspaceDep, me: CurrentDep, lead_id: str) 
         score=ws.score(lead),
         history=ws.history(lead_id),
         same_shop=ws.same_shop(me.actor, lead),
+        same_company=ws.same_company(me.actor, lead),
+        sightings=sightings_history(lead),
+        online=online_state(lead),
         complaints=ws.complaints_of_lead(me.actor, lead),
         cases=ws.people.cases_of_lead(lead_id),
         users=[u.username for u in ws.people.list_users() if u.active],
