@@ -108,6 +108,10 @@ class Settings(BaseSettings):
     session_max_hours: int = Field(default=12, description="a workspace session never lasts longer than this")
     login_max_failures: int = Field(default=5, description="failed logins in a row that lock an account")
     login_lockout_minutes: int = Field(default=15, description="how long a locked account stays locked")
+    attachments_dir: Path | None = Field(
+        default=None, description="content-addressed folder of case attachments; default {data_dir}/attachments"
+    )
+    attachment_max_mb: int = Field(default=20, description="largest file that may be attached to a case (MiB)")
     # -- crawl operations (operations/, sweep scheduler, sweep crawl-worker) --
     ops_alert_webhook: str | None = Field(
         default=None, description="URL that receives a JSON POST for each crawl alert (a failed or empty job)"
@@ -116,6 +120,16 @@ class Settings(BaseSettings):
         default=100, description="0 listings alert as 'empty' when the target's previous run had at least this many"
     )
     ops_timezone: str = Field(default="Asia/Shanghai", description="time zone of new schedules' cron expressions")
+    # -- incremental recrawl (sweep/recrawl.py): per-listing recrawl intervals adapt within these bounds --
+    ops_recrawl_min_hours: float = Field(
+        default=6.0, gt=0, description="shortest recrawl interval of a listing (one that changes or carries high leads)"
+    )
+    ops_recrawl_max_hours: float = Field(
+        default=14 * 24.0, gt=0, description="longest recrawl interval of a listing (one that never changes)"
+    )
+    ops_recrawl_initial_hours: float = Field(
+        default=24.0, gt=0, description="recrawl interval of a listing seen for the first time"
+    )
     # -- evidence capture (evidence/, spiders/capture.py, sweep evidence) --
     evidence_dir: Path | None = Field(
         default=None, description="content-addressed WARC store of captured pages; default {data_dir}/evidence"
@@ -133,6 +147,10 @@ class Settings(BaseSettings):
     @property
     def evidence_path(self) -> Path:
         return self.evidence_dir or self.data_dir / "evidence"
+
+    @property
+    def attachments_path(self) -> Path:
+        return self.attachments_dir or self.data_dir / "attachments"
 
     @classmethod
     def settings_customise_sources(
