@@ -1,5 +1,17 @@
 """The complaints capability over the ports: import, matching, personal-data access, listing, export.
 
+An import seals each row's personal data into the store straight away (`ComplaintStore.put_personal`):
+that part never travels. The masked record then goes one of two ways, to the same code:
+
+* streaming (a `bus` is given): published on `{prefix}.complaints`, keyed by complaint id; the
+  complaints consumer (`consumers.complaints`, `sweep consume complaints`) hands it to
+  `ComplaintWriter.apply`, commits its offset only after that succeeded, and re-matches complaints when
+  lead events and listings bring new sellers;
+* direct (no bus; tests and tools): `ComplaintWriter.apply` at once.
+
+`ComplaintWriter.apply` lays the record over the stored one (an update file with only 编号 and 办理状态
+updates what it has), upserts it idempotently by complaint id and matches it to the sellers.
+
 Every entry point takes the `Actor` asking and checks `sweep.permissions.allowed` first. Personal data
 is handed out only after the view is recorded in the audit log (a view that cannot be recorded is not
 given); refused attempts are recorded too. Everything this module logs, publishes or exports is built
@@ -51,9 +63,107 @@ class Refused(PermissionError):
 
 
 @dataclass(slots=True)
+class ApplyStats:
+    """What `ComplaintWriter.apply` did with a batch of masked complaints."""
+
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    matched: int = 0
+    """Complaints of the batch linked to at least one seller."""
+
+    def __iadd__(self, other: ApplyStats) -> ApplyStats:
+        self.created += other.created
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        self.matched += other.matched
+        return self
+
+
+def merge_complaint(old: Complaint | None, new: Complaint) -> Complaint:
+    """`new` laid over `old`: the fields `new` has win, the others are kept; the personal-data kinds add
+    up. Applying the same sequence of records again ends in the same record (replays change nothing)."""
+    if old is None:
+        return new
+    return Complaint.model_validate(
+        {**old.model_dump(), **new.model_dump(exclude_none=True, exclude={"pii_kinds"})}
+        | {"pii_kinds": sorted({*old.pii_kinds, *new.pii_kinds})}
+    )
+
+
+def merge_personal(old: PersonalData | None, new: PersonalData) -> PersonalData:
+    """`new` laid over `old`; the values found in free text accumulate per kind."""
+    if old is None:
+        return new
+    found = {k: list(v) for k, v in old.found.items()}
+    for kind, values in new.found.items():
+        found[kind] = list(dict.fromkeys([*found.get(kind, []), *values]))
+    return PersonalData.model_validate({**old.model_dump(), **new.model_dump(exclude_none=True)} | {"found": found})
+
+
+class ComplaintWriter:
+    """Stores masked complaints and keeps their matches current: what the complaints consumer runs for
+    every batch, and a direct import too. Holds the matcher's in-memory index of the seller directory."""
+
+    def __init__(self, store: ComplaintStore, directory: SellerDirectory) -> None:
+        self.store = store
+        self.directory = directory
+        self._index: SellerIndex | None = None
+
+    @property
+    def index(self) -> SellerIndex:
+        """The matcher's in-memory index of the directory, read page by page on first use."""
+        if self._index is None:
+            index = SellerIndex()
+            for page in self.directory.iter_all():
+                index.add(page)
+            self._index = index
+        return self._index
+
+    def apply(self, complaints: list[Complaint]) -> ApplyStats:
+        """Merge each complaint over the stored one, upsert and match. The last copy of an id wins."""
+        latest = {c.complaint_id: c for c in complaints}
+        stored = self.store.get_many(list(latest))
+        merged = [merge_complaint(stored.get(cid), c) for cid, c in latest.items()]
+        index = self.index
+        matches = {c.complaint_id: index.match(c) for c in merged}
+        upserted = self.store.upsert(ComplaintRecord(c, None, complaint_keys(c)) for c in merged)
+        self.store.set_many_matches(matches)
+        return ApplyStats(upserted.created, upserted.updated, upserted.unchanged, sum(1 for m in matches.values() if m))
+
+    def observe_sellers(self, sellers: list[Seller]) -> tuple[int, int]:
+        """(sellers new or changed, complaints re-matched): sellers seen in lead events and listings go
+        into the directory, and the complaints whose keys the changed ones carry are matched again."""
+        changed = self.directory.observe(sellers)
+        return len(changed), self.rematch_sellers(changed) if changed else 0
+
+    def rematch_sellers(self, sellers: list[Seller]) -> int:
+        """Match again the complaints whose keys these (new or changed) sellers carry; returns how many."""
+        self.index.add(sellers)
+        keys = [k for s in sellers for k in seller_keys(s)]
+        ids = self.store.ids_by_keys(keys)
+        for start in range(0, len(ids), BATCH):
+            chunk = self.store.get_many(ids[start : start + BATCH])
+            self.store.set_many_matches({cid: self.index.match(c) for cid, c in chunk.items()})
+        return len(ids)
+
+    def rematch_all(self) -> tuple[int, int]:
+        """(complaints, matched): every complaint matched again against the whole directory."""
+        total = matched = 0
+        for page in self.store.iter_all(BATCH):
+            found = {c.complaint_id: self.index.match(c) for c in page}
+            self.store.set_many_matches(found)
+            total += len(page)
+            matched += sum(1 for m in found.values() if m)
+        return total, matched
+
+
+@dataclass(slots=True)
 class ImportReport:
     source: str
     rows: int = 0
+    published: int = 0
+    """Complaints sent on the bus (streaming import; the consumer counts created/updated/unchanged)."""
     created: int = 0
     updated: int = 0
     unchanged: int = 0
@@ -89,45 +199,26 @@ class ComplaintService:
         bus: Bus | None = None,
         topics: Topics | None = None,
     ) -> None:
-        """With a `bus` and `topics`, imported complaints (masked) are published on the complaints topic
-        and rejected rows (their reason, never their content) on the dead-letter topic."""
+        """With a `bus` and `topics` the import streams: imported complaints (masked) are published on
+        the complaints topic for the consumer to store, and rejected rows (their reason, never their
+        content) on the dead-letter topic. Without, it stores them directly."""
         self.store = store
         self.directory = directory
         self.audit = audit
         self.bus = bus if topics is not None else None
         self.topics = topics
-        self._index: SellerIndex | None = None
+        self.writer = ComplaintWriter(store, directory)
 
     # -- sellers and matching -------------------------------------------------------------------
     @property
     def index(self) -> SellerIndex:
-        """The matcher's in-memory index of the directory, read page by page on first use."""
-        if self._index is None:
-            index = SellerIndex()
-            for page in self.directory.iter_all():
-                index.add(page)
-            self._index = index
-        return self._index
+        return self.writer.index
 
     def rematch_sellers(self, sellers: list[Seller]) -> int:
-        """Match again the complaints whose keys these (new or changed) sellers carry; returns how many."""
-        self.index.add(sellers)
-        keys = [k for s in sellers for k in seller_keys(s)]
-        ids = self.store.ids_by_keys(keys)
-        for start in range(0, len(ids), BATCH):
-            chunk = [c for cid in ids[start : start + BATCH] if (c := self.store.get(cid)) is not None]
-            self.store.set_many_matches({c.complaint_id: self.index.match(c) for c in chunk})
-        return len(ids)
+        return self.writer.rematch_sellers(sellers)
 
     def rematch_all(self) -> tuple[int, int]:
-        """(complaints, matched): every complaint matched again against the whole directory."""
-        total = matched = 0
-        for page in self.store.iter_all(BATCH):
-            found = {c.complaint_id: self.index.match(c) for c in page}
-            self.store.set_many_matches(found)
-            total += len(page)
-            matched += sum(1 for m in found.values() if m)
-        return total, matched
+        return self.writer.rematch_all()
 
     # -- import ---------------------------------------------------------------------------------
     def import_table(
@@ -174,8 +265,9 @@ class ComplaintService:
                 resource_type="file",
                 resource_id=table.source,
                 detail=(
-                    f"rows={report.rows} created={report.created} updated={report.updated} "
-                    f"unchanged={report.unchanged} rejected={report.error_count} duplicates={report.duplicates}"
+                    f"rows={report.rows} published={report.published} created={report.created} "
+                    f"updated={report.updated} unchanged={report.unchanged} rejected={report.error_count} "
+                    f"duplicates={report.duplicates}"
                 ),
                 source="cli",
             )
@@ -208,48 +300,26 @@ class ComplaintService:
                 {"error": error.reason[:500], "kind": KIND_REJECTED_ROW},
             )
 
-    def _merged(self, batch: list[ComplaintRecord]) -> list[ComplaintRecord]:
-        """The batch with each record laid over the stored one: a later export that leaves a column out
-        (an update file with only 编号 and 办理状态) updates what it has and keeps the rest, personal data
-        included. Within one batch the last row of an id wins."""
-        latest = {r.complaint.complaint_id: r for r in batch}
-        stored = self.store.get_many(list(latest))
-        out = []
-        for cid, record in latest.items():
-            old = stored.get(cid)
-            if old is None:
-                out.append(record)
-                continue
-            complaint = Complaint.model_validate(
-                {**old.model_dump(), **record.complaint.model_dump(exclude_none=True, exclude={"pii_kinds"})}
-                | {"pii_kinds": sorted({*old.pii_kinds, *record.complaint.pii_kinds})}
-            )
-            previous = self.store.personal_data(cid)
-            personal = record.personal
-            if previous is not None:
-                found = {k: list(v) for k, v in previous.found.items()}
-                for kind, values in personal.found.items():
-                    found[kind] = list(dict.fromkeys([*found.get(kind, []), *values]))
-                personal = PersonalData.model_validate(
-                    {**previous.model_dump(), **personal.model_dump(exclude_none=True)} | {"found": found}
-                )
-            out.append(ComplaintRecord(complaint, personal, complaint_keys(complaint)))
-        return out
-
     def _store(self, batch: list[ComplaintRecord], report: ImportReport) -> None:
-        batch = self._merged(batch)
-        index = self.index
-        matches = {r.complaint.complaint_id: index.match(r.complaint) for r in batch}
-        stats = self.store.upsert(batch)
-        self.store.set_many_matches(matches)
+        """Seal the batch's personal data (laid over what is stored: a later export that leaves a
+        column out keeps it), then publish the masked records or apply them directly. Within one batch
+        the last row of an id wins."""
+        latest = {r.complaint.complaint_id: r for r in batch}
+        previous = self.store.personal_data_many(list(latest))
+        self.store.put_personal(
+            merge_personal(previous.get(cid), r.personal) for cid, r in latest.items() if r.personal is not None
+        )
+        complaints = [r.complaint for r in latest.values()]
+        if self.bus is not None and self.topics is not None:
+            for c in complaints:
+                self.bus.publish(self.topics.complaints, c.complaint_id, encode_complaint(c))
+            report.published += len(complaints)
+            return
+        stats = self.writer.apply(complaints)
         report.created += stats.created
         report.updated += stats.updated
         report.unchanged += stats.unchanged
-        report.matched += sum(1 for m in matches.values() if m)
-        if self.bus is not None and self.topics is not None:
-            for record in batch:
-                c = record.complaint
-                self.bus.publish(self.topics.complaints, c.complaint_id, envelope.encode(KIND_COMPLAINT, c))
+        report.matched += stats.matched
 
     # -- reading --------------------------------------------------------------------------------
     def _require(self, actor: Actor, action: str, resource_type: str, resource_id: str, resource: Any = None) -> None:
@@ -347,4 +417,14 @@ def encode_complaint(complaint: Complaint) -> bytes:
     return envelope.encode(KIND_COMPLAINT, complaint)
 
 
-__all__ = ["ComplaintService", "ImportReport", "Refused", "Topics", "encode_complaint"]
+__all__ = [
+    "ApplyStats",
+    "ComplaintService",
+    "ComplaintWriter",
+    "ImportReport",
+    "Refused",
+    "Topics",
+    "encode_complaint",
+    "merge_complaint",
+    "merge_personal",
+]

@@ -68,6 +68,8 @@ _USCC_EXPR = "json_extract(CAST(doc AS TEXT), '$.uscc')"
 """A seller's USCC as `sellers_uscc` indexes it (a query must spell the expression the same way)."""
 
 FACET_FIELDS = ("platform", "status", "category_code", "region")
+MONTHS_SHOWN = 24
+"""The `month` facet (YYYY-MM of received_at, newest first) counts at most this many months."""
 MAX_SELLER_URLS = 20
 MAX_SELLER_LEADS = 200
 """A seller's remembered lead ids; the lead store has them all, this is what a match shows."""
@@ -95,9 +97,8 @@ class SqliteComplaintStore(ComplaintStore):
         batch: dict[str, tuple[ComplaintRecord, bytes, bytes]] = {}
         for record in records:  # the last copy of an id in one batch wins, as it would row by row
             doc = record.complaint.model_dump_json(exclude_none=True).encode()
-            personal = record.personal.model_dump_json(exclude_none=True).encode()
             keys = "\x1e".join(sorted(set(record.match_keys))).encode()
-            digest = hashlib.blake2b(doc + b"\x00" + personal + b"\x00" + keys, digest_size=16).digest()
+            digest = hashlib.blake2b(doc + b"\x00" + keys, digest_size=16).digest()
             batch[record.complaint.complaint_id] = (record, doc, digest)
         if not batch:
             return stats
@@ -115,6 +116,8 @@ class SqliteComplaintStore(ComplaintStore):
                 )
             rows, sealed, keys, fts, replaced = [], [], [], [], []
             for cid, (record, doc, digest) in batch.items():
+                if record.personal is not None:
+                    sealed.append((cid, self._seal(record.personal)))
                 old = stored.get(cid)
                 if old == digest:
                     stats.unchanged += 1
@@ -128,7 +131,6 @@ class SqliteComplaintStore(ComplaintStore):
                 rows.append(
                     (cid, doc, digest, c.platform, c.status, c.category_code, c.region, c.received_at.timestamp())
                 )
-                sealed.append((cid, self._fernet.encrypt(record.personal.model_dump_json(exclude_none=True).encode())))
                 keys.extend((k, cid) for k in set(record.match_keys))
                 fts.append((cid, cjk.index_text(c.text, c.shop_name, c.product, c.demand, c.category)))
             if replaced:
@@ -149,6 +151,21 @@ class SqliteComplaintStore(ComplaintStore):
             self._conn.executemany("INSERT OR IGNORE INTO complaint_keys (key, complaint_id) VALUES (?, ?)", keys)
             self._conn.executemany("INSERT INTO complaints_fts (complaint_id, body) VALUES (?, ?)", fts)
         return stats
+
+    def _seal(self, personal: PersonalData) -> bytes:
+        return self._fernet.encrypt(personal.model_dump_json(exclude_none=True).encode())
+
+    def put_personal(self, personal: Iterable[PersonalData]) -> None:
+        sealed = [(p.complaint_id, self._seal(p)) for p in personal]
+        if not sealed:
+            return
+        with self._lock, self._conn:
+            self._conn.execute("BEGIN IMMEDIATE")
+            self._conn.executemany(
+                "INSERT INTO complaint_personal (complaint_id, sealed) VALUES (?, ?) "
+                "ON CONFLICT (complaint_id) DO UPDATE SET sealed = excluded.sealed",
+                sealed,
+            )
 
     def set_many_matches(self, by_id: dict[str, Sequence[ComplaintMatch]]) -> None:
         put = [
@@ -252,6 +269,12 @@ class SqliteComplaintStore(ComplaintStore):
                 f"SELECT {name}, COUNT(*) FROM complaints{base} GROUP BY {name} ORDER BY COUNT(*) DESC LIMIT 50", args
             ).fetchall()
             facets[name] = {str(k): n for k, n in rows if k is not None}
+        # months as the complaints' own clock reads them (received_at keeps its offset in the document)
+        month = "substr(json_extract(CAST(doc AS TEXT), '$.received_at'), 1, 7)"
+        rows = self._conn.execute(
+            f"SELECT {month}, COUNT(*) FROM complaints{base} GROUP BY 1 ORDER BY 1 DESC LIMIT {MONTHS_SHOWN}", args
+        ).fetchall()
+        facets["month"] = {str(k): n for k, n in rows if k is not None}
         page_where, page_args = list(where), list(args)
         if query.cursor:
             ts, _, cid = query.cursor.partition("|")

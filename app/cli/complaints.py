@@ -1,5 +1,11 @@
 """`sweep complaints ...`: import 12315 complaint files, match them to sellers, show, list, export.
 
+`import` streams: each row's personal data is sealed into the complaint store, the masked record is
+published on `{prefix}.complaints`, and the complaints consumer stores and matches it. With the embedded
+bus (no SWEEP_KAFKA) the import runs that consumer itself until the topic is drained, as `sweep demo`
+does for leads, so a one-machine setup needs no second process; with Kafka, `sweep consume complaints`
+does it (or `--drain` here).
+
 Complaint text is written by the public and names shops written by sellers: everything from a record
 reaches the terminal through `app.cli.display` (cleaned by `sweep.text.safe_text`, as Rich `Text`,
 never markup). Personal data is printed only by `show --personal-data`, for an actor the permission
@@ -76,6 +82,21 @@ def _service(publish: bool = False) -> ComplaintService:
     )
 
 
+def _drain(service: ComplaintService, rematch: bool, idle_s: float) -> None:
+    """Run the complaints consumer until the topic is drained; its counts go into the report table."""
+    from consumers.complaints import drain
+
+    assert service.bus is not None
+    stats = drain(service.bus, service.writer, topics=get_settings().topics, rematch=rematch, idle_s=idle_s)
+    counts = stats.counts
+    err.print(
+        Text(f"投诉消费: 写入 {counts.complaints} 条（新增 {counts.created}、更新 {counts.updated}、"
+             f"未变 {counts.unchanged}），匹配到卖家 {counts.matched} 条，死信 {stats.loop.deadlettered} 条，"
+             f"店铺更新 {counts.sellers_changed} 个，重新匹配 {counts.rematched} 条"),
+        highlight=False,
+    )  # fmt: skip
+
+
 def _close(service: ComplaintService) -> None:
     service.store.close()
     service.directory.close()
@@ -105,24 +126,40 @@ def import_(
     file: Annotated[Path, typer.Argument(help="XLSX, CSV (UTF-8/GB18030) or JSON lines.", show_default=False)],
     sheet: Annotated[str | None, typer.Option(help="XLSX sheet (default: the first).")] = None,
     mapping: Annotated[Path | None, typer.Option(help='Mapping file: {"表头": "field"} (YAML or JSON).')] = None,
-    publish: Annotated[bool, typer.Option(help="Also publish the masked complaints to the bus.")] = False,
+    publish: Annotated[
+        bool, typer.Option(hidden=True, help="Kept for old scripts: an import always publishes.")
+    ] = True,
+    drain: Annotated[
+        bool | None,
+        typer.Option(
+            "--drain/--no-drain",
+            help="Run the complaints consumer here until the topic is drained (default: with the embedded bus).",
+        ),
+    ] = None,
+    idle: Annotated[float, typer.Option(help="Seconds without messages that end --drain.")] = 0.5,
     sync: Annotated[
-        bool, typer.Option(help="First read new lead events and listings into the seller directory.")
+        bool,
+        typer.Option(help="While draining, also read new lead events and listings into the seller directory."),
     ] = True,
     user: UserOpt = None,
     role: RoleOpt = Role.admin,
     region: RegionOpt = None,
 ) -> None:
-    """Import a complaint file: bad rows are reported by row number and skipped, the rest are stored
-    (idempotent by complaint id), matched to sellers and, with --publish, sent on the bus."""
+    """Import a complaint file: bad rows are reported by row number and skipped (and dead-lettered with
+    their reason), the rest are published masked on the complaints topic for the consumer to store
+    (idempotent by complaint id) and match to sellers; their personal data is sealed in the store."""
+    del publish
     actor = _actor(user, role, region)
+    settings = get_settings()
+    if drain is None:
+        drain = not settings.kafka
     try:
         columns = load_mapping(mapping) if mapping else None
         table = open_table(file, sheet=sheet, mapping=columns)
     except (FileError, ValueError, OSError) as exc:
         err.print(message("无法读取", exc), highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_UNUSABLE) from None
-    service = _service(publish)
+    service = _service(publish=True)
     shown = 0
 
     def on_error(error: RowError) -> None:
@@ -132,9 +169,15 @@ def import_(
             err.print(message("跳过", error, "red"), highlight=False, soft_wrap=True)
 
     try:
-        if sync:
-            _sync(service)
         report = service.import_table(table, actor, on_error)
+        if drain:
+            _drain(service, rematch=sync, idle_s=idle if not settings.kafka else max(idle, 10.0))
+        else:
+            err.print(
+                Text(f"已发布 {report.published} 条投诉到 {service.topics.complaints if service.topics else ''}；"
+                     "写入投诉库由 `sweep consume complaints` 完成"),
+                highlight=False,
+            )  # fmt: skip
     except FileError as exc:
         err.print(message("无法读取", exc), highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_UNUSABLE) from None
@@ -156,12 +199,9 @@ def _report_table(report: ImportReport) -> Table:
     table.add_column("", justify="right")
     for label, value in (
         ("读取行数 rows", report.rows),
-        ("新增 created", report.created),
-        ("更新 updated", report.updated),
-        ("未变 unchanged", report.unchanged),
+        ("发布 published", report.published),
         ("跳过 rejected", report.error_count),
         ("重复编号 duplicates", report.duplicates),
-        ("匹配到卖家 matched", report.matched),
     ):
         table.add_row(Text(label), Text(str(value), style="bold red" if "rejected" in label and value else ""))
     if report.encoding:

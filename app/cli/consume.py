@@ -25,7 +25,7 @@ TopicsOpt = typer.Option(
     [], "--topic", help="topics to consume (repeatable; default: {SWEEP_TOPIC_PREFIX}.leads and .listings)"
 )
 
-app = typer.Typer(help="Run consumers of the bus (indexer, detector, dead letters).", no_args_is_help=True)
+app = typer.Typer(help="Run consumers of the bus (indexer, detector, complaints).", no_args_is_help=True)
 
 
 @app.callback()
@@ -173,6 +173,85 @@ def detector(
     for name in _DETECTOR_COLUMNS:
         table.add_column(name, justify="right")
     table.add_row(*(cell(d[name]) for name in _DETECTOR_COLUMNS))
+    console.print(table)
+
+
+_COMPLAINT_COLUMNS = (
+    "messages",
+    "complaints",
+    "created",
+    "updated",
+    "unchanged",
+    "matched",
+    "sellers_changed",
+    "rematched",
+    "deadlettered",
+    "retries",
+    "rate",
+    "elapsed_s",
+)
+
+
+@app.command("complaints")
+def complaints(
+    group: str = typer.Option(
+        "sweep-complaints", "--group", help="consumer group; processes in one group share partitions"
+    ),
+    until_idle: bool = typer.Option(False, "--until-idle", help="exit once nothing arrived for --idle seconds"),
+    idle: float = typer.Option(2.0, "--idle", help="idle seconds before --until-idle exits"),
+    batch: int = typer.Option(1000, "--batch", help="max messages per poll / store call"),
+    every: float = typer.Option(5.0, "--every", help="seconds between progress lines"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="only the final summary"),
+    rematch: bool = typer.Option(
+        True, "--rematch/--no-rematch", help="also read .leads and .listings: new sellers re-match complaints"
+    ),
+    stuck_after: float = typer.Option(
+        120.0, "--stuck-after", help="seconds one batch may keep failing before the health says stuck"
+    ),
+) -> None:
+    """Store {SWEEP_TOPIC_PREFIX}.complaints in the complaint store (the complaints index with
+    SWEEP_SEARCH_URL) and match them to sellers; re-match when leads bring new sellers.
+
+    At-least-once and idempotent by complaint id; what cannot be read goes to .deadletter (masked).
+    Stops cleanly on SIGTERM/SIGINT.
+    """
+    from adapters import open_bus, open_complaint_store, open_seller_directory
+    from complaints.service import ComplaintWriter
+    from consumers.complaints import ComplaintConsumer
+    from sweep.settings import get_settings
+
+    console = _consumer_console()
+    stop = _stop_on_signals(console)
+    on_batch = _progress(
+        console,
+        None if quiet else every,
+        ("messages", "complaints", "created", "updated", "matched", "rematched", "deadlettered", "retries"),
+    )
+    on_retry = _health_line(console)
+
+    bus = open_bus()
+    store = open_complaint_store()
+    directory = open_seller_directory()
+    try:
+        worker = ComplaintConsumer(
+            bus,
+            ComplaintWriter(store, directory),
+            topics=get_settings().topics,
+            group=group,
+            batch=batch,
+            rematch=rematch,
+            stuck_after_s=stuck_after,
+        )
+        stats = worker.run(stop_when_idle=until_idle, idle_s=idle, stop=stop, on_batch=on_batch, on_retry=on_retry)
+    finally:
+        directory.close()
+        store.close()
+        bus.close()
+    d = stats.as_dict()
+    table = Table(title=cell(f"complaints [{group}]"), show_header=True)
+    for name in _COMPLAINT_COLUMNS:
+        table.add_column(name, justify="right")
+    table.add_row(*(cell(d[name]) for name in _COMPLAINT_COLUMNS))
     console.print(table)
 
 

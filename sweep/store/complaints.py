@@ -10,8 +10,13 @@ SellerDirectory is what the matcher knows of sellers: one row per shop (platform
 lead events or listings, with its name, USCC, region, listing URLs and lead ids. It grows from the
 bus, so matching never has to load the leads themselves.
 
-The embedded implementation is `adapters.store.complaints_sqlite`; a search-engine complaints index
-(CJK analysis, facets) is another adapter of the same ComplaintStore port.
+The two parts are written apart on purpose: an import seals the personal data into the store at once
+(`put_personal`) and sends the masked record on the bus, where the complaints consumer upserts it with
+`personal=None` (which leaves the sealed part as it is). So no message ever carries a protected value.
+
+The embedded implementation is `adapters.store.complaints_sqlite`; the production one is a complaints
+index in Elasticsearch/OpenSearch (`adapters.store.searchengine.complaints`: CJK analysis, facets), its
+personal data sealed in an index of its own.
 """
 
 from __future__ import annotations
@@ -31,7 +36,8 @@ class ComplaintRecord:
     matcher looks sellers up by (so that a seller arriving later finds the complaints about it)."""
 
     complaint: Complaint
-    personal: PersonalData
+    personal: PersonalData | None
+    """None: leave the stored personal data as it is (the consumer's writes; the import sealed it)."""
     match_keys: Sequence[str] = ()
 
 
@@ -129,7 +135,18 @@ def aggregate_complaints(complaints: Iterable[Complaint], *, top: int = 10) -> C
 class ComplaintStore(ABC):
     @abstractmethod
     def upsert(self, records: Iterable[ComplaintRecord]) -> UpsertStats:
-        """Create or replace complaints by id; a record equal to the stored one counts as unchanged."""
+        """Create or replace complaints by id; a record equal to the stored one counts as unchanged (the
+        masked record and its keys are compared; personal data is written when given, never compared).
+        The sellers a complaint is matched to survive a replacement."""
+
+    @abstractmethod
+    def put_personal(self, personal: Iterable[PersonalData]) -> None:
+        """Seal and store (replace) the personal data of these complaints, whether or not their masked
+        records exist yet (the import writes it before the consumer writes the record)."""
+
+    def personal_data_many(self, complaint_ids: Sequence[str]) -> dict[str, PersonalData]:
+        """The unmasked values of those ids that have them (for merging an update file)."""
+        return {cid: p for cid in complaint_ids if (p := self.personal_data(cid)) is not None}
 
     @abstractmethod
     def get(self, complaint_id: str) -> Complaint | None:

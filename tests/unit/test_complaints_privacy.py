@@ -16,6 +16,7 @@ from adapters import open_audit_log, open_bus, open_complaint_store, open_seller
 from app.cli.main import app
 from complaints.readers import open_table
 from complaints.service import ComplaintService, Refused, Topics
+from consumers.complaints import drain
 from sweep.audit import verify_chain
 from sweep.bus.base import TOPIC_COMPLAINTS, TOPIC_DEADLETTER
 from sweep.people import Actor, Role
@@ -46,6 +47,7 @@ def imported(caplog: pytest.LogCaptureFixture) -> ComplaintService:
     actor = Actor("importer", Role.operator)
     for name in ("merged_header.xlsx", "gb18030.csv", "lines.jsonl"):
         service.import_table(open_table(DATA / name), actor)
+    drain(service.bus, service.writer, rematch=False)  # the complaints consumer stores what was published
     yield service
     service.store.close()
     service.directory.close()
