@@ -15,6 +15,7 @@ COPY complaints ./complaints
 COPY workspace ./workspace
 COPY operations ./operations
 COPY evidence ./evidence
+COPY reports ./reports
 COPY demomall ./demomall
 COPY services ./services
 RUN pip wheel --wheel-dir /wheels .

@@ -2,6 +2,7 @@
 
 composition root   app/             imports anything; nothing imports it
 capabilities       spiders/ rules/ consumers/ complaints/ workspace/ operations/ evidence/
+                   reports/
                                     import the core, adapters and each other (no cycles)
 adapters           adapters/        import the core only
 core               sweep/           imports nothing of the above
@@ -28,6 +29,7 @@ PACKAGES = (
     "workspace",
     "operations",
     "evidence",
+    "reports",
     "adapters",
     "sweep",
     "services",
@@ -40,9 +42,10 @@ ALLOWED: dict[str, set[str]] = {
     "consumers": {"sweep", "adapters", "rules", "complaints", "consumers"},
     "spiders": {"sweep", "adapters", "rules", "evidence", "spiders"},
     "complaints": {"sweep", "adapters", "complaints"},
-    "workspace": {"sweep", "spiders", "complaints", "operations", "evidence", "workspace"},
+    "workspace": {"sweep", "spiders", "complaints", "operations", "evidence", "reports", "workspace"},
     "operations": {"sweep", "adapters", "spiders", "operations"},
     "evidence": {"sweep", "adapters", "evidence"},
+    "reports": {"sweep", "reports"},
     "services": {"services"},
     "demomall": {"sweep", "demomall"},
     "app": set(PACKAGES),

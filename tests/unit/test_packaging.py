@@ -32,6 +32,7 @@ def test_the_house_has_the_expected_packages() -> None:
         "workspace",
         "operations",
         "evidence",
+        "reports",
         "demomall",
         "services",
     }
