@@ -148,18 +148,40 @@ LISTINGS_MAPPING: dict[str, Any] = {
 }
 
 COMPLAINTS_MAPPING: dict[str, Any] = {
+    # the masked records of `adapters.store.searchengine.complaints`; personal data is sealed elsewhere
     "dynamic": False,
     "properties": {
         "complaint_id": _KW,
         "received_at": _DATE,
+        "received_month": _KW,
         "platform": _KW,
         "shop_name": _text(keyword=True),
+        "seller_name": _text(keyword=True),
         "shop_uscc": _KW,
+        "shop_id": _KW,
+        "url": _STORED_ONLY,
         "product": _text(keyword=True),
         "text": _text(),
+        "demand": _text(),
+        "result": _text(),
+        "category_code": _KW,
+        "category": _text(keyword=True),
+        "kind": _KW,
+        "status": _KW,
+        "closed_at": _DATE,
+        "recovered_loss": {"type": "float"},
+        "region": _KW,
+        "handler": _KW,
         # personal data arrives masked and is never searchable
         "complainant_name": _STORED_ONLY,
         "complainant_phone": _STORED_ONLY,
+        "complainant_id_number": _STORED_ONLY,
+        "complainant_address": _STORED_ONLY,
+        "pii_kinds": _KW,
+        "match_keys": _KW,
+        "matched": {"type": "boolean"},
+        "matches": {"type": "object", "enabled": False},
+        "digest": _STORED_ONLY,
     },
 }
 
