@@ -182,6 +182,8 @@ COMPLAINTS_MAPPING: dict[str, Any] = {
         "matched": {"type": "boolean"},
         "matches": {"type": "object", "enabled": False},
         "digest": _STORED_ONLY,
+        # text, shop, seller, product, demand, category folded (full-width, traditional) as the leads'
+        "search": _text(),
     },
 }
 
