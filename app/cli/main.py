@@ -12,6 +12,7 @@ from app.cli import (
     ingest,
     jobs,
     leads,
+    report,
     rules,
     scan,
     schedule,
@@ -55,6 +56,7 @@ app.add_typer(complaints.app, name="complaints")
 app.add_typer(targets.app, name="targets")
 app.add_typer(schedule.app, name="schedule")
 app.add_typer(jobs.app, name="jobs")
+app.add_typer(report.app, name="report")
 app.command("scheduler", help="Fire due crawl schedules (several may run; each run fires once).")(scheduler.scheduler)
 app.command("crawl-worker", help="Crawl requests from the shared frontier (a consumer group of workers).")(
     worker.crawl_worker
