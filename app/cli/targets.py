@@ -180,3 +180,88 @@ def remove(name: Annotated[str, typer.Argument(help="Target name or id.")]) -> N
     store.remove_target(target.id)
     store.close()
     console.print(cell(f"target {target.name} removed"))
+
+
+@app.command("suggestions")
+def suggestions_(limit: int = 50, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Crawl targets suggested by complaints: unmatched complaints naming a shop address or shop id."""
+    from adapters import open_complaint_store
+    from operations.suggestions import suggestions
+
+    complaints = open_complaint_store()
+    try:
+        found = suggestions(complaints, limit=limit)
+    finally:
+        complaints.close()
+    if as_json:
+        for s in found:
+            json_line(
+                {
+                    "complaint_id": s.complaint_id,
+                    "received_at": s.received_at.isoformat(),
+                    "platform": s.platform,
+                    "shop_name": s.shop_name,
+                    "shop_id": s.shop_id,
+                    "url": s.url,
+                }
+            )
+        return
+    table = Table("complaint", "platform", "shop", "shop id", "address")
+    for s in found:
+        table.add_row(
+            cell(s.complaint_id),
+            cell(s.platform or "-"),
+            cell(s.shop_name or "-"),
+            cell(s.shop_id or "-"),
+            cell(s.url or "-"),
+        )
+    console.print(table)
+
+
+@app.command("accept-suggestion")
+def accept_suggestion(
+    complaint_id: Annotated[str, typer.Argument(help="The complaint (登记编号) whose shop to crawl.")],
+    base_url: Annotated[
+        str | None, typer.Option("--base-url", help="The site, when the complaint gives no web address.")
+    ] = None,
+    spider: Annotated[str, typer.Option(help="Spider that crawls the site.")] = "demo_mall",
+    run: Annotated[bool, typer.Option("--run", help="Start its first run now (trigger: complaint).")] = False,
+) -> None:
+    """Accept a complaint's suggestion: its shop becomes a target named complaint-<id>."""
+    import getpass
+    import os
+
+    from adapters import open_complaint_store
+    from operations.suggestions import SuggestionError, accept, launch_first_run
+    from spiders.frontier import spider_class
+
+    try:
+        spider_class(spider)
+    except KeyError as exc:
+        err.print(message("error:", exc.args[0]))
+        raise typer.Exit(2) from None
+    store, complaints = ops_store(), open_complaint_store()
+    try:
+        target = accept(store, complaints, complaint_id, spider=spider, base_url=base_url)
+    except (SuggestionError, TargetExistsError) as exc:
+        err.print(message("error:", exc))
+        raise typer.Exit(1) from None
+    finally:
+        complaints.close()
+    console.print(cell(f"target {target.id} {target.name} added (from complaint {complaint_id})"))
+    if run:
+        bus = frontier_bus()
+        try:
+            job = launch_first_run(
+                store,
+                bus,
+                get_settings().topics.crawl_requests,
+                target,
+                requested_by=os.environ.get("SWEEP_USER") or getpass.getuser(),
+            )
+        finally:
+            bus.close()
+            store.close()
+        console.print(cell(f"job {job.id} queued for {target.name}"))
+    else:
+        store.close()
