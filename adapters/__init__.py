@@ -2,7 +2,8 @@
 
     bus/     the Bus port: SQLite log (embedded) and Apache Kafka
     store/   the LeadStore port: SQLite + FTS5 (embedded) and Elasticsearch/OpenSearch (searchengine/);
-             the ComplaintStore and SellerDirectory ports: SQLite (complaints_sqlite)
+             the ComplaintStore port: SQLite (complaints_sqlite) and the complaints index
+             (searchengine/complaints); the SellerDirectory port: SQLite (complaints_sqlite)
     people/  people's state (SQLAlchemy: SQLite or PostgreSQL), which is also the one hash-chained audit log
 
 `open_bus` and `open_lead_store` choose one from settings: the one place that knows every backend. The
@@ -44,7 +45,7 @@ def open_lead_store(settings: Settings | None = None) -> LeadStore:
     return SqliteLeadStore(settings.store_db)
 
 
-# -- complaints: embedded stores (a search-engine complaints index is another ComplaintStore adapter) -----
+# -- complaints: the SQLite store embedded, the complaints index with a search engine ---------------------
 PII_KEY_ENV = "SWEEP_PII_KEY"
 PII_KEY_FILE = "pii.key"
 
@@ -85,10 +86,19 @@ def pii_key(settings: Settings | None = None) -> bytes:
     return path.read_bytes().strip()
 
 
-def open_complaint_store(settings: Settings | None = None) -> ComplaintStore:
+def open_complaint_store(settings: Settings | None = None, *, refresh: bool | str = False) -> ComplaintStore:
+    """The complaints index of `SWEEP_SEARCH_URL` when one is set (its personal data sealed in an index
+    of its own), else `complaints.sqlite` in the data dir. `refresh` ("wait_for": writes are searchable
+    when the call returns) matters only for the search engine; tests use it."""
+    settings = settings or get_settings()
+    if settings.search_url:
+        from adapters.store.searchengine import open_search_store
+        from adapters.store.searchengine.complaints import SearchComplaintStore
+
+        key = pii_key(settings)
+        return SearchComplaintStore(open_search_store(settings), key, refresh=refresh)
     from adapters.store.complaints_sqlite import SqliteComplaintStore
 
-    settings = settings or get_settings()
     return SqliteComplaintStore(settings.data_dir / "complaints.sqlite", pii_key(settings))
 
 
