@@ -42,14 +42,28 @@ from sweep.bus import envelope
 from sweep.bus.base import Bus, BusConsumer, Message, MessageRejectedError, Topics
 from sweep.models import LeadEvent, Listing
 from sweep.publishing import KIND_LEAD_EVENT, KIND_LISTING
+from sweep.recrawl import (
+    HEADER_JUDGED_BY,
+    HEADER_SEVERITY,
+    KIND_LISTING_GONE,
+    KIND_LISTING_SEEN,
+    ListingGone,
+    ListingSeen,
+    Observation,
+    ObservationStats,
+)
 from sweep.settings import get_settings
-from sweep.store.base import LeadStore, UpsertStats
+from sweep.store.base import Judged, LeadStore, UpsertStats
 
 log = logging.getLogger("sweep.indexer")
 
-EXPECTED_KIND: dict[str, str] = {"leads": KIND_LEAD_EVENT, "listings": KIND_LISTING}
+EXPECTED_KIND: dict[str, tuple[str, ...]] = {
+    "leads": (KIND_LEAD_EVENT,),
+    "listings": (KIND_LISTING, KIND_LISTING_SEEN, KIND_LISTING_GONE),
+}
 """What each topic role may carry (whatever the prefix); a listing on the leads topic is a producer bug,
-dead-lettered."""
+dead-lettered. The listings topic also carries a recrawl's unchanged sightings and removals
+(`sweep.recrawl`)."""
 
 DEADLETTER_HEAD_BYTES = 1024
 """Bytes of the original payload a bounded dead letter keeps (with the size and SHA-256 of all of it)."""
@@ -104,6 +118,11 @@ class IndexerStats:
     updated: int = 0
     unchanged: int = 0
     listings_written: int = 0
+    observations: int = 0
+    """Unchanged sightings and removals of listings applied (`sweep.recrawl`)."""
+    listings_seen: int = 0
+    listings_removed: int = 0
+    leads_sighted: int = 0
     deadlettered: int = 0
     deadletters_bounded: int = 0
     """Dead letters the bus refused at full size and that were sent as bounded records instead."""
@@ -165,6 +184,8 @@ class _Batch:
     prepared: list[LeadEvent] | None = None
     """The events as the store's `prepare_events` returned them (documents built ahead), if it has one."""
     listings: list[tuple[Message, Listing]] = field(default_factory=list)
+    observations: list[tuple[Message, Observation]] = field(default_factory=list)
+    """Unchanged sightings and removals of listings (`sweep.recrawl`), in bus order."""
     dead: list[_Dead] = field(default_factory=list)
 
 
@@ -289,11 +310,18 @@ class Indexer:
         batch = _Batch(messages)
         for message in messages:
             try:
-                kind, payload = envelope.decode(message.value, _expected_kind(message.topic))
+                kind, payload = envelope.decode(message.value)
+                allowed = _expected_kind(message.topic)
+                if allowed and kind not in allowed:
+                    raise envelope.EnvelopeError(f"expected kind {' or '.join(map(repr, allowed))}, got {kind!r}")
                 if kind == KIND_LEAD_EVENT:
                     batch.events.append((message, LeadEvent.model_validate(payload)))
                 elif kind == KIND_LISTING:
                     batch.listings.append((message, Listing.model_validate(payload)))
+                elif kind == KIND_LISTING_SEEN:
+                    batch.observations.append((message, ListingSeen.model_validate(payload)))
+                elif kind == KIND_LISTING_GONE:
+                    batch.observations.append((message, ListingGone.model_validate(payload)))
                 else:
                     raise envelope.EnvelopeError(f"unknown kind {kind!r}")
             except (envelope.EnvelopeError, ValidationError) as exc:
@@ -316,6 +344,7 @@ class Indexer:
         try:
             ok = self._with_retry(lambda: self._store_events(batch.events, dead, batch.prepared))
             ok = ok and self._with_retry(lambda: self._store_listings(batch.listings, dead))
+            ok = ok and self._with_retry(lambda: self._store_observations(batch.observations, dead))
             if ok and dead:
                 ok = self._with_retry(lambda: self._deadletter(dead))
             return ok
@@ -347,6 +376,7 @@ class Indexer:
         self.stats.messages += len(batch.messages)
         self.stats.lead_events += len(batch.events)
         self.stats.listings += len(batch.listings)
+        self.stats.observations += len(batch.observations)
         if on_batch is not None:
             on_batch(self.stats)
         return True
@@ -378,8 +408,10 @@ class Indexer:
     def _store_listings(self, listings: list[tuple[Message, Listing]], dead: list[_Dead]) -> None:
         if not listings:
             return
+        judged = {item.key: j for m, item in listings if (j := _judged(m))}
+        kw = {"judged": judged} if judged else {}  # stores without recrawl states take listings only
         try:
-            self.stats.listings_written += self.store.index_listings([item for _, item in listings])
+            self.stats.listings_written += self.store.index_listings([item for _, item in listings], **kw)
         except Exception as exc:
             if is_transient(exc):
                 raise
@@ -387,12 +419,38 @@ class Indexer:
             culprits: list[_Dead] = []
             for message, item in listings:
                 try:
-                    self.stats.listings_written += self.store.index_listings([item])
+                    one = {"judged": {item.key: judged[item.key]}} if item.key in judged else {}
+                    self.stats.listings_written += self.store.index_listings([item], **one)
                 except Exception as one:
                     if is_transient(one):
                         raise
                     culprits.append(_Dead(message, _error_text(one)))
             dead.extend(culprits)
+
+    def _store_observations(self, observations: list[tuple[Message, Observation]], dead: list[_Dead]) -> None:
+        """A recrawl's unchanged sightings and removals (`sweep.recrawl`), isolated like listings."""
+        if not observations:
+            return
+        try:
+            self._observed(self.store.record_observations([o for _, o in observations]))
+        except Exception as exc:
+            if is_transient(exc):
+                raise
+            log.warning("batch of %d listing observations failed (%s); isolating", len(observations), exc)
+            culprits: list[_Dead] = []
+            for message, obs in observations:
+                try:
+                    self._observed(self.store.record_observations([obs]))
+                except Exception as one:
+                    if is_transient(one):
+                        raise
+                    culprits.append(_Dead(message, _error_text(one)))
+            dead.extend(culprits)
+
+    def _observed(self, done: ObservationStats) -> None:
+        self.stats.listings_seen += done.seen
+        self.stats.listings_removed += done.removed
+        self.stats.leads_sighted += done.leads_sighted
 
     # -- dead letters -------------------------------------------------------------------------
     def _deadletter(self, dead: list[_Dead]) -> None:
@@ -568,9 +626,17 @@ def tune_gc() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
-def _expected_kind(topic: str) -> str | None:
+def _expected_kind(topic: str) -> tuple[str, ...] | None:
     role = Topics.role_of(topic)
     return EXPECTED_KIND.get(role) if role else None
+
+
+def _judged(message: Message) -> Judged | None:
+    """The crawler's verdict on a listing it judged (`sweep.recrawl` headers), if it says one."""
+    version = message.headers.get(HEADER_JUDGED_BY) if message.headers else None
+    if not version:
+        return None
+    return Judged(version, message.headers.get(HEADER_SEVERITY) or None)
 
 
 def _error_text(exc: BaseException) -> str:

@@ -302,6 +302,31 @@ class ListingSummary(_Model):
         )
 
 
+ListingStateName = Literal["online", "changed", "removed"]
+"""What the latest crawl found of a listing (`sweep.recrawl`): there and as before, there but changed
+since the crawl before, or gone (HTTP 404, a 下架 page, missing from its category)."""
+
+
+class ListingChange(_Model):
+    """One entry of a listing's history (`sweep.recrawl.ListingState.history`, copied onto its leads)."""
+
+    at: datetime
+    kind: Literal["changed", "removed", "back_online"]
+    fields: list[str] = Field(default_factory=list)
+    """What changed: title, price, description, images, attributes, shop, category, unit."""
+    title_before: str | None = None
+    title_after: str | None = None
+    price_before: float | None = None
+    price_after: float | None = None
+    reason: str | None = None
+    """Why a listing counts as removed: `http_404` (or another 4xx), `delisted` (a 下架 page),
+    `missing_from_category` (not on its category's pages in a complete crawl of them)."""
+
+
+LISTING_HISTORY_LIMIT = 32
+"""History entries a listing state (and each of its leads) keeps, newest last."""
+
+
 class LeadEvent(_Model):
     """A detection as it travels on `sweep.leads`: one sighting of a finding at a point in time."""
 
@@ -348,6 +373,24 @@ class Lead(_Model):
     detection fact, not a triage status: staff decisions and retirement are independent."""
     retired_by_rulebook: str | None = None
     """The rulebook version whose rescan retired the lead."""
+    listing_state: ListingStateName = "online"
+    """The listing's state as the latest crawl found it (`sweep.recrawl`): a listing fact, written by
+    the lead store when it applies a listing observation, never by detection or triage."""
+    listing_changed_at: datetime | None = None
+    """When the listing's content last changed (a crawl found another fingerprint)."""
+    removed_at: datetime | None = None
+    """When the listing was found gone; None while it is online (and again once it comes back)."""
+    removed_reason: str | None = None
+    listing_history: list[ListingChange] = Field(default_factory=list)
+    """The listing's changes, removals and returns (`LISTING_HISTORY_LIMIT`, newest last)."""
+
+    LISTING_FIELDS: ClassVar[tuple[str, ...]] = (
+        "listing_state",
+        "listing_changed_at",
+        "removed_at",
+        "removed_reason",
+        "listing_history",
+    )
 
     @classmethod
     def from_event(cls, event: LeadEvent) -> Lead:
@@ -408,6 +451,27 @@ class Lead(_Model):
         elif when < self.first_seen:
             update["first_seen"] = when
         return self.model_copy(update=update)
+
+    def seen_again(self, when: datetime) -> Lead:
+        """A sighting of the unchanged listing (`sweep.recrawl`: same content fingerprint, detection not
+        run again): counted like `sighted` counts (a replay changes nothing, a late sighting still
+        counts) and `last_seen` moves, but the detection facts stay those of the judged copy."""
+        recent = self.recent_sightings or [self.last_seen]
+        if when in recent or self.first_seen <= when < min(recent):
+            return self
+        window = sorted({*recent, when})[-SIGHTING_WINDOW:]
+        update: dict[str, Any] = {"times_seen": self.times_seen + 1, "recent_sightings": window}
+        if when > self.last_seen:
+            update["last_seen"] = when
+        elif when < self.first_seen:
+            update["first_seen"] = when
+        return self.model_copy(update=update)
+
+    def with_listing_facts(self, facts: dict[str, Any]) -> Lead:
+        """The lead with the listing's state (`LISTING_FIELDS`, as `sweep.recrawl.ListingState.lead_facts`
+        gives them); itself when nothing differs, so a store can skip the write."""
+        update = {k: v for k, v in facts.items() if k in self.LISTING_FIELDS and getattr(self, k) != v}
+        return self.model_copy(update=update) if update else self
 
     def _rejudged_by(self, version: str | None) -> bool:
         """Whether a finding of the latest sighting by `version` is a new judgement of it: another book

@@ -9,6 +9,7 @@ from datetime import datetime
 from sweep.bus import envelope
 from sweep.bus.base import Bus, Topics
 from sweep.models import Finding, LeadEvent, Listing
+from sweep.recrawl import KIND_LISTING_GONE, KIND_LISTING_SEEN, ListingGone, ListingSeen
 from sweep.settings import get_settings
 
 KIND_LISTING = "listing"
@@ -23,10 +24,19 @@ class Publisher:
         self.topics = topics or get_settings().topics
         self.listings = 0
         self.lead_events = 0
+        self.observations = 0
 
-    def publish_listing(self, listing: Listing) -> None:
-        self.bus.publish(self.topics.listings, listing.key, envelope.encode(KIND_LISTING, listing))
+    def publish_listing(self, listing: Listing, headers: dict[str, str] | None = None) -> None:
+        """A listing (new or changed content); `headers` carry the crawler's verdict (`sweep.recrawl`)."""
+        self.bus.publish(self.topics.listings, listing.key, envelope.encode(KIND_LISTING, listing), headers)
         self.listings += 1
+
+    def publish_observation(self, observation: ListingSeen | ListingGone) -> None:
+        """An unchanged sighting or a removal (`sweep.recrawl`), keyed like the listing so it stays in
+        order with the listing's copies on the listings topic."""
+        kind = KIND_LISTING_SEEN if isinstance(observation, ListingSeen) else KIND_LISTING_GONE
+        self.bus.publish(self.topics.listings, observation.key, envelope.encode(kind, observation))
+        self.observations += 1
 
     def publish_findings(
         self, listing: Listing, findings: Iterable[Finding], observed_at: datetime | None = None

@@ -14,6 +14,11 @@ Layout, chosen so that a write costs the same at 10 thousand leads as at a milli
 * `facet_counts` keeps the facet counts over all leads, updated in the same transaction as the leads,
   so the triage landing page (no search, no filter) reads 7 x 50 rows instead of counting a million.
 
+* `listing_state` keeps each listing's recrawl state (`sweep.recrawl.ListingState`: content fingerprint,
+  history, interval) beside `listings`, with the columns that `listings_in_category` and `due_listings`
+  select on; it is written with the listing copy (or by `record_observations`) in one transaction, and
+  with the listing's leads when they get its state.
+
 Detection updates go through `Lead.sighted` (the same merge the search-engine backends use), so a
 replayed sighting changes nothing and triage fields are never touched by detection. The search string
 is parsed by `sweep.query` and translated to an FTS5 MATCH here.
@@ -30,11 +35,22 @@ from pathlib import Path
 from typing import Any
 
 from adapters.store import cjk
-from sweep.models import SEVERITY_RANK, Lead, LeadEvent, Listing, TriageStatus, parse_time
+from sweep.models import SEVERITY_RANK, Lead, LeadEvent, Listing, TriageStatus, parse_time, utcnow
 from sweep.query import SearchQuery, parse
+from sweep.recrawl import (
+    ListingGone,
+    ListingSeen,
+    ListingState,
+    Observation,
+    ObservationStats,
+    RecrawlPolicy,
+    candidate_lead_ids,
+    leads_after,
+)
 from sweep.store.base import (
     FACET_SIZE,
     FACETS,
+    Judged,
     LeadAggregates,
     LeadQuery,
     LeadSearchResult,
@@ -46,10 +62,11 @@ from sweep.store.base import (
     priority_sort_key,
 )
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 """`PRAGMA user_version` of the layout below; 0 with a `leads.doc` column is the first layout. 3 adds
 `leads.rulebook_version` and `leads.retired_at` (added in place to a layout 2 file, see `_ADDED_COLUMNS`).
-4 adds `leads.neg_priority` (`priority_sort_key`, negated), added in place and filled on open."""
+4 adds `leads.neg_priority` (`priority_sort_key`, negated), added in place and filled on open.
+5 adds the `listing_state` table (incremental recrawl), created empty in place."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS leads (
@@ -102,6 +119,16 @@ CREATE TABLE IF NOT EXISTS listings (
     doc BLOB NOT NULL,
     crawled_at TEXT
 );
+CREATE TABLE IF NOT EXISTS listing_state (
+    key TEXT PRIMARY KEY,
+    platform TEXT NOT NULL,
+    category TEXT,
+    state TEXT NOT NULL,
+    next_due REAL NOT NULL,
+    doc BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS listing_state_category ON listing_state (platform, category, state);
+CREATE INDEX IF NOT EXISTS listing_state_due ON listing_state (next_due);
 """
 
 _ROW_COLUMNS = (
@@ -233,6 +260,8 @@ class SqliteLeadStore(LeadStore):
         self._conn.execute("PRAGMA cache_size=-262144")
         self._conn.execute("PRAGMA mmap_size=8589934592")
         self._lock = threading.RLock()
+        self.recrawl_policy = RecrawlPolicy.from_settings()
+        """Bounds of the per-listing recrawl intervals (`sweep.recrawl`), from the settings."""
         self._open()
 
     # -- schema ---------------------------------------------------------------------------------
@@ -416,8 +445,13 @@ class SqliteLeadStore(LeadStore):
             self._flush_counts(counts)
         return retired
 
-    def index_listings(self, listings: Iterable[Listing]) -> int:
+    def index_listings(self, listings: Iterable[Listing], *, judged: Mapping[str, Judged] | None = None) -> int:
+        """The latest copy of each listing, and its recrawl state (`sweep.recrawl`), in one transaction;
+        a listing whose content changed gives its leads the state (changed, history)."""
+        listings = list(listings)
         rows = [(item.key, item.model_dump_json().encode(), item.crawled_at) for item in listings]
+        judged = judged or {}
+        policy = self.recrawl_policy
         with self._lock, self._conn:
             self._conn.execute("BEGIN IMMEDIATE")
             self._conn.executemany(
@@ -427,7 +461,154 @@ class SqliteLeadStore(LeadStore):
                 "OR excluded.crawled_at >= listings.crawled_at",
                 rows,
             )
+            states = self._load_states(item.key for item in listings)
+            written: dict[str, ListingState] = {}
+            changed: list[ListingState] = []
+            for item in listings:
+                at = parse_time(item.crawled_at) or utcnow()
+                verdict = judged.get(item.key)
+                kw = {
+                    "judged_by": verdict.rulebook_version if verdict else None,
+                    "severity": verdict.severity if verdict else None,
+                }
+                before = written.get(item.key) or states.get(item.key)
+                if before is None:
+                    written[item.key] = ListingState.first(item, at, policy, **kw)
+                    continue
+                after = before.observed(item, at, policy, judged=verdict is not None, **kw)
+                if after is not before:
+                    written[item.key] = after
+                    if after.content_since != before.content_since or after.state != before.state:
+                        changed.append(after)
+            self._write_states(written.values())
+            if changed:
+                self._update_leads({s.key: (s, None) for s in changed})
         return len(rows)
+
+    # -- incremental recrawl ----------------------------------------------------------------------
+    def _load_states(self, keys: Iterable[str]) -> dict[str, ListingState]:
+        ids = list(dict.fromkeys(keys))
+        out: dict[str, ListingState] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            for key, doc in self._conn.execute(
+                f"SELECT key, doc FROM listing_state WHERE key IN ({','.join('?' * len(chunk))})", chunk
+            ):
+                out[key] = ListingState.model_validate_json(doc)
+        return out
+
+    def _write_states(self, states: Iterable[ListingState]) -> None:
+        self._conn.executemany(
+            "INSERT INTO listing_state (key, platform, category, state, next_due, doc) VALUES (?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET platform = excluded.platform, category = excluded.category, "
+            "state = excluded.state, next_due = excluded.next_due, doc = excluded.doc",
+            [
+                (st.key, st.platform, st.category, st.state, _ts(st.next_due), st.model_dump_json().encode())
+                for st in states
+            ],
+        )
+
+    def _update_leads(
+        self, updates: dict[str, tuple[ListingState, datetime | None]]
+    ) -> tuple[int, dict[str, str | None]]:
+        """Give each listing's leads its state (and with a time, sight its current leads); inside the
+        caller's transaction. Returns (leads sighted, key -> highest severity of its current leads)."""
+        wanted: dict[str, str] = {}
+        for key, (state, _at) in updates.items():
+            for lead_id in candidate_lead_ids(state.platform, state.listing_id):
+                wanted[lead_id] = key
+        stored = self._load(wanted)
+        per_listing: dict[str, dict[str, Lead]] = {key: {} for key in updates}
+        for lead_id, (_row_id, lead) in stored.items():
+            per_listing[wanted[lead_id]][lead_id] = lead
+        counts: Counter[tuple[str, str]] = Counter()
+        sighted = 0
+        severities: dict[str, str | None] = {}
+        for key, (state, at) in updates.items():
+            changed, n, severity = leads_after(state, per_listing[key], at)
+            sighted += n
+            severities[key] = severity
+            for lead_id, lead in changed.items():
+                self._write(lead, stored[lead_id], counts)
+        self._flush_counts(counts)
+        return sighted, severities
+
+    def listing_states(self, keys: Iterable[str]) -> dict[str, ListingState]:
+        with self._lock:
+            return self._load_states(keys)
+
+    def record_observations(self, observations: Iterable[Observation]) -> ObservationStats:
+        """All observations in one transaction, in order (a later one sees what an earlier one did)."""
+        observations = list(observations)
+        stats = ObservationStats()
+        if not observations:
+            return stats
+        policy = self.recrawl_policy
+        with self._lock, self._conn:
+            self._conn.execute("BEGIN IMMEDIATE")
+            states = self._load_states(o.key for o in observations)
+            written: dict[str, ListingState] = {}
+            leads: dict[str, tuple[ListingState, datetime | None]] = {}
+            for obs in observations:
+                before = written.get(obs.key) or states.get(obs.key)
+                if before is None:
+                    stats.unknown += 1
+                    continue
+                if isinstance(obs, ListingSeen):
+                    after = before.seen(obs, policy)
+                    if after is before:
+                        stats.unchanged += 1
+                        continue
+                    stats.seen += 1
+                    sight = obs.seen_at if obs.fingerprint == after.fingerprint else None
+                    previous = leads.get(obs.key)
+                    leads[obs.key] = (after, sight or (previous[1] if previous else None))
+                else:
+                    assert isinstance(obs, ListingGone)
+                    after = before.gone(obs, policy)
+                    if after is before:
+                        stats.unchanged += 1
+                        continue
+                    stats.removed += 1
+                    leads[obs.key] = (after, None)
+                written[obs.key] = after
+            if leads:
+                sighted, severities = self._update_leads(leads)
+                stats.leads_sighted += sighted
+                for key, (_state, at) in leads.items():
+                    if at is not None:  # the current leads are known: their severity sets the interval
+                        written[key] = written[key].with_severity(severities[key], policy)
+            self._write_states(written.values())
+        return stats
+
+    def listings_in_category(self, platform: str, category: str) -> Iterator[ListingState]:
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT doc FROM listing_state WHERE platform = ? AND category = ? AND state != 'removed' ORDER BY key",
+                (platform, category),
+            ).fetchall()
+        for (doc,) in rows:
+            yield ListingState.model_validate_json(doc)
+
+    def due_listings(
+        self, now: datetime, *, platform: str | None = None, limit: int = 1000, include_removed: bool = False
+    ) -> list[ListingState]:
+        where, args = ["next_due <= ?"], [_ts(now)]
+        if platform is not None:
+            where.append("platform = ?")
+            args.append(platform)
+        if not include_removed:
+            where.append("state != 'removed'")
+        with self._lock:
+            rows = self._conn.execute(
+                f"SELECT doc FROM listing_state WHERE {' AND '.join(where)} ORDER BY next_due, key LIMIT ?",
+                [*args, max(0, limit)],
+            ).fetchall()
+        return [ListingState.model_validate_json(doc) for (doc,) in rows]
+
+    def count_listing_states(self) -> int:
+        with self._lock:
+            return self._conn.execute("SELECT COUNT(*) FROM listing_state").fetchone()[0]
 
     def set_status(
         self, lead_id: str, status: TriageStatus, *, assignee: str | None = None, note: str | None = None

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from sweep.models import SEVERITY_RANK, Lead, LeadEvent, Listing, TriageStatus
+from sweep.recrawl import ListingState, Observation, ObservationStats
 
 
 @dataclass(slots=True)
@@ -157,14 +158,28 @@ class LeadAggregates:
     """Status -> `AGE_BUCKETS` key -> leads (age at the `now` given)."""
 
 
+@dataclass(frozen=True, slots=True)
+class Judged:
+    """The verdict a crawler's rulebook gave a listing it published (headers `sweep-judged-by` and
+    `sweep-severity`): the rulebook version and the highest severity found (None for no finding)."""
+
+    rulebook_version: str
+    severity: str | None = None
+
+
 class LeadStore(ABC):
     @abstractmethod
     def apply_events(self, events: Iterable[LeadEvent]) -> UpsertStats:
         """Create or update leads from sightings, idempotently."""
 
     @abstractmethod
-    def index_listings(self, listings: Iterable[Listing]) -> int:
-        """Keep the latest copy of each listing (by platform:listing_id); returns how many were written."""
+    def index_listings(self, listings: Iterable[Listing], *, judged: Mapping[str, Judged] | None = None) -> int:
+        """Keep the latest copy of each listing (by platform:listing_id); returns how many were written.
+
+        The real stores also keep each listing's recrawl state (`sweep.recrawl.ListingState`: content
+        fingerprint, history, interval) and, when a listing's content changed, give its leads the
+        listing's state (`Lead.LISTING_FIELDS`). `judged` (key -> `Judged`) holds the verdict of the
+        crawler that ran the rulebook on a listing (the `sweep-judged-by`/`sweep-severity` headers)."""
 
     @abstractmethod
     def get(self, lead_id: str) -> Lead | None: ...
@@ -243,6 +258,31 @@ class LeadStore(ABC):
                 break
             page.search_after = result.next_cursor
         return aggregate_rows(rows, first_from=first_from, first_to=first_to, now=now, top=top)
+
+    # -- incremental recrawl (`sweep.recrawl`); concrete so that stores without it still load ---------
+    def listing_states(self, keys: Iterable[str]) -> dict[str, ListingState]:
+        """key (platform:listing_id) -> the kept recrawl state, for the keys that have one. A crawler
+        calls it once per category page; the real stores answer in one round trip."""
+        return {}
+
+    def record_observations(self, observations: Iterable[Observation]) -> ObservationStats:
+        """Apply unchanged sightings (`ListingSeen`) and removals (`ListingGone`), idempotently: the
+        listing's state moves, and so do its leads (sighting count and last_seen of the current leads
+        for a sighting; `listing_state`/`removed_at`/history for all of them). Triage and detection
+        facts are never touched. Observations of unknown listings are counted and ignored."""
+        raise NotImplementedError(f"{type(self).__name__} keeps no listing states")
+
+    def listings_in_category(self, platform: str, category: str) -> Iterator[ListingState]:
+        """The states of the listings of a category that are not removed (for "missing from its
+        category": the crawler compares them with what a complete crawl of the category's pages found)."""
+        return iter(())
+
+    def due_listings(
+        self, now: datetime, *, platform: str | None = None, limit: int = 1000, include_removed: bool = False
+    ) -> list[ListingState]:
+        """The listings whose recrawl is due at `now` (`next_due <= now`), most overdue first, at most
+        `limit`; removed ones only with `include_removed`."""
+        return []
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""
