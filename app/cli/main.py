@@ -9,6 +9,7 @@ from app.cli import (
     complaints,
     consume,
     demo,
+    evidence,
     ingest,
     jobs,
     leads,
@@ -56,6 +57,7 @@ app.add_typer(complaints.app, name="complaints")
 app.add_typer(targets.app, name="targets")
 app.add_typer(schedule.app, name="schedule")
 app.add_typer(jobs.app, name="jobs")
+app.add_typer(evidence.app, name="evidence")
 app.add_typer(report.app, name="report")
 app.command("scheduler", help="Fire due crawl schedules (several may run; each run fires once).")(scheduler.scheduler)
 app.command("crawl-worker", help="Crawl requests from the shared frontier (a consumer group of workers).")(
