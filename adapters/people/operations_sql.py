@@ -20,6 +20,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     Connection,
+    Float,
     Index,
     Integer,
     MetaData,
@@ -47,6 +48,8 @@ from sweep.store.operations import (
     JobStats,
     OperationsStore,
     Schedule,
+    TakedownCheck,
+    TakedownOutcome,
     Target,
     TargetExistsError,
     Trigger,
@@ -150,6 +153,27 @@ crawl_alerts = Table(
     Column("target_name", String(128), nullable=False),
     Column("message", Text, nullable=False),
     Column("delivered", Text, nullable=False, default=""),
+    sqlite_autoincrement=True,
+)
+
+crawl_takedown_checks = Table(
+    "crawl_takedown_checks",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("lead_id", String(128), nullable=False),
+    Column("platform", String(64), nullable=False),
+    Column("listing_id", String(128), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("checked_at", UtcTime, nullable=False),
+    Column("job_id", String(40), nullable=False, default=""),
+    Column("http_status", Integer),
+    Column("relisted_id", String(128)),
+    Column("relisted_url", Text),
+    Column("similarity", Float),
+    Column("detail", Text, nullable=False, default=""),
+    Column("case_ids", Text, nullable=False, default="[]"),
+    Index("crawl_takedown_checks_lead", "lead_id", "id"),
     sqlite_autoincrement=True,
 )
 
@@ -518,6 +542,58 @@ class SqlOperationsStore(OperationsStore):
     def set_alert_delivered(self, alert_id: int, delivered: str) -> None:
         with self._writer.begin() as conn:
             conn.execute(update(crawl_alerts).where(crawl_alerts.c.id == alert_id).values(delivered=delivered))
+
+    # -- takedown checks -------------------------------------------------------------------------
+    def add_takedown_checks(self, checks: Sequence[TakedownCheck]) -> None:
+        with self._writer.begin() as conn:
+            for c in checks:
+                result = conn.execute(
+                    insert(crawl_takedown_checks).values(
+                        lead_id=c.lead_id,
+                        platform=c.platform,
+                        listing_id=c.listing_id,
+                        url=c.url,
+                        outcome=str(c.outcome),
+                        checked_at=c.checked_at,
+                        job_id=c.job_id,
+                        http_status=c.http_status,
+                        relisted_id=c.relisted_id,
+                        relisted_url=c.relisted_url,
+                        similarity=c.similarity,
+                        detail=c.detail,
+                        case_ids=json.dumps(c.case_ids),
+                    )
+                )
+                c.id = int(result.inserted_primary_key[0])
+
+    def takedown_checks(self, lead_ids: Sequence[str], *, per_lead: int = 10) -> dict[str, list[TakedownCheck]]:
+        t = crawl_takedown_checks.c
+        out: dict[str, list[TakedownCheck]] = {}
+        with self._reader.connect() as conn:
+            for chunk in _chunks(list(dict.fromkeys(lead_ids))):
+                rows = conn.execute(select(crawl_takedown_checks).where(t.lead_id.in_(chunk)).order_by(t.id.desc()))
+                for r in rows:
+                    found = out.setdefault(r.lead_id, [])
+                    if len(found) < per_lead:
+                        found.append(
+                            TakedownCheck(
+                                lead_id=r.lead_id,
+                                platform=r.platform,
+                                listing_id=r.listing_id,
+                                url=r.url,
+                                outcome=TakedownOutcome(r.outcome),
+                                checked_at=r.checked_at,
+                                job_id=r.job_id,
+                                http_status=r.http_status,
+                                relisted_id=r.relisted_id,
+                                relisted_url=r.relisted_url,
+                                similarity=r.similarity,
+                                detail=r.detail,
+                                case_ids=json.loads(r.case_ids or "[]"),
+                                id=r.id,
+                            )
+                        )
+        return out
 
     def list_alerts(self, *, limit: int = 50) -> list[Alert]:
         c = crawl_alerts.c

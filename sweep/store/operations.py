@@ -160,6 +160,41 @@ class TargetExistsError(ValueError):
     pass
 
 
+class TakedownOutcome(StrEnum):
+    """What a takedown recheck found where a confirmed listing was."""
+
+    ONLINE = "online"
+    """Still offered: the page answers and is not a 下架 page."""
+    REMOVED = "removed"
+    """404/410 or a 下架 page, and no near-duplicate found in the same shop or company."""
+    RELISTED = "relisted"
+    """Removed, but the same content is offered under a new listing id in the same shop or company."""
+    UNREACHABLE = "unreachable"
+    """The page could not be fetched (network error, 5xx): nothing is concluded."""
+
+
+@dataclass(slots=True)
+class TakedownCheck:
+    """One recheck of one confirmed lead's listing (`operations.takedown`)."""
+
+    lead_id: str
+    platform: str
+    listing_id: str
+    url: str
+    outcome: TakedownOutcome
+    checked_at: datetime
+    job_id: str = ""
+    http_status: int | None = None
+    relisted_id: str | None = None
+    relisted_url: str | None = None
+    similarity: float | None = None
+    """0-100, how alike the relisted listing is (normalised title + description, price checked apart)."""
+    detail: str = ""
+    case_ids: list[int] = field(default_factory=list)
+    """Cases the lead belonged to when checked (the check is shown on those cases too)."""
+    id: int | None = None
+
+
 class OperationsStore(ABC):
     # -- targets ---------------------------------------------------------------------------------
     @abstractmethod
@@ -248,6 +283,15 @@ class OperationsStore(ABC):
 
     @abstractmethod
     def frontier_count(self, job_id: str) -> int: ...
+
+    # -- takedown checks -------------------------------------------------------------------------
+    @abstractmethod
+    def add_takedown_checks(self, checks: Sequence[TakedownCheck]) -> None:
+        """Store the results of a recheck (sets each check's `id`)."""
+
+    @abstractmethod
+    def takedown_checks(self, lead_ids: Sequence[str], *, per_lead: int = 10) -> dict[str, list[TakedownCheck]]:
+        """The latest checks of each lead, newest first (leads never checked are absent)."""
 
     # -- alerts ----------------------------------------------------------------------------------
     @abstractmethod
