@@ -120,6 +120,10 @@ class Settings(BaseSettings):
         default=100, description="0 listings alert as 'empty' when the target's previous run had at least this many"
     )
     ops_timezone: str = Field(default="Asia/Shanghai", description="time zone of new schedules' cron expressions")
+    ops_takedown_recheck_after_hours: float = Field(
+        default=24.0,
+        description="a confirmed lead (or a lead of a case at 处罚决定) is rechecked this long after the decision",
+    )
     # -- incremental recrawl (sweep/recrawl.py): per-listing recrawl intervals adapt within these bounds --
     ops_recrawl_min_hours: float = Field(
         default=6.0, gt=0, description="shortest recrawl interval of a listing (one that changes or carries high leads)"
