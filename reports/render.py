@@ -7,7 +7,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Callable
-from typing import Literal
+from typing import Any, Literal
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
@@ -19,7 +19,6 @@ Printer = Callable[[str], bytes]
 """HTML in, PDF bytes out."""
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def environment() -> Environment:
@@ -49,13 +48,18 @@ def _sheet_title(title: str, taken: set[str]) -> str:
     return name
 
 
-def _safe(value: str | int) -> str | int:
-    """A cell as written: control characters dropped, and text that Excel would run as a formula
-    prefixed with an apostrophe (a crawled shop name is not a formula)."""
-    if isinstance(value, int):
-        return value
-    text = _CONTROL.sub("", value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
+def _clean(value: str | int) -> str | int:
+    """A cell's value: control characters dropped from text (they are invalid in XLSX)."""
+    return _CONTROL.sub("", value) if isinstance(value, str) else value
+
+
+def _append(sheet: Any, values: list[str | int]) -> None:
+    """One row, every text cell typed as a string: a crawled shop name that starts with "=" stays text
+    and never runs as a formula."""
+    sheet.append([_clean(v) for v in values])
+    for cell in sheet[sheet.max_row]:
+        if isinstance(cell.value, str):
+            cell.data_type = "s"
 
 
 def xlsx(figures: Figures, table_list: list[Table] | None = None) -> bytes:
@@ -67,11 +71,11 @@ def xlsx(figures: Figures, table_list: list[Table] | None = None) -> bytes:
     taken: set[str] = set()
     for table in table_list if table_list is not None else tables(figures):
         sheet = book.create_sheet(_sheet_title(table.title, taken))
-        sheet.append([_safe(h) for h in table.headers])
+        _append(sheet, list(table.headers))
         for c in sheet[1]:
             c.font = Font(bold=True)
         for row in table.rows:
-            sheet.append([_safe(v) for v in row])
+            _append(sheet, row)
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
