@@ -8,7 +8,7 @@ SERVICES ?= kafka opensearch elasticsearch postgresql
 install:  ## the Python package with its dev tools (editable)
 	$(PIP) install -q -e '.[dev]'
 
-install-browser:  ## Debian's chromium (JavaScript pages, case PDFs) and Noto CJK fonts (Playwright cannot download a browser here)
+install-browser:  ## Debian's chromium (JavaScript pages, case PDFs), Noto CJK fonts and poppler-utils (report PDF checks) (Playwright cannot download a browser here)
 	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
 	  { (apt-get update -qq || sudo apt-get update -qq) && \
 	    (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium || \
@@ -17,6 +17,10 @@ install-browser:  ## Debian's chromium (JavaScript pages, case PDFs) and Noto CJ
 	  { (apt-get update -qq || sudo apt-get update -qq) && \
 	    (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk || \
 	     sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk); }
+	@command -v pdftotext >/dev/null 2>&1 || \
+	  { (apt-get update -qq || sudo apt-get update -qq) && \
+	    (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils || \
+	     sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils); }
 
 demo: install install-browser  ## install, then crawl the demo marketplace end to end
 	$(PYTHON) -m app demo
