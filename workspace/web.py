@@ -149,11 +149,12 @@ def build_app(workspace: Workspace) -> FastAPI:
             return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
         return page_error(request, exc.status_code, str(exc.detail))
 
-    from workspace.routers import api, complaints, operations, pages
+    from workspace.routers import api, complaints, evidence, operations, pages
 
     app.include_router(pages.router)
     app.include_router(api.router)
     app.include_router(complaints.pages)
     app.include_router(complaints.api)
     app.include_router(operations.router)
+    app.include_router(evidence.router)
     return app
