@@ -126,6 +126,24 @@ class SoundIndex:
         self.all_syllables = frozenset(r for rs in table.values() for r in rs)
         self.max_syllable = max(map(len, self.all_syllables))
 
+    @lru_cache(maxsize=4096)  # noqa: B019 - one index per rulebook, bounded; letter runs repeat across listings
+    def _run(self, run: str) -> tuple[str, tuple[tuple[int, int], ...]] | None:
+        """A run of Latin words (`qing hua na`) as sound codes with each code's span inside the run; None
+        when any word is not pinyin. Cached per run: most runs are units and brands (ml, kg, CAS) that
+        recur on every listing, and this is on the path of every listing with a sale context."""
+        codes: list[str] = []
+        offsets: list[tuple[int, int]] = []
+        for w in _WORD.finditer(run):
+            word = w.group()
+            seg = self._segment(word)
+            if seg is None:
+                return None
+            at = w.start()
+            for s, e in seg:
+                codes.append(self.syllables.get(word[s:e], _BREAK))
+                offsets.append((at + s, at + e))
+        return "".join(codes), tuple(offsets)
+
     @lru_cache(maxsize=4096)  # noqa: B019 - one index per rulebook, bounded; words repeat across listings
     def _segment(self, word: str) -> tuple[tuple[int, int], ...] | None:
         """Split a Latin word into whole pinyin syllables, as (start, end) pairs; None when it is not
@@ -158,17 +176,15 @@ class SoundIndex:
         spans: list[tuple[int, int]] = []
         prev = 0
         for m in _LETTERS.finditer(text):
-            words = [(w.start(), w.group()) for w in _WORD.finditer(m.group())]
-            segs = [self._segment(w) for _, w in words]
-            if any(s is None for s in segs):
+            run = self._run(m.group())
+            if run is None:
                 continue  # not pinyin (500ml, CAS, AR): the letters stay breaks
+            codes, offsets = run
             pieces.append(base[prev : m.start()])
             spans.extend((i, i + 1) for i in range(prev, m.start()))
-            for (offset, w), seg in zip(words, segs, strict=True):
-                at = m.start() + offset
-                for s, e in seg or ():
-                    pieces.append(self.syllables.get(w[s:e], _BREAK))
-                    spans.append((at + s, at + e))
+            pieces.append(codes)
+            at = m.start()
+            spans.extend((at + s, at + e) for s, e in offsets)
             prev = m.end()
         if not spans:
             return base, None
