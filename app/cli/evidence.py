@@ -74,6 +74,7 @@ def export(
     from evidence.subjects import LEAD_ID, UnknownSubjectError, case_subject, find_case, lead_subject
     from sweep import permissions
     from sweep.audit import AuditEvent
+    from workspace.service import case_place
 
     actor = Actor(user or os.environ.get("SWEEP_USER") or getpass.getuser(), role, tuple(region or (NATIONWIDE,)))
     leads = open_lead_store()
@@ -92,7 +93,7 @@ def export(
                 typer.echo(f"no lead or case {safe_text(ref)}", err=True)
                 raise typer.Exit(2)
             subject = case_subject(people, leads, case)
-            action, resource, kind = permissions.CASES_VIEW, case, "case"
+            action, resource, kind = permissions.CASES_VIEW, case_place(case), "case"
         ok = permissions.allowed(actor, action, resource)
         event = AuditEvent(
             actor=actor.username,
