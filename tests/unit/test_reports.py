@@ -141,7 +141,7 @@ def load_world(leads: LeadStore, complaints: ComplaintStore, people: PeopleStore
 @pytest.fixture
 def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     monkeypatch.setenv("SWEEP_PII_KEY", Fernet.generate_key().decode())
-    return Settings(data_dir=tmp_path / "data", search_url=None, kafka=None)
+    return Settings(data_dir=tmp_path / "data", search_url=None, kafka=None, people_url=None)
 
 
 @pytest.fixture
