@@ -1,0 +1,137 @@
+"""Takedown verification against the demo mall as a real HTTP server: confirm 5 leads, remove 3 of their
+listings (404 and 下架 pages) and relist 1 under a new id in the same shop; the recheck job reports 3
+removed, 1 relisted (with the new id), 1 still online, on the leads and on their case."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from adapters.people.operations_sql import SqlOperationsStore
+from adapters.people.sql import SqlPeopleStore
+from adapters.store.sqlite import SqliteLeadStore
+from demomall.generator import absolutize, generate
+from demomall.server import serve_in_thread
+from operations import takedown
+from operations.takedown import Page, TakedownOutcome
+from sweep.audit import AuditEvent
+from sweep.casework import Case
+from sweep.models import Evidence, Finding, LeadEvent, TriageStatus
+from sweep.store.operations import JobState, Trigger
+
+DAY = timedelta(hours=24)
+
+
+def lead_event(listing, family: str) -> LeadEvent:  # type: ignore[no-untyped-def]
+    finding = Finding(
+        platform=listing.platform,
+        listing_id=listing.listing_id,
+        family=family,
+        rule_id=f"{family}/demo",
+        severity="high",
+        evidence=[Evidence(field="title", text=listing.title[:2], start=0, end=2)],
+        legal_basis="测试",
+    )
+    return LeadEvent.of(finding, listing, datetime(2026, 11, 1, tzinfo=UTC))
+
+
+@pytest.fixture
+def world(tmp_path: Path):  # type: ignore[no-untyped-def]
+    mall = generate(300, 7)
+    server = serve_in_thread(mall)
+    leads = SqliteLeadStore(tmp_path / "leads.sqlite")
+    people = SqlPeopleStore(f"sqlite:///{tmp_path / 'people.sqlite'}")
+    ops = SqlOperationsStore(f"sqlite:///{tmp_path / 'people.sqlite'}")
+    yield mall, server, leads, people, ops
+    server.stop()
+    ops.close()
+
+
+def test_recheck_reports_removed_relisted_and_online(world) -> None:  # type: ignore[no-untyped-def]
+    mall, server, leads, people, ops = world
+    chosen = [it for it in mall.items if it.families and not it.client_rendered][:5]
+    ids = [it.listing.listing_id for it in chosen]
+    events = [lead_event(absolutize(it.listing, server.base_url), sorted(it.families)[0]) for it in chosen]
+    leads.apply_events(events)
+    for e in events:
+        leads.set_status(e.lead_id, TriageStatus.confirmed)
+    by_listing = {e.finding.listing_id: e.lead_id for e in events}
+    case = Case(
+        title="剧毒化学品", owner="officer", region="540100", created_by="officer", created_at=datetime.now(UTC)
+    )
+    case.lead_ids = [by_listing[ids[3]], by_listing[ids[4]]]
+    case = people.create_case(
+        case,
+        [AuditEvent(actor="officer", role="officer", action="case.create", resource_type="case", resource_id="new")],
+    )
+
+    # the shop takes down 3 listings and relists 1 under a new id
+    later = mall.evolve(remove=ids[:3], relist=[ids[3]], seed=1)
+    server.replace(later)
+    new_id = later.changes.relisted[ids[3]]
+    assert sorted(later.changes.removed.values()) == ["404", "404", "delisted"]
+
+    decided = datetime.now(UTC)
+    assert takedown.due_leads(leads, people, ops, now=decided + timedelta(hours=1), after=DAY) == []
+    due = takedown.due_leads(leads, people, ops, now=decided + DAY + timedelta(minutes=1), after=DAY)
+    assert sorted(lead.listing_id for lead in due) == sorted(ids)
+
+    report = takedown.recheck(ops, due, people=people, requested_by="officer", now=decided + DAY)
+    outcome = {c.listing_id: c.outcome for c in report.checks}
+    assert outcome == {
+        ids[0]: TakedownOutcome.REMOVED,
+        ids[1]: TakedownOutcome.REMOVED,
+        ids[2]: TakedownOutcome.REMOVED,
+        ids[3]: TakedownOutcome.RELISTED,
+        ids[4]: TakedownOutcome.ONLINE,
+    }
+    assert report.summary == {"online": 1, "removed": 3, "relisted": 1, "unreachable": 0}
+    (relisted,) = [c for c in report.checks if c.outcome is TakedownOutcome.RELISTED]
+    assert relisted.relisted_id == new_id
+    assert relisted.relisted_url == f"{server.base_url}/item/{new_id}.html"
+    assert relisted.similarity == 100.0
+
+    # recorded on the leads ...
+    stored = ops.takedown_checks([by_listing[i] for i in ids])
+    assert {stored[by_listing[i]][0].outcome for i in ids[:3]} == {TakedownOutcome.REMOVED}
+    assert stored[by_listing[ids[3]]][0].case_ids == [case.id]
+    # ... on the case, as a note ...
+    (note,) = people.get_case(case.id).notes
+    assert ids[3] in note.text and new_id in note.text and "换链接重新上架" in note.text and "仍在售" in note.text
+    # ... and as a finished job with the takedown trigger
+    job = ops.get_job(report.job_id)
+    assert (job.trigger, job.state, job.requested_by) == (Trigger.TAKEDOWN, JobState.FINISHED, "officer")
+    assert job.stats.listings == 5 and job.stats.listings_removed == 4
+    # one recheck per decision
+    assert takedown.due_leads(leads, people, ops, now=decided + 3 * DAY, after=DAY) == []
+
+
+def test_a_similar_listing_at_another_price_or_in_another_company_is_not_a_relisting() -> None:
+    assert takedown.same_price(98.0, 100.0) is True  # within 5 %
+    assert takedown.same_price(90.0, 100.0) is False
+    assert takedown.same_price(None, None) is True
+    assert takedown.same_price(None, 10.0) is False
+    assert takedown.normalise("ＡＢ ，c 氰化钠！") == "abc氰化钠"
+    assert takedown.similarity("氰化钠 500g", "剧毒 实验室用", "氰化钠500G", "剧毒，实验室用") == 100.0
+    assert takedown.similarity("氰化钠 500g", None, "硝酸铵 25kg", None) < 50
+
+
+def test_unreachable_pages_conclude_nothing(world) -> None:  # type: ignore[no-untyped-def]
+    mall, server, leads, _people, ops = world
+    item = next(it for it in mall.items if it.families and not it.client_rendered)
+    event = lead_event(absolutize(item.listing, server.base_url), sorted(item.families)[0])
+    leads.apply_events([event])
+    lead = leads.set_status(event.lead_id, TriageStatus.confirmed)
+
+    def down(url: str) -> Page:
+        return Page(url, None, error="connection refused")
+
+    report = takedown.recheck(ops, [lead], fetch=down, now=datetime.now(UTC) + DAY)
+    assert report.summary["unreachable"] == 1
+    assert ops.get_job(report.job_id).stats.errors == {"unreachable": 1}
+    # still due: an unreachable page is no answer
+    assert [x.lead_id for x in takedown.due_leads(leads, None, ops, now=datetime.now(UTC) + DAY, after=DAY)] == [
+        lead.lead_id
+    ]
