@@ -2,7 +2,10 @@
 
 A manifest is canonical JSON (sorted keys, UTF-8, no spaces) so its SHA-256 is reproducible; it names
 the WARC file (by path and SHA-256), every record's payload SHA-256, the times, the crawler and
-rulebook versions and the job, and `previous_sha256`, the hash of the listing's previous manifest file.
+rulebook versions and the job, `previous_sha256` (the hash of the listing's previous manifest file)
+and `self_sha256` (its own content's hash, which protects the newest manifest of a chain from an edit
+that does not recompute it; a deliberate forger who rewrites the newest manifest and its self-hash is
+caught only by a hash kept elsewhere, e.g. one printed in a bundle already handed over).
 Changing, removing or reordering any manifest breaks the chain at a named file; changing a stored
 byte of a WARC breaks its hash. Manifests live at `manifests/<platform>/<listing_id>/<sequence>.json`.
 """
@@ -23,6 +26,12 @@ of the last pruned manifest, so the rest still verifies."""
 
 def canonical(doc: dict[str, Any]) -> bytes:
     return json.dumps(doc, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
+
+
+def self_hash(doc: dict[str, Any]) -> str:
+    """SHA-256 of the manifest without its own `self_sha256`: the last manifest of a chain has no
+    successor to vouch for it, so it vouches for itself against an edit that does not know to update it."""
+    return hashlib.sha256(canonical({k: v for k, v in doc.items() if k != "self_sha256"})).hexdigest()
 
 
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
@@ -80,8 +89,8 @@ def verify(root: Path) -> tuple[int, list[tuple[str, str]]]:
                 problems.append((rel(path), f"manifest is not JSON: {exc}"))
                 expected_seq, expected_prev = sequence + 1, hashlib.sha256(raw).hexdigest()
                 continue
-            if canonical(doc) != raw:
-                problems.append((rel(path), "manifest altered (not the canonical bytes that were written)"))
+            if canonical(doc) != raw or doc.get("self_sha256") != self_hash(doc):
+                problems.append((rel(path), "manifest altered (its content does not match its own hash)"))
             if doc.get("sequence") != sequence:
                 problems.append((rel(path), f"sequence {doc.get('sequence')} in a file named {path.name}"))
             if sequence == expected_seq and doc.get("previous_sha256") != expected_prev:

@@ -28,7 +28,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from evidence.custody import FORMAT, canonical, listing_dir, manifest_name
+from evidence.custody import FORMAT, canonical, listing_dir, manifest_name, self_hash
 from evidence.warc import CapturedPage, Payload, sha256_hex, warc_date, write_capture
 
 
@@ -148,7 +148,7 @@ class EvidenceStore:
             "job_id": page.job_id,
             "findings": findings or [],
         }
-        path = self._append(platform, listing_id, doc)
+        path, doc = self._append(platform, listing_id, doc)
         revisits = sum(1 for p in payloads.values() if p.original is not None)
         return CaptureResult(doc, path, hashing.size, stored, revisits)
 
@@ -199,7 +199,7 @@ class EvidenceStore:
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
-    def _append(self, platform: str, listing_id: str, doc: dict[str, Any]) -> Path:
+    def _append(self, platform: str, listing_id: str, doc: dict[str, Any]) -> tuple[Path, dict[str, Any]]:
         with self.locked(platform, listing_id) as folder:
             chain = self.chain_files(folder)
             if chain:
@@ -211,11 +211,12 @@ class EvidenceStore:
                 sequence = anchor["sequence"] if anchor else 1
                 previous = anchor["previous_sha256"] if anchor else None
             doc = doc | {"sequence": sequence, "previous_sha256": previous}
+            doc["self_sha256"] = self_hash(doc)
             path = folder / manifest_name(sequence)
             tmp = folder / f".{manifest_name(sequence)}.tmp"
             tmp.write_bytes(canonical(doc))
             os.replace(tmp, path)
-            return path
+            return path, doc
 
     # -- reading ------------------------------------------------------------------------------
     @staticmethod
