@@ -21,6 +21,7 @@ from app.cli import (
     search,
     serve,
     services,
+    takedown,
     targets,
     users,
     worker,
@@ -57,6 +58,7 @@ app.add_typer(complaints.app, name="complaints")
 app.add_typer(targets.app, name="targets")
 app.add_typer(schedule.app, name="schedule")
 app.add_typer(jobs.app, name="jobs")
+app.add_typer(takedown.app, name="takedown")
 app.add_typer(evidence.app, name="evidence")
 app.add_typer(report.app, name="report")
 app.command("scheduler", help="Fire due crawl schedules (several may run; each run fires once).")(scheduler.scheduler)

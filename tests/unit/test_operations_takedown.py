@@ -135,3 +135,34 @@ def test_unreachable_pages_conclude_nothing(world) -> None:  # type: ignore[no-u
     assert [x.lead_id for x in takedown.due_leads(leads, None, ops, now=datetime.now(UTC) + DAY, after=DAY)] == [
         lead.lead_id
     ]
+
+
+def test_cli_recheck_and_show() -> None:
+    from typer.testing import CliRunner
+
+    from adapters import open_lead_store
+    from app.cli.main import app as cli
+    from sweep.settings import get_settings
+
+    mall = generate(300, 7)
+    with serve_in_thread(mall) as server:
+        store = open_lead_store(get_settings())
+        chosen = [it for it in mall.items if it.families and not it.client_rendered][:2]
+        events = [lead_event(absolutize(it.listing, server.base_url), sorted(it.families)[0]) for it in chosen]
+        store.apply_events(events)
+        for e in events:
+            store.set_status(e.lead_id, TriageStatus.confirmed)
+        store.close()
+        gone, kept = (e.finding.listing_id for e in events)
+        server.replace(mall.evolve(remove=[gone], removal="delisted", seed=2))
+        runner = CliRunner()
+        assert runner.invoke(cli, ["takedown", "recheck"]).exit_code == 2
+        assert runner.invoke(cli, ["takedown", "recheck", "no-such-lead"]).exit_code == 1
+        done = runner.invoke(cli, ["takedown", "recheck", *[e.lead_id for e in events], "--json"])
+        assert done.exit_code == 0, done.output
+        assert '"outcome":"removed"' in done.output and '"outcome":"online"' in done.output
+        shown = runner.invoke(cli, ["takedown", "show", events[0].lead_id])
+        assert shown.exit_code == 0 and '"outcome":"removed"' in shown.output and gone in shown.output
+        assert kept not in shown.output
+        # decided just now: nothing is due before the configured delay (24 h)
+        assert runner.invoke(cli, ["takedown", "due"]).output.strip().endswith("0 due")
