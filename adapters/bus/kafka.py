@@ -36,7 +36,7 @@ from kafka.errors import KafkaConnectionError, KafkaError, KafkaTimeoutError, To
 from kafka.structs import OffsetAndMetadata
 from tenacity import Retrying, before_sleep_log, retry_if_exception, stop_after_delay, wait_exponential
 
-from sweep.bus.base import Bus, BusConsumer, Message, MessageRejectedError
+from sweep.bus.base import Bus, BusConsumer, BusStatus, GroupLag, Message, MessageRejectedError
 from sweep.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -270,6 +270,49 @@ class KafkaBus(Bus):
             )
 
     # ---------------------------------------------------------------- consuming
+
+    def status(self, topics: Sequence[str]) -> BusStatus:
+        """Messages held per topic (end - beginning offsets, summed over partitions) and, for every
+        consumer group with commits on these topics, committed messages and lag; a partition the group
+        has not committed yet counts whole (groups start from the earliest offset)."""
+        try:
+            admin = KafkaAdminClient(
+                **self.client_config,
+                client_id=f"{self.client_id}-status",
+                request_timeout_ms=REQUEST_TIMEOUT_MS,
+                **_bootstrap_config(KafkaAdminClient),
+            )
+            reader = KafkaConsumer(
+                **self.client_config,
+                client_id=f"{self.client_id}-status",
+                enable_auto_commit=False,
+                **_bootstrap_config(KafkaConsumer),
+            )
+        except _UNREACHABLE as exc:
+            raise _unreachable(self.bootstrap, exc) from exc
+        try:
+            parts = {t: sorted(reader.partitions_for_topic(t) or ()) for t in topics}
+            tps = [TopicPartition(t, p) for t, ps in parts.items() for p in ps]
+            end = reader.end_offsets(tps) if tps else {}
+            begin = reader.beginning_offsets(tps) if tps else {}
+            out = BusStatus(messages={t: sum(end[tp] - begin[tp] for tp in tps if tp.topic == t) for t in topics})
+            groups = sorted(g["group_id"] for g in admin.list_groups())
+            offsets = admin.list_group_offsets(groups) if groups else {}  # one request per coordinator
+            for group in groups:
+                committed = {
+                    tp: meta.offset
+                    for tp, meta in offsets.get(group, {}).items()
+                    if tp.topic in parts and meta.offset >= 0
+                }
+                for topic in sorted({tp.topic for tp in committed}):
+                    mine = [tp for tp in tps if tp.topic == topic]
+                    done = sum(committed[tp] - begin[tp] for tp in mine if tp in committed)
+                    lag = sum(end[tp] - committed.get(tp, begin[tp]) for tp in mine)
+                    out.lags.append(GroupLag(group, topic, done, lag))
+            return out
+        finally:
+            reader.close()
+            admin.close()
 
     def consumer(self, topics: Sequence[str], group: str) -> BusConsumer:
         self.ensure_topics(topics)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import orjson
 
-from sweep.bus.base import Bus, BusConsumer, Message
+from sweep.bus.base import Bus, BusConsumer, BusStatus, GroupLag, Message
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
@@ -77,6 +77,30 @@ class SqliteBus(Bus):
 
     def consumer(self, topics: Sequence[str], group: str) -> BusConsumer:
         return SqliteConsumer(self.path, list(topics), group)
+
+    def status(self, topics: Sequence[str]) -> BusStatus:
+        """Counted from the messages table and the groups' next offsets (offsets are global, so a count
+        of rows below a group's next offset is what it has committed)."""
+        wanted = list(topics)
+        marks = ",".join("?" * len(wanted))
+        out = BusStatus(messages=dict.fromkeys(wanted, 0))
+        if not wanted:
+            return out
+        with self._lock:
+            for topic, n in self._conn.execute(
+                f"SELECT topic, COUNT(*) FROM messages WHERE topic IN ({marks}) GROUP BY topic", wanted
+            ):
+                out.messages[topic] = n
+            groups = self._conn.execute(
+                f"SELECT grp, topic, next_offset FROM group_offsets WHERE topic IN ({marks}) ORDER BY grp, topic",
+                wanted,
+            ).fetchall()
+            for group, topic, next_offset in groups:
+                done = self._conn.execute(
+                    "SELECT COUNT(*) FROM messages WHERE topic = ? AND offset < ?", (topic, next_offset)
+                ).fetchone()[0]
+                out.lags.append(GroupLag(group, topic, done, out.messages[topic] - done))
+        return out
 
     def close(self) -> None:
         self.flush()

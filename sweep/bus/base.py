@@ -105,6 +105,27 @@ class BusConsumer(ABC):
         self.close()
 
 
+@dataclass(frozen=True, slots=True)
+class GroupLag:
+    """How far one consumer group is through one topic."""
+
+    group: str
+    topic: str
+    committed: int
+    """Messages of the topic the group has committed (grows by the group's throughput)."""
+    lag: int
+    """Messages of the topic the group has not committed yet."""
+
+
+@dataclass(slots=True)
+class BusStatus:
+    """What an operator checks first: messages held per topic (dead letters among them) and each group's lag."""
+
+    messages: dict[str, int] = field(default_factory=dict)
+    """Topic -> messages held (retained; a missing topic counts 0)."""
+    lags: list[GroupLag] = field(default_factory=list)
+
+
 class Bus(ABC):
     @abstractmethod
     def publish(self, topic: str, key: str | None, value: bytes, headers: dict[str, str] | None = None) -> None:
@@ -120,6 +141,10 @@ class Bus(ABC):
 
     @abstractmethod
     def consumer(self, topics: Sequence[str], group: str) -> BusConsumer: ...
+
+    def status(self, topics: Sequence[str]) -> BusStatus:
+        """Messages held in `topics` and the lag of every consumer group reading them (operators' view)."""
+        raise NotImplementedError(f"{type(self).__name__} reports no status")
 
     @abstractmethod
     def close(self) -> None: ...
