@@ -13,7 +13,7 @@ from collections.abc import Callable
 from fastapi import FastAPI
 
 from adapters import open_complaint_store, open_lead_store, open_seller_directory
-from adapters.people import open_people_store
+from adapters.people import open_attachment_files, open_people_store
 from sweep.casework import PeopleStore
 from sweep.models import Lead
 from sweep.settings import Settings, get_settings
@@ -92,6 +92,7 @@ def create_app(
         complaint_count=complaint_counter(settings),
         complaints=complaints,
         sellers=sellers,
+        attachments=open_attachment_files(settings),
     )
     workspace.replay_pending()
     app = build_app(workspace)

@@ -179,6 +179,38 @@ class Case:
     lead_ids: list[str] = field(default_factory=list)
     notes: list[CaseNote] = field(default_factory=list)
     merged_into: int | None = None
+    complaint_ids: list[str] = field(default_factory=list)
+    """12315 complaints linked to the case (their records live in the complaints store, masked)."""
+
+
+@dataclass(slots=True)
+class Attachment:
+    """A file put into a case (a scanned notice, a photo, a reply letter). The bytes live in
+    `AttachmentFiles` under their SHA-256; this record says which case, what it was called, what it is
+    and who added it."""
+
+    case_id: int
+    sha256: str
+    filename: str
+    content_type: str
+    """What the bytes are (sniffed from them, not taken from the uploading browser)."""
+    size: int
+    uploaded_by: str
+    uploaded_at: datetime
+    id: int | None = None
+
+
+class AttachmentFiles(ABC):
+    """Content-addressed bytes of case attachments: a file is stored once under its SHA-256, however
+    many cases hold it, and what is read back is checked against the name it was stored under."""
+
+    @abstractmethod
+    def put(self, data: bytes) -> str:
+        """Store the bytes (once) and return their SHA-256 in hex."""
+
+    @abstractmethod
+    def get(self, sha256: str) -> bytes | None:
+        """The bytes stored under this digest, or None when absent or no longer matching it."""
 
 
 @dataclass(slots=True)
@@ -295,6 +327,20 @@ class PeopleStore(AuditLog, ABC):
     def cases_of_lead(self, lead_id: str) -> list[Case]: ...
     @abstractmethod
     def merge_cases(self, target_id: int, source_id: int, audit: AuditEvent) -> Case: ...
+    @abstractmethod
+    def add_attachment(self, attachment: Attachment, audit: AuditEvent) -> Attachment: ...
+    @abstractmethod
+    def attachments(self, case_id: int) -> list[Attachment]: ...
+    @abstractmethod
+    def get_attachment(self, attachment_id: int) -> Attachment | None: ...
+    @abstractmethod
+    def link_complaints(
+        self, case_id: int, complaint_ids: Sequence[str], audit: AuditEvent, *, unlink: bool = False
+    ) -> None:
+        """Link (or unlink) 12315 complaints to a case; loaded into `Case.complaint_ids`."""
+
+    @abstractmethod
+    def cases_of_complaint(self, complaint_id: str) -> list[Case]: ...
 
     # -- saved searches and jobs ---------------------------------------------------------------
     @abstractmethod

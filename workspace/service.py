@@ -8,6 +8,7 @@ people's store together with its audit record before the lead store is touched (
 
 from __future__ import annotations
 
+import codecs
 import json
 import threading
 import uuid
@@ -22,6 +23,8 @@ from sweep.audit import AuditEvent, AuditRecord
 from sweep.casework import (
     CASE_TRANSITIONS,
     DISMISSAL_REASONS_ZH,
+    Attachment,
+    AttachmentFiles,
     Case,
     CaseNote,
     CaseStatus,
@@ -125,6 +128,8 @@ class Workspace:
     """12315 complaint records (none wired: the complaint pages are empty)."""
     sellers: SellerDirectory | None = None
     """The sellers complaints are matched to (to find the complaints against a lead's seller)."""
+    attachments: AttachmentFiles | None = None
+    """The bytes of case attachments (none wired: cases take no attachments)."""
     _memory_mark: int | None = None
     _memory_lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -813,6 +818,98 @@ class Workspace:
             actor, moving, source=source, title=f"{case.title}（拆分）", owner=case.owner, due_date=case.due_date
         )
 
+    # -- attachments and complaints of a case ---------------------------------------------------
+    def attach(self, actor: Actor, case_id: int, filename: str, data: bytes, *, source: str) -> Attachment:
+        """Put a file into a case: stored once under its SHA-256, its type sniffed from the bytes, the
+        record and its audit committed together (bytes first: a record never points at nothing)."""
+        case = self.case(actor, case_id, perm.CASES_EDIT)
+        if self.attachments is None:
+            raise Invalid("未配置附件存储")
+        limit = self.settings.attachment_max_mb * 1024 * 1024
+        if len(data) > limit:
+            raise Invalid(f"附件不能超过 {self.settings.attachment_max_mb} MB")
+        if not data:
+            raise Invalid("附件是空文件")
+        name = safe_filename(filename)
+        kind = sniff_type(data)
+        digest = self.attachments.put(data)
+        record = Attachment(
+            case_id=case_id,
+            sha256=digest,
+            filename=name,
+            content_type=kind,
+            size=len(data),
+            uploaded_by=actor.username,
+            uploaded_at=now(),
+        )
+        event = self._event(
+            actor,
+            "case.attach",
+            "case",
+            str(case_id),
+            source,
+            after=_json({"file": name, "sha256": digest, "size": len(data), "type": kind}),
+            detail=case.number,
+        )
+        return self.people.add_attachment(record, event)
+
+    def case_attachments(self, actor: Actor, case_id: int) -> list[Attachment]:
+        self.case(actor, case_id)
+        return self.people.attachments(case_id)
+
+    def attachment(self, actor: Actor, case_id: int, attachment_id: int, *, source: str) -> tuple[Attachment, bytes]:
+        """An attachment's record and bytes for download, recorded in the audit (a case file leaving the
+        system, like an export). Another case's attachment id is "not found" here."""
+        case = self.case(actor, case_id)
+        found = self.people.get_attachment(attachment_id)
+        if found is None or found.case_id != case_id or self.attachments is None:
+            raise NotFound(str(attachment_id))
+        data = self.attachments.get(found.sha256)
+        if data is None:
+            raise NotFound(str(attachment_id))
+        self.people.record(
+            self._event(
+                actor,
+                "case.attachment_download",
+                "case",
+                str(case_id),
+                source,
+                detail=f"{case.number} {found.filename} sha256={found.sha256}",
+            )
+        )
+        return found, data
+
+    def link_complaints(
+        self, actor: Actor, case_id: int, complaint_ids: Sequence[str], *, source: str, unlink: bool = False
+    ) -> None:
+        """Link 12315 complaints to a case (or unlink them); each must be one the actor may read."""
+        case = self.case(actor, case_id, perm.CASES_EDIT)
+        ids = [i.strip() for i in complaint_ids if i.strip()]
+        if not ids:
+            raise Invalid("请填写投诉登记编号")
+        if not unlink:
+            ids = [self.complaint(actor, i)[0].complaint_id for i in ids]
+        action = "case.complaint_unlink" if unlink else "case.complaint_link"
+        self.people.link_complaints(
+            case_id,
+            ids,
+            self._event(
+                actor, action, "case", str(case_id), source, after=_json({"complaints": ids}), detail=case.number
+            ),
+            unlink=unlink,
+        )
+
+    def case_complaints(self, actor: Actor, case: Case) -> tuple[list[Complaint], int]:
+        """The masked complaints linked to a case that the actor may read, and how many others are
+        linked (outside the actor's reading, or no longer in the complaints store)."""
+        if not case.complaint_ids or self.complaints is None or not allowed(actor, perm.COMPLAINTS_VIEW):
+            return [], len(case.complaint_ids)
+        records = self.complaints.get_many(case.complaint_ids)
+        shown = [
+            records[i] for i in case.complaint_ids if i in records and allowed(actor, perm.COMPLAINTS_VIEW, records[i])
+        ]
+        return shown, len(case.complaint_ids) - len(shown)
+
     # -- complaints (12315) ---------------------------------------------------------------------
     def complaint_search(self, actor: Actor, query: ComplaintQuery) -> ComplaintSearchResult:
         """Masked complaints in the actor's jurisdiction (the leads' rule: `perm.region_prefixes` narrows
@@ -927,14 +1024,41 @@ class Workspace:
 
 
 @dataclass(frozen=True, slots=True)
-class Sighting:
-    """One row of a lead page's price and title history: a version of the listing as crawled."""
+class ListingVersion:
+    """One row of a lead page's price and title history: the listing now, or one recorded change."""
 
     at: datetime | None
-    title: str | None
-    price: float | None
-    title_changed: bool = False
-    price_changed: bool = False
+    kind: str
+    """"current", "changed", "removed" or "back_online"."""
+    label: str
+    title_before: str | None = None
+    title_after: str | None = None
+    price_before: float | None = None
+    price_after: float | None = None
+    fields: tuple[str, ...] = ()
+    reason: str | None = None
+
+    @property
+    def title_changed(self) -> bool:
+        return self.title_after is not None and self.title_after != self.title_before
+
+    @property
+    def price_changed(self) -> bool:
+        return self.price_after is not None and self.price_after != self.price_before
+
+
+CHANGE_LABELS_ZH = {"current": "当前", "changed": "内容变化", "removed": "下架", "back_online": "重新上架"}
+REMOVED_REASONS_ZH = {"http_404": "页面不存在", "delisted": "已下架页面", "missing_from_category": "类目中已找不到"}
+CHANGED_FIELDS_ZH = {
+    "title": "标题",
+    "price": "价格",
+    "description": "描述",
+    "images": "图片",
+    "attributes": "属性",
+    "shop": "店铺信息",
+    "category": "类目",
+    "unit": "单位",
+}
 
 
 def _field(item: Any, *names: str) -> Any:
@@ -945,58 +1069,110 @@ def _field(item: Any, *names: str) -> Any:
     return None
 
 
-def sightings_history(lead: Lead) -> list[Sighting]:
-    """The listing's versions, oldest first, with what changed from the one before, read from the
-    history the recrawl records on the lead (`Lead.history`: entries with a time, a title and a price).
-    A lead written before that history existed has none: its current listing is the only version."""
-    raw = getattr(lead, "history", None) or []
-    rows: list[Sighting] = []
-    for item in raw:
-        at = _field(item, "at", "observed_at", "seen_at", "crawled_at")
-        if isinstance(at, str):
-            try:
-                at = datetime.fromisoformat(at)
-            except ValueError:
-                at = None
-        title = _field(item, "title")
-        price = _field(item, "price")
-        before = rows[-1] if rows else None
+def _price(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def listing_versions(lead: Lead) -> list[ListingVersion]:
+    """The listing as it is now, then the changes the recrawl recorded on the lead (`Lead.listing_history`:
+    changed title or price, removal, return), newest first. A lead without that history (written before
+    recrawls recorded it) shows its current version only."""
+    rows = [
+        ListingVersion(
+            at=lead.last_seen,
+            kind="current",
+            label=CHANGE_LABELS_ZH["current"],
+            title_after=lead.listing.title,
+            price_after=lead.listing.price,
+        )
+    ]
+    for item in reversed(list(getattr(lead, "listing_history", None) or [])):
+        kind = str(_field(item, "kind") or "changed")
+        reason = _field(item, "reason")
         rows.append(
-            Sighting(
-                at=at if isinstance(at, datetime) else None,
-                title=str(title) if title is not None else None,
-                price=float(price) if isinstance(price, int | float) else None,
-                title_changed=before is not None and title is not None and title != before.title,
-                price_changed=before is not None and price is not None and price != before.price,
+            ListingVersion(
+                at=_field(item, "at"),
+                kind=kind,
+                label=CHANGE_LABELS_ZH.get(kind, kind),
+                title_before=_field(item, "title_before"),
+                title_after=_field(item, "title_after"),
+                price_before=_price(_field(item, "price_before")),
+                price_after=_price(_field(item, "price_after")),
+                fields=tuple(CHANGED_FIELDS_ZH.get(f, f) for f in (_field(item, "fields") or ())),
+                reason=REMOVED_REASONS_ZH.get(reason, reason) if reason else None,
             )
         )
-    if not rows:
-        rows.append(Sighting(at=lead.last_seen, title=lead.listing.title, price=lead.listing.price))
     return rows
 
 
 @dataclass(frozen=True, slots=True)
 class Online:
-    """Whether the listing is still online, as the last check found it."""
+    """Whether the listing is still online, as the latest crawl found it."""
 
     state: str
-    """"online", "removed" or "unknown" (never checked: a lead written before takedown checks)."""
+    """"online", "changed" (online, content changed), "removed", or "unknown" (a lead store that
+    records no listing state)."""
     label: str
     since: datetime | None = None
+    reason: str | None = None
 
 
-ONLINE_LABELS_ZH = {"online": "在售", "removed": "已下架", "relisted": "疑似换链接重新上架", "unknown": "未核查"}
+ONLINE_LABELS_ZH = {"online": "在售", "changed": "在售（内容有变化）", "removed": "已下架", "unknown": "未核查"}
 
 
 def online_state(lead: Lead) -> Online:
-    """From the lead's `listing_state` / `removed_at` when the recrawl has recorded them."""
+    """From the lead's `listing_state` and `removed_at` (or when it last changed), as the recrawl records them."""
     state = getattr(lead, "listing_state", None)
-    state = getattr(state, "value", state)
-    removed_at = getattr(lead, "removed_at", None)
-    if not state:
-        state = "removed" if removed_at else "unknown"
-    state = str(state)
-    return Online(state=state, label=ONLINE_LABELS_ZH.get(state, state), since=removed_at)
+    state = str(getattr(state, "value", state) or "unknown")
+    if state == "removed":
+        since, reason = getattr(lead, "removed_at", None), getattr(lead, "removed_reason", None)
+        return Online(state, ONLINE_LABELS_ZH[state], since, REMOVED_REASONS_ZH.get(reason, reason) if reason else None)
+    since = getattr(lead, "listing_changed_at", None) if state == "changed" else None
+    return Online(state, ONLINE_LABELS_ZH.get(state, state), since)
+
+
+_SIGNATURES: tuple[tuple[bytes, str], ...] = (
+    (b"%PDF-", "application/pdf"),
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"GIF87a", "image/gif"),
+    (b"GIF89a", "image/gif"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "application/x-ole-storage"),
+    (b"Rar!\x1a\x07", "application/vnd.rar"),
+    (b"7z\xbc\xaf\x27\x1c", "application/x-7z-compressed"),
+)
+
+
+def sniff_type(data: bytes) -> str:
+    """What the bytes are, from their first bytes (never from the uploader's word, which a hostile file
+    would set to whatever gets it rendered). Text is `text/plain` whatever markup it holds: an HTML
+    file is kept and downloaded as text, never served as a page."""
+    head = data[:4096]
+    for magic, kind in _SIGNATURES:
+        if head.startswith(magic):
+            return kind
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image/webp"
+    if head.startswith(b"PK\x03\x04"):
+        if b"word/" in data[:65536]:
+            return "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+        if b"xl/" in data[:65536]:
+            return "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        return "application/zip"
+    if b"\x00" in head:
+        return "application/octet-stream"
+    try:  # a character cut at the 4 KiB mark is not an error unless the file ends there
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=len(data) <= len(head))
+    except UnicodeDecodeError:
+        return "application/octet-stream"
+    return "text/plain; charset=utf-8"
+
+
+def safe_filename(name: str) -> str:
+    """The uploaded name without folders, control characters or a leading dot, at most 200 characters."""
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    base = "".join(ch for ch in base if ch.isprintable() and ch not in '<>:"|?*').strip().lstrip(".")
+    return base[:200] or "附件"
 
 
 def _complaint_cursor(value: str) -> bool:

@@ -8,7 +8,7 @@ in production); unset, it is the embedded SQLite file `{data_dir}/people.sqlite`
 
 from __future__ import annotations
 
-from sweep.casework import PeopleStore
+from sweep.casework import AttachmentFiles, PeopleStore
 from sweep.settings import Settings, get_settings
 
 
@@ -25,3 +25,10 @@ def open_people_store(settings: Settings | None = None) -> PeopleStore:
     from adapters.people.sql import SqlPeopleStore
 
     return SqlPeopleStore(people_url(settings or get_settings()))
+
+
+def open_attachment_files(settings: Settings | None = None) -> AttachmentFiles:
+    """The folder of case attachments (`SWEEP_ATTACHMENTS_DIR`, default `{data_dir}/attachments`)."""
+    from adapters.people.files import FolderAttachmentFiles
+
+    return FolderAttachmentFiles((settings or get_settings()).attachments_path)

@@ -42,6 +42,7 @@ from sqlalchemy.exc import IntegrityError
 from sweep.audit import GENESIS, AuditEvent, AuditRecord, chain_hash
 from sweep.casework import (
     CASE_TRANSITIONS,
+    Attachment,
     Case,
     CaseNote,
     CaseStatus,
@@ -200,6 +201,28 @@ case_notes = Table(
     Column("author", String(64), nullable=False),
     Column("at", UtcTime, nullable=False),
     Column("text", Text, nullable=False),
+)
+
+case_complaints = Table(
+    "case_complaints",
+    metadata,
+    Column("case_id", Integer, ForeignKey("cases.id"), primary_key=True),
+    Column("complaint_id", String(256), primary_key=True),
+    Index("case_complaints_complaint", "complaint_id"),
+)
+
+attachments = Table(
+    "attachments",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("case_id", Integer, ForeignKey("cases.id"), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("filename", String(256), nullable=False),
+    Column("content_type", String(128), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("uploaded_by", String(64), nullable=False),
+    Column("uploaded_at", UtcTime, nullable=False),
+    Index("attachments_case", "case_id", "id"),
 )
 
 saved_searches = Table(
@@ -680,6 +703,13 @@ class SqlPeopleStore(PeopleStore):
             CaseNote(author=r.author, at=r.at, text=r.text)
             for r in conn.execute(select(case_notes).where(case_notes.c.case_id == case_id).order_by(case_notes.c.id))
         ]
+        case.complaint_ids = list(
+            conn.execute(
+                select(case_complaints.c.complaint_id)
+                .where(case_complaints.c.case_id == case_id)
+                .order_by(case_complaints.c.complaint_id)
+            ).scalars()
+        )
         return case
 
     def create_case(self, case: Case, audit_events: Sequence[AuditEvent]) -> Case:
@@ -793,6 +823,10 @@ class SqlPeopleStore(PeopleStore):
             if fresh:
                 conn.execute(insert(case_leads), [{"case_id": target_id, "lead_id": i} for i in fresh])
             conn.execute(delete(case_leads).where(case_leads.c.case_id == source_id))
+            moving = [i for i in source.complaint_ids if i not in set(target.complaint_ids)]
+            if moving:
+                conn.execute(insert(case_complaints), [{"case_id": target_id, "complaint_id": i} for i in moving])
+            conn.execute(delete(case_complaints).where(case_complaints.c.case_id == source_id))
             conn.execute(
                 update(cases)
                 .where(cases.c.id == source_id)
@@ -805,6 +839,58 @@ class SqlPeopleStore(PeopleStore):
         return merged
 
     # -- saved searches, jobs ------------------------------------------------------------------
+    # -- attachments and complaints of cases ----------------------------------------------------
+    def add_attachment(self, attachment: Attachment, audit_event: AuditEvent) -> Attachment:
+        with self._writer.begin() as conn:
+            values = {k: getattr(attachment, k) for k in _names(attachments) if k != "id"}
+            attachment_id = conn.execute(insert(attachments).values(**values)).inserted_primary_key[0]
+            conn.execute(update(cases).where(cases.c.id == attachment.case_id).values(version=cases.c.version + 1))
+            self._append(conn, [audit_event])
+        return Attachment(**{**values, "id": attachment_id})
+
+    def attachments(self, case_id: int) -> list[Attachment]:
+        with self._reader.connect() as conn:
+            rows = conn.execute(select(attachments).where(attachments.c.case_id == case_id).order_by(attachments.c.id))
+            return [Attachment(**{k: getattr(r, k) for k in _names(attachments)}) for r in rows]
+
+    def get_attachment(self, attachment_id: int) -> Attachment | None:
+        with self._reader.connect() as conn:
+            row = conn.execute(select(attachments).where(attachments.c.id == attachment_id)).first()
+            return Attachment(**{k: getattr(row, k) for k in _names(attachments)}) if row else None
+
+    def link_complaints(
+        self, case_id: int, complaint_ids: Sequence[str], audit_event: AuditEvent, *, unlink: bool = False
+    ) -> None:
+        with self._writer.begin() as conn:
+            have = set(
+                conn.execute(
+                    select(case_complaints.c.complaint_id).where(case_complaints.c.case_id == case_id)
+                ).scalars()
+            )
+            if unlink:
+                gone = [i for i in complaint_ids if i in have]
+                if gone:
+                    conn.execute(
+                        delete(case_complaints).where(
+                            case_complaints.c.case_id == case_id, case_complaints.c.complaint_id.in_(gone)
+                        )
+                    )
+            else:
+                fresh = [i for i in dict.fromkeys(complaint_ids) if i not in have]
+                if fresh:
+                    conn.execute(insert(case_complaints), [{"case_id": case_id, "complaint_id": i} for i in fresh])
+            conn.execute(update(cases).where(cases.c.id == case_id).values(version=cases.c.version + 1))
+            self._append(conn, [audit_event])
+
+    def cases_of_complaint(self, complaint_id: str) -> list[Case]:
+        with self._reader.connect() as conn:
+            ids = list(
+                conn.execute(
+                    select(case_complaints.c.case_id).where(case_complaints.c.complaint_id == complaint_id)
+                ).scalars()
+            )
+            return [c for i in ids if (c := self._load_case(conn, i)) is not None]
+
     def save_search(self, search: SavedSearch, audit_event: AuditEvent) -> SavedSearch:
         with self._writer.begin() as conn:
             search.id = conn.execute(

@@ -138,41 +138,219 @@ def test_a_lead_page_lists_the_same_company_on_other_platforms_inside_the_jurisd
     assert "外省分店" in supervisor_qh.get(f"/leads/{env.ids['U1']}").text  # nationwide reading
 
 
-def test_a_lead_without_recrawl_history_shows_its_one_version_and_an_unchecked_state(env: Env) -> None:
+def test_a_lead_without_recrawl_history_shows_its_current_version(env: Env) -> None:
+    from sweep.models import Lead
+
     client, _ = env.client("officer")
     page = client.get(f"/leads/{env.ids['L1']}").text
-    sightings = page.split('id="lead-sightings"')[1].split("</table>")[0]
-    assert "工业级氰化钠 98% 现货" in sightings
-    assert "¥120.0" in sightings
-    assert 'id="lead-online">未核查<' in page
+    versions = page.split('id="lead-versions"')[1].split("</table>")[0]
+    assert "工业级氰化钠 98% 现货" in versions
+    assert "¥120.0" in versions
+    assert versions.count("<tr class=") == 1
+    assert "尚无变化记录" in page
+    # a lead store that records listing states says "online" until a crawl finds it gone
+    expected = "在售" if "listing_state" in Lead.model_fields else "未核查"
+    assert f'id="lead-online">{expected}<' in page
     assert "同一企业在其他店铺、平台的线索" in page
     assert "未亮照" in page.split('id="same-company"')[0].rsplit("<h2>", 1)[1]
 
 
-def test_the_history_marks_what_changed_and_the_state_says_when_it_went_offline(env: Env) -> None:
+def test_the_history_shows_price_and_title_changes_and_when_the_listing_went_offline(env: Env) -> None:
     from datetime import UTC, datetime
     from types import SimpleNamespace
 
-    from workspace.service import online_state, sightings_history
+    from workspace.service import listing_versions, online_state
 
     lead = env.store.get(env.ids["L1"])
     t1, t2, t3 = (datetime(2026, 11, d, 8, tzinfo=UTC) for d in (20, 22, 25))
     recorded = SimpleNamespace(
         listing=lead.listing,
-        last_seen=t3,
-        history=[
-            {"at": t1.isoformat(), "title": "氰化钠 现货", "price": 120.0},
-            {"at": t2.isoformat(), "title": "氰化钠 现货", "price": 98.5},
-            {"at": t3.isoformat(), "title": "氰化钠 现货 包邮", "price": 98.5},
+        last_seen=t2,
+        listing_history=[
+            {"at": t1, "kind": "changed", "fields": ["price"], "price_before": 120.0, "price_after": 98.5},
+            {
+                "at": t2,
+                "kind": "changed",
+                "fields": ["title"],
+                "title_before": "氰化钠 现货",
+                "title_after": "工业级氰化钠 98% 现货",
+            },
+            {"at": t3, "kind": "removed", "reason": "delisted"},
         ],
         listing_state="removed",
         removed_at=t3,
+        removed_reason="delisted",
     )
-    rows = sightings_history(recorded)
-    assert [(r.at, r.price, r.price_changed, r.title_changed) for r in rows] == [
-        (t1, 120.0, False, False),
-        (t2, 98.5, True, False),
-        (t3, 98.5, False, True),
-    ]
+    rows = listing_versions(recorded)
+    assert [(r.kind, r.at) for r in rows] == [("current", t2), ("removed", t3), ("changed", t2), ("changed", t1)]
+    assert (rows[1].label, rows[1].reason) == ("下架", "已下架页面")
+    assert (rows[2].title_changed, rows[2].price_changed, rows[2].fields) == (True, False, ("标题",))
+    assert (rows[3].price_before, rows[3].price_after, rows[3].price_changed) == (120.0, 98.5, True)
     state = online_state(recorded)
-    assert (state.state, state.label, state.since) == ("removed", "已下架", t3)
+    assert (state.state, state.label, state.since, state.reason) == ("removed", "已下架", t3, "已下架页面")
+    assert online_state(SimpleNamespace()).label == "未核查"
+    assert online_state(SimpleNamespace(listing_state="changed", listing_changed_at=t1)).since == t1
+
+
+# -- case attachments ---------------------------------------------------------------------------
+HOSTILE_HTML = b'<html><body><script>alert("a")</script><img src=x onerror=alert(1)></body></html>'
+
+
+def a_case(env: Env):
+    return ws(env).create_case(SUPERVISOR, [env.ids["L1"]], source="t", title="附件测试案")
+
+
+def test_an_attachment_is_stored_by_its_digest_sniffed_audited_and_downloaded_as_a_file(env: Env) -> None:
+    import hashlib
+
+    case = a_case(env)
+    client, csrf = env.client("officer")
+    pdf = b"%PDF-1.7\n" + bytes(range(256)) * 40
+    response = client.post(
+        f"/cases/{case.id}/attachments",
+        data={"csrf_token": csrf},
+        files={"file": ("../../询问笔录.html", pdf, "text/html")},  # the browser's word is not taken
+    )
+    assert response.status_code == 200
+    digest = hashlib.sha256(pdf).hexdigest()
+    stored = env.settings.attachments_path / digest[:2] / digest
+    assert stored.read_bytes() == pdf
+    [attachment] = env.people.attachments(case.id)
+    assert (attachment.filename, attachment.content_type, attachment.size) == (
+        "询问笔录.html",
+        "application/pdf",
+        len(pdf),
+    )
+    assert "询问笔录.html" in response.text and digest[:12] in response.text
+    record = env.people.audit_search(action="case.attach", limit=1)[0]
+    assert (record.event.actor, record.event.resource_id) == ("officer", str(case.id))
+    assert digest in record.event.after
+    download = client.get(f"/cases/{case.id}/attachments/{attachment.id}")
+    assert download.content == pdf
+    assert download.headers["content-type"] == "application/pdf"
+    assert download.headers["content-disposition"].startswith("attachment;")
+    assert "filename*=UTF-8''%E8%AF%A2%E9%97%AE%E7%AC%94%E5%BD%95.html" in download.headers["content-disposition"]
+    assert download.headers["x-content-type-options"] == "nosniff"
+    assert env.people.audit_count(action="case.attachment_download") == 1
+
+
+def test_the_same_bytes_twice_are_one_file_and_html_is_served_as_text(env: Env) -> None:
+    case = a_case(env)
+    client, csrf = env.client("supervisor")
+    for name in ("a.html", "b.htm"):
+        client.post(f"/cases/{case.id}/attachments", data={"csrf_token": csrf}, files={"file": (name, HOSTILE_HTML)})
+    files = [p for p in env.settings.attachments_path.rglob("*") if p.is_file()]
+    assert len(files) == 1
+    first = env.people.attachments(case.id)[0]
+    download = client.get(f"/cases/{case.id}/attachments/{first.id}")
+    assert download.headers["content-type"] == "text/plain; charset=utf-8"
+    assert download.headers["content-disposition"].startswith("attachment;")
+    page = client.get(f"/cases/{case.id}").text
+    assert "<script>alert" not in page
+
+
+def test_attachments_are_refused_when_too_large_without_csrf_or_to_read_only_roles(tmp_path: Path) -> None:
+    env = make_env(tmp_path, attachment_max_mb=1)
+    case = a_case(env)
+    client, csrf = env.client("officer")
+    big = client.post(
+        f"/cases/{case.id}/attachments",
+        data={"csrf_token": csrf},
+        files={"file": ("big.bin", b"x" * (2 * 1024 * 1024))},
+    )
+    assert big.status_code == 413
+    just_over = client.post(
+        f"/cases/{case.id}/attachments",
+        data={"csrf_token": csrf},
+        files={"file": ("over.bin", b"x" * (1024 * 1024 + 10))},
+    )
+    assert just_over.status_code == 400
+    no_csrf = client.post(f"/cases/{case.id}/attachments", files={"file": ("a.txt", b"hello")})
+    assert no_csrf.status_code == 403
+    auditor, auditor_csrf = env.client("auditor")
+    refused = auditor.post(
+        f"/cases/{case.id}/attachments", data={"csrf_token": auditor_csrf}, files={"file": ("a.txt", b"hello")}
+    )
+    assert refused.status_code == 403
+    assert env.people.attachments(case.id) == []
+    assert not env.settings.attachments_path.exists() or not any(env.settings.attachments_path.rglob("*.*"))
+
+
+def test_an_attachment_of_another_case_or_region_is_not_found(env: Env) -> None:
+    case = a_case(env)
+    other = ws(env).create_case(SUPERVISOR, [env.ids["L3"]], source="t")
+    client, csrf = env.client("officer")
+    client.post(f"/cases/{case.id}/attachments", data={"csrf_token": csrf}, files={"file": ("a.txt", b"hello")})
+    [attachment] = env.people.attachments(case.id)
+    assert client.get(f"/cases/{other.id}/attachments/{attachment.id}").status_code == 404
+    qinghai, _ = env.client("qh_officer")
+    assert qinghai.get(f"/cases/{case.id}/attachments/{attachment.id}").status_code == 404
+
+
+# -- complaints linked to a case ----------------------------------------------------------------
+def test_complaints_are_linked_to_a_case_shown_masked_and_unlinked(env: Env) -> None:
+    from tests.unit.test_workspace_complaints import NAME, PHONE, TEXT_PHONE, seed_complaints
+
+    seed_complaints(env)
+    case = a_case(env)
+    client, csrf = env.client("officer")
+    page = client.post(f"/cases/{case.id}/complaints", data={"csrf_token": csrf, "complaint_id_list": "C-LS-1 C-LS-2"})
+    assert page.status_code == 200
+    assert env.people.get_case(case.id).complaint_ids == ["C-LS-1", "C-LS-2"]
+    table = page.text.split('id="case-complaints"')[1].split("</table>")[0]
+    assert "C-LS-1" in table and "C-LS-2" in table
+    assert "&lt;script&gt;" in table  # the hostile complaint text, inert
+    for secret in (NAME, PHONE, TEXT_PHONE):
+        assert secret not in page.text  # masked as on the complaint pages
+    assert env.people.audit_search(action="case.complaint_link", limit=1)[0].event.after == (
+        '{"complaints": ["C-LS-1", "C-LS-2"]}'
+    )
+    # a complaint of Qinghai is "not found" to a Lhasa officer, and nothing is linked
+    refused = client.post(f"/cases/{case.id}/complaints", data={"csrf_token": csrf, "complaint_id_list": "C-QH-1"})
+    assert refused.status_code == 404
+    assert env.people.get_case(case.id).complaint_ids == ["C-LS-1", "C-LS-2"]
+    client.post(f"/cases/{case.id}/complaints", data={"csrf_token": csrf, "unlink": "1", "complaint_id": "C-LS-2"})
+    assert env.people.get_case(case.id).complaint_ids == ["C-LS-1"]
+    assert env.people.audit_count(action="case.complaint_unlink") == 1
+
+
+def test_a_complaint_linked_by_someone_wider_is_counted_not_shown(env: Env) -> None:
+    from tests.unit.test_workspace_complaints import seed_complaints
+
+    seed_complaints(env)
+    case = a_case(env)
+    national = Actor("national", Role.supervisor, ("全国",))  # a national account links both
+    env.people.link_complaints(
+        case.id, ["C-LS-1", "C-QH-1"], ws(env)._event(national, "case.complaint_link", "case", str(case.id), "t")
+    )
+    officer, _ = env.client("officer")
+    page = officer.get(f"/cases/{case.id}").text
+    table = page.split('id="case-complaints"')[1].split("</table>")[0]
+    assert "C-LS-1" in table and "C-QH-1" not in table
+    assert 'id="hidden-complaints">另有 1 条' in page
+
+
+def test_attachments_and_complaint_links_over_the_api(env: Env) -> None:
+    from tests.unit.test_workspace_complaints import seed_complaints
+
+    seed_complaints(env)
+    case = a_case(env)
+    client, csrf = env.client("supervisor")
+    headers = {"X-CSRF-Token": csrf}
+    made = client.post(
+        f"/api/v1/cases/{case.id}/attachments", files={"file": ("回函.txt", "已下架。".encode())}, headers=headers
+    ).json()
+    assert (made["filename"], made["content_type"], made["size"]) == ("回函.txt", "text/plain; charset=utf-8", 12)
+    listed = client.get(f"/api/v1/cases/{case.id}/attachments").json()
+    assert [a["id"] for a in listed] == [made["id"]]
+    got = client.get(f"/api/v1/cases/{case.id}/attachments/{made['id']}")
+    assert got.content == "已下架。".encode()
+    assert got.headers["content-disposition"].startswith("attachment;")
+    linked = client.post(
+        f"/api/v1/cases/{case.id}/complaints", json={"complaint_ids": ["C-LS-1"]}, headers=headers
+    ).json()
+    assert linked["complaint_ids"] == ["C-LS-1"]
+    unlinked = client.post(
+        f"/api/v1/cases/{case.id}/complaints", json={"complaint_ids": ["C-LS-1"], "unlink": True}, headers=headers
+    ).json()
+    assert unlinked["complaint_ids"] == []

@@ -10,14 +10,16 @@ from datetime import datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from sweep import permissions as perm
-from sweep.casework import Case, Job
+from sweep.casework import Attachment, Case, Job
 from sweep.models import Lead
 from sweep.permissions import allowed
 from workspace import view
 from workspace.deps import CurrentDep, WorkspaceDep
+from workspace.routers.pages import UploadLimit, attachment_response
 from workspace.service import QueueParams
 
 router = APIRouter(prefix="/api/v1", tags=["v1"])
@@ -254,6 +256,41 @@ def update_case(ws: WorkspaceDep, me: CurrentDep, case_id: int, body: CaseUpdate
     )
 
 
+@router.get("/cases/{case_id}/attachments")
+def list_attachments(ws: WorkspaceDep, me: CurrentDep, case_id: int) -> list[dict[str, Any]]:
+    return [_attachment(a) for a in ws.case_attachments(me.actor, case_id)]
+
+
+@router.post("/cases/{case_id}/attachments")
+async def upload_attachment(
+    request: Request, _limit: UploadLimit, ws: WorkspaceDep, me: CurrentDep, case_id: int
+) -> dict[str, Any]:
+    """Multipart upload, field `file`; larger than `attachment_max_mb` is refused (413) unread."""
+    form = await request.form()
+    upload = form.get("file")
+    if upload is None or isinstance(upload, str):
+        raise HTTPException(status_code=400, detail="multipart field `file` is missing")
+    data = await upload.read(ws.settings.attachment_max_mb * 1024 * 1024 + 1)
+    return _attachment(ws.attach(me.actor, case_id, upload.filename or "", data, source=me.source))
+
+
+@router.get("/cases/{case_id}/attachments/{attachment_id}", response_class=Response)
+def download_attachment(ws: WorkspaceDep, me: CurrentDep, case_id: int, attachment_id: int) -> Response:
+    found, data = ws.attachment(me.actor, case_id, attachment_id, source=me.source)
+    return attachment_response(found.filename, found.content_type, data)
+
+
+class ComplaintLinkIn(BaseModel):
+    complaint_ids: list[str]
+    unlink: bool = False
+
+
+@router.post("/cases/{case_id}/complaints")
+def link_complaints(ws: WorkspaceDep, me: CurrentDep, case_id: int, body: ComplaintLinkIn) -> dict[str, Any]:
+    ws.link_complaints(me.actor, case_id, body.complaint_ids, source=me.source, unlink=body.unlink)
+    return _case(ws.case(me.actor, case_id))
+
+
 @router.get("/audit")
 def audit(
     ws: WorkspaceDep,
@@ -315,4 +352,17 @@ def _case(c: Case) -> dict[str, Any]:
         "lead_ids": c.lead_ids,
         "merged_into": c.merged_into,
         "notes": [{"author": n.author, "at": n.at.isoformat(), "text": n.text} for n in c.notes],
+        "complaint_ids": c.complaint_ids,
+    }
+
+
+def _attachment(a: Attachment) -> dict[str, Any]:
+    return {
+        "id": a.id,
+        "filename": a.filename,
+        "content_type": a.content_type,
+        "size": a.size,
+        "sha256": a.sha256,
+        "uploaded_by": a.uploaded_by,
+        "uploaded_at": a.uploaded_at.isoformat(),
     }

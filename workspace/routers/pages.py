@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Annotated, Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
 from sweep import permissions as perm
@@ -23,8 +23,8 @@ from workspace.service import (
     QueueParams,
     Workspace,
     jurisdiction,
+    listing_versions,
     online_state,
-    sightings_history,
 )
 
 router = APIRouter(include_in_schema=False)
@@ -199,7 +199,7 @@ def lead_page(request: Request, ws: WorkspaceDep, me: CurrentDep, lead_id: str) 
         history=ws.history(lead_id),
         same_shop=ws.same_shop(me.actor, lead),
         same_company=ws.same_company(me.actor, lead),
-        sightings=sightings_history(lead),
+        versions=listing_versions(lead),
         online=online_state(lead),
         complaints=ws.complaints_of_lead(me.actor, lead),
         cases=ws.people.cases_of_lead(lead_id),
@@ -358,9 +358,14 @@ def _case_context(ws: Workspace, me: Current, case_id: int) -> dict[str, Any]:
         lead = ws.store.get(lead_id)
         if lead is not None:
             leads.append(lead)
+    complaints, hidden = ws.case_complaints(me.actor, case)
     return {
         "case": case,
         "leads": leads,
+        "attachments": ws.case_attachments(me.actor, case_id),
+        "case_complaints": complaints,
+        "hidden_complaints": hidden,
+        "max_mb": ws.settings.attachment_max_mb,
         "history": ws.people.audit_search(resource_id=str(case_id), action="case", limit=200),
         "transitions": CASE_TRANSITIONS[case.status.value],
         "users": [u.username for u in ws.people.list_users() if u.active],
@@ -408,6 +413,58 @@ async def case_link(request: Request, ws: WorkspaceDep, me: CurrentDep, case_id:
     form = await _form(request)
     ids = form["lead_ids"] or [i.strip() for i in str(form.get("lead_id_list") or "").split() if i.strip()]
     ws.link_leads(me.actor, case_id, ids, source=me.source, unlink=form.get("unlink") == "1")
+    return RedirectResponse(f"/cases/{case_id}", status_code=303)
+
+
+def upload_limit(request: Request, ws: WorkspaceDep) -> None:
+    """Refuse an upload larger than the limit before its body is read (a dependency listed ahead of the
+    session and CSRF check, which parses the form): by its Content-Length, which must be given."""
+    length = request.headers.get("content-length")
+    if length is None or not length.isdigit():
+        raise HTTPException(status_code=411, detail="上传须注明长度（Content-Length）")
+    if int(length) > ws.settings.attachment_max_mb * 1024 * 1024 + 64 * 1024:
+        raise HTTPException(status_code=413, detail=f"附件不能超过 {ws.settings.attachment_max_mb} MB")
+
+
+UploadLimit = Annotated[None, Depends(upload_limit)]
+
+
+@router.post("/cases/{case_id}/attachments")
+async def case_attach(
+    request: Request, _limit: UploadLimit, ws: WorkspaceDep, me: CurrentDep, case_id: int
+) -> Response:
+    form = await request.form()
+    upload = form.get("file")
+    if upload is None or isinstance(upload, str):
+        raise Invalid("请选择要上传的文件")
+    data = await upload.read(ws.settings.attachment_max_mb * 1024 * 1024 + 1)
+    ws.attach(me.actor, case_id, upload.filename or "", data, source=me.source)
+    return RedirectResponse(f"/cases/{case_id}", status_code=303)
+
+
+@router.get("/cases/{case_id}/attachments/{attachment_id}")
+def case_attachment(ws: WorkspaceDep, me: CurrentDep, case_id: int, attachment_id: int) -> Response:
+    found, data = ws.attachment(me.actor, case_id, attachment_id, source=me.source)
+    return attachment_response(found.filename, found.content_type, data)
+
+
+def attachment_response(filename: str, content_type: str, data: bytes) -> Response:
+    """A download, never a page: `attachment` disposition and the sniffed type (text, markup included,
+    stays text/plain); every response also carries nosniff and a CSP without scripts from elsewhere."""
+    fallback = "".join(ch if (ch.isascii() and ch.isalnum()) or ch in "._-" else "_" for ch in filename) or "file"
+    disposition = f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
+    return Response(
+        data,
+        media_type=content_type,
+        headers={"Content-Disposition": disposition},
+    )
+
+
+@router.post("/cases/{case_id}/complaints")
+async def case_complaints(request: Request, ws: WorkspaceDep, me: CurrentDep, case_id: int) -> Response:
+    form = await _form(request)
+    ids = str(form.get("complaint_id_list") or form.get("complaint_id") or "").split()
+    ws.link_complaints(me.actor, case_id, ids, source=me.source, unlink=form.get("unlink") == "1")
     return RedirectResponse(f"/cases/{case_id}", status_code=303)
 
 
