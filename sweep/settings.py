@@ -148,6 +148,14 @@ class Settings(BaseSettings):
         default=365, description="captures older than this may be pruned, never those of a lead in a case"
     )
 
+    # -- crawl etiquette (spiders/blocking.py); the proxy is SWEEP_CRAWL_PROXY, environment only --
+    crawl_bureau: str = Field(
+        default="market regulation bureau", description="who crawls: named in the crawler's user agent"
+    )
+    crawl_contact: str | None = Field(
+        default=None, description="how a site reaches the bureau (URL or e-mail), named in the user agent"
+    )
+
     @property
     def evidence_path(self) -> Path:
         return self.evidence_dir or self.data_dir / "evidence"
