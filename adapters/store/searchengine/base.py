@@ -120,6 +120,10 @@ class SearchEngineStore(LeadStore, ABC):
     @abstractmethod
     def info(self) -> dict[str, Any]: ...
 
+    def cluster_health(self) -> dict[str, Any]:
+        """GET _cluster/health: status (green/yellow/red), nodes, shards (for `sweep status` and /metrics)."""
+        raise NotImplementedError
+
     @abstractmethod
     def analyze(self, body: dict[str, Any]) -> dict[str, Any]: ...
 

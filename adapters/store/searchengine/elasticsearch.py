@@ -111,6 +111,10 @@ class ElasticsearchStore(SearchEngineStore):
                 node = next(iter(self.client.nodes.info(node_id="_local")["nodes"].values()))
             return {"version": {"number": node.get("version"), "build_flavor": node.get("build_flavor")}}
 
+    def cluster_health(self) -> dict[str, Any]:
+        with _errors():
+            return dict(self.client.cluster.health())
+
     def analyze(self, body: dict[str, Any]) -> dict[str, Any]:
         with _errors():
             return dict(self.client.indices.analyze(body=body))

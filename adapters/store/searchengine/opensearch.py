@@ -75,6 +75,10 @@ class OpenSearchStore(SearchEngineStore):
         with _errors():
             return self.client.info()
 
+    def cluster_health(self) -> dict[str, Any]:
+        with _errors():
+            return dict(self.client.cluster.health())
+
     def analyze(self, body: dict[str, Any]) -> dict[str, Any]:
         with _errors():
             return self.client.indices.analyze(body=body)
