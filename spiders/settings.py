@@ -54,7 +54,13 @@ DOWNLOAD_HANDLERS = {
 PLAYWRIGHT_BROWSER_TYPE = "chromium"
 PLAYWRIGHT_LAUNCH_OPTIONS = {"headless": True, "args": CHROMIUM_ARGS}
 """`executable_path` is added by the SystemChromium add-on (SWEEP_CHROMIUM, else the usual paths)."""
-ADDONS = {"spiders.browser.SystemChromium": 0, "spiders.capture.EvidenceCapture": 10, "spiders.blocking.EtiquetteAddon": 20}
+ADDONS = {
+    "spiders.browser.SystemChromium": 0,
+    "spiders.capture.EvidenceCapture": 10,
+    "spiders.blocking.EtiquetteAddon": 20,
+}
+"""EtiquetteAddon (spiders.blocking): the bureau's user agent, the environment's proxy, block detection
+with per-host back-off, and robots.txt's crawl delay."""
 PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT = 30_000
 PLAYWRIGHT_MAX_PAGES_PER_CONTEXT = 4
 PLAYWRIGHT_ABORT_REQUEST = "spiders.browser_hooks.abort_request"
