@@ -155,6 +155,6 @@ def build_app(workspace: Workspace) -> FastAPI:
     app.include_router(api.router)
     app.include_router(complaints.pages)
     app.include_router(complaints.api)
-    app.include_router(operations.router)
+    operations.install(app)
     app.include_router(evidence.router)
     return app

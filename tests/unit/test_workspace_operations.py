@@ -175,3 +175,41 @@ def test_job_page_shows_errors_and_alerts_escaped(env: Env) -> None:
     assert "<script>alert(1)</script>" not in page.text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
     assert client.get("/ops/jobs/no-such-job").status_code == 404
+
+
+def test_lead_and_case_pages_show_takedown_checks(env: Env) -> None:
+    from datetime import UTC, datetime
+
+    from sweep.store.operations import TakedownCheck, TakedownOutcome
+
+    lead_id = env.ids["L1"]
+    client, token = env.client("officer")
+    assert 'id="takedown"' not in client.get(f"/leads/{lead_id}").text  # nothing checked yet
+    ops(env).add_takedown_checks(
+        [
+            TakedownCheck(
+                lead_id=lead_id,
+                platform="demo",
+                listing_id="L1",
+                url="http://mall.test/item/L1.html",
+                outcome=TakedownOutcome.RELISTED,
+                checked_at=datetime(2026, 12, 1, 2, 0, tzinfo=UTC),
+                job_id="20261201-020000-abcdef",
+                http_status=404,
+                relisted_id="L1-NEW<b>",
+                relisted_url="javascript:alert(1)",
+                similarity=97.5,
+                detail="HTTP 404",
+            )
+        ]
+    )
+    page = client.get(f"/leads/{lead_id}").text
+    assert 'id="takedown"' in page and "换链接重新上架" in page and "2026-12-01 10:00" in page
+    assert "L1-NEW&lt;b&gt;" in page and "javascript:alert" not in page  # escaped, and no unsafe link
+    assert "相似度 98" in page
+    assert 'href="/ops/jobs/' not in page  # an officer sees the job id, not a link to the operators' pages
+
+    r = client.post("/cases", data={"csrf_token": token, "lead_ids": [lead_id], "title": "复查测试"})
+    assert r.status_code == 200
+    case_page = r.text
+    assert 'id="takedown"' in case_page and "换链接重新上架" in case_page

@@ -20,19 +20,30 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import pass_context
+from jinja2.runtime import Context
 
 from operations import suggestions as suggested
 from operations.jobs import cancel as cancel_job
 from operations.jobs import launch
 from operations.schedules import next_fire, validate_cron
+from operations.takedown import OUTCOME_ZH
 from spiders.frontier import spider_class
 from sweep import permissions as perm
 from sweep.audit import AuditEvent
 from sweep.bus.base import Bus
 from sweep.permissions import allowed
-from sweep.store.operations import DEFAULT_TIMEZONE, JobState, OperationsStore, Schedule, Target, TargetExistsError
+from sweep.store.operations import (
+    DEFAULT_TIMEZONE,
+    JobState,
+    OperationsStore,
+    Schedule,
+    TakedownCheck,
+    Target,
+    TargetExistsError,
+)
 from sweep.store.operations import Trigger as JobTrigger
 from workspace.deps import Current, CurrentDep, WorkspaceDep
 from workspace.routers.pages import render
@@ -45,6 +56,23 @@ TRIGGER_ZH = {"schedule": "定时", "person": "人工", "complaint": "投诉", "
 ALERT_ZH = {"failed": "任务失败", "empty": "结果为空"}
 MAX_FIELD = 2000
 """Longest form value taken (a target's list of URLs or keywords); longer input is refused."""
+
+
+def install(app: FastAPI) -> None:
+    """Add the /ops pages, and the template function the `_takedown.html` partial of the lead and case
+    pages calls (the lead and case routes need not know about takedown checks)."""
+    app.include_router(router)
+    app.state.templates.env.globals.update(takedown_checks=_takedown_checks, TAKEDOWN_ZH=OUTCOME_ZH)
+
+
+@pass_context
+def _takedown_checks(context: Context, lead_ids: list[str]) -> dict[str, list[TakedownCheck]]:
+    """Takedown checks of leads the page already shows (the page's own route checked who may see them)."""
+    request = context.get("request")
+    wired = getattr(request.app.state, "operations", None) if request is not None else None
+    if wired is None or not lead_ids:
+        return {}
+    return wired.store.takedown_checks(list(lead_ids)[:500], per_lead=5)
 
 
 @dataclass
