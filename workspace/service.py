@@ -33,16 +33,19 @@ from sweep.casework import (
     DismissalScope,
     Job,
     PeopleStore,
+    User,
     VersionConflict,
 )
 from sweep.models import TRIAGE_LABELS_ZH, Complaint, ComplaintMatch, Lead, PersonalData, TriageStatus
-from sweep.people import NATIONWIDE, Actor
+from sweep.people import NATIONWIDE, Actor, Role
 from sweep.permissions import allowed
 from sweep.settings import Settings
 from sweep.store.base import LeadQuery, LeadSearchResult, LeadStore, StatusChange, StatusResult
 from sweep.store.complaints import ComplaintQuery, ComplaintSearchResult, ComplaintStore, SellerDirectory
 
 SYSTEM_ACTOR = "system"
+SUPERVISED_ROLES = ("officer", "analyst")
+"""The roles a supervisor may give accounts of their own jurisdiction (admins give any)."""
 BULK_CHUNK = 500
 """Leads per page when a bulk action or the dismissal memory walks a search."""
 PROGRESS_CHUNK = 100
@@ -974,6 +977,92 @@ class Workspace:
                 out.append((c, mine[0]))
         out.sort(key=lambda pair: pair[0].received_at, reverse=True)
         return out[:size]
+
+    # -- accounts ------------------------------------------------------------------------------
+    def may_manage_users(self, actor: Actor) -> bool:
+        """Admins manage every account (`users.manage`); a supervisor (科室负责人) manages the officers
+        and analysts of their own jurisdiction, so a bureau can staff itself without the national admin."""
+        return allowed(actor, perm.USERS_MANAGE) or actor.role is Role.supervisor
+
+    def may_manage(self, actor: Actor, role: str, region: str) -> bool:
+        """Whether `actor` may create, disable or enable an account with this role and jurisdiction."""
+        if allowed(actor, perm.USERS_MANAGE):
+            return True
+        if actor.role is not Role.supervisor or role not in SUPERVISED_ROLES:
+            return False
+        return divisions.within(None if region == divisions.NATIONAL else region, jurisdiction(actor))
+
+    def users(self, actor: Actor) -> list[User]:
+        """The accounts the actor may see on the users page: all for admins, their region's for a supervisor."""
+        if not self.may_manage_users(actor):
+            raise Forbidden(perm.USERS_MANAGE)
+        everyone = self.people.list_users()
+        if allowed(actor, perm.USERS_MANAGE):
+            return everyone
+        code = jurisdiction(actor)
+        return [
+            u
+            for u in everyone
+            if divisions.within(None if u.jurisdiction == divisions.NATIONAL else u.jurisdiction, code)
+        ]
+
+    def add_account(
+        self,
+        actor: Actor,
+        *,
+        username: str,
+        password: str,
+        role: str,
+        region: str,
+        source: str,
+        display_name: str = "",
+    ) -> User:
+        """A new account, refused as `sweep users add` refuses one (name, password length, role, code),
+        and outside what the actor may manage."""
+        from workspace.auth import hash_password, validate_new_user
+
+        if not self.may_manage_users(actor):
+            raise Forbidden(perm.USERS_MANAGE)
+        username, region = username.strip(), region.strip()
+        try:
+            validate_new_user(username, password, role, region)
+        except ValueError as exc:
+            raise Invalid(str(exc)) from None
+        if not self.may_manage(actor, role, region):
+            raise Forbidden(perm.USERS_MANAGE)
+        if self.people.get_user(username) is not None:
+            raise Invalid(f"用户 {username} 已存在")
+        user = User(username, hash_password(password), role, region, display_name=display_name.strip()[:128])
+        user.created_at = now()
+        event = self._event(
+            actor, "user.add", "user", username, source, after=_json({"role": role, "jurisdiction": region})
+        )
+        self.people.add_user(user, event)
+        return user
+
+    def set_account_active(self, actor: Actor, username: str, active: bool, *, source: str) -> None:
+        """Disable (ending its sessions) or enable an account the actor may manage; never one's own."""
+        user = self.people.get_user(username) if len(username) <= 64 else None
+        visible = self.may_manage_users(actor) and username in {u.username for u in self.users(actor)}
+        if user is None or not visible:
+            raise NotFound(username)
+        if username == actor.username or not self.may_manage(actor, user.role, user.jurisdiction):
+            raise Forbidden(perm.USERS_MANAGE)
+        if user.active == active:
+            return
+        self.people.update_user(
+            username,
+            {"active": active},
+            self._event(
+                actor,
+                "user.enable" if active else "user.deactivate",
+                "user",
+                username,
+                source,
+                before=_json({"active": user.active}),
+                after=_json({"active": active}),
+            ),
+        )
 
     # -- audit ---------------------------------------------------------------------------------
     def audit_filter(self, actor: Actor) -> Callable[[AuditRecord], bool]:

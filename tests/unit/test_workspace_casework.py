@@ -354,3 +354,78 @@ def test_attachments_and_complaint_links_over_the_api(env: Env) -> None:
         f"/api/v1/cases/{case.id}/complaints", json={"complaint_ids": ["C-LS-1"], "unlink": True}, headers=headers
     ).json()
     assert unlinked["complaint_ids"] == []
+
+
+# -- the users page -----------------------------------------------------------------------------
+def test_an_admin_adds_a_user_who_can_log_in_and_disables_them(env: Env) -> None:
+    from tests.unit.test_workspace_support import PASSWORD
+
+    admin, csrf = env.client("admin")
+    page = admin.get("/users")
+    assert page.status_code == 200
+    assert '<a href="/users">用户</a>' in page.text
+    for name in ("officer", "qh_officer", "supervisor", "analyst", "auditor", "admin"):
+        assert f'data-user="{name}"' in page.text
+    made = admin.post(
+        "/users",
+        data={
+            "csrf_token": csrf,
+            "username": "zhao",
+            "display_name": "赵<b>六</b>",
+            "role": "officer",
+            "region": "540102",
+            "password": PASSWORD,
+        },
+    )
+    assert made.status_code == 200
+    assert "赵&lt;b&gt;六&lt;/b&gt;" in made.text
+    user = env.people.get_user("zhao")
+    assert (user.role, user.jurisdiction, user.active) == ("officer", "540102", True)
+    zhao, _ = env.client("zhao")  # logs in with the password given
+    assert zhao.get("/leads").status_code == 200
+    admin.post("/users/zhao/active", data={"csrf_token": csrf, "active": "0"})
+    assert env.people.get_user("zhao").active is False
+    assert zhao.get("/leads", follow_redirects=False).status_code == 303  # the session ended: to the login page
+    actions = [r.event.action for r in env.people.audit_search(resource_id="zhao", limit=10)]
+    assert "user.add" in actions and "user.deactivate" in actions
+    record = env.people.audit_search(action="user.add", resource_id="zhao", limit=1)[0].event
+    assert (record.actor, record.role) == ("admin", "admin")
+    assert record.after == '{"jurisdiction": "540102", "role": "officer"}'
+
+
+def test_a_supervisor_manages_officers_of_their_region_only(env: Env) -> None:
+    from tests.unit.test_workspace_support import PASSWORD
+
+    sup, csrf = env.client("supervisor")  # 540000
+    page = sup.get("/users").text
+    assert 'data-user="officer"' in page and 'data-user="analyst"' in page
+    assert 'data-user="qh_officer"' not in page  # Qinghai
+    assert 'data-user="admin"' not in page  # nationwide
+    roles = page.split('name="role">')[1].split("</select>")[0]
+    assert 'value="officer"' in roles and 'value="analyst"' in roles
+    assert 'value="supervisor"' not in roles and 'value="admin"' not in roles
+
+    def add(name: str, role: str, region: str) -> int:
+        data = {"csrf_token": csrf, "username": name, "role": role, "region": region, "password": PASSWORD}
+        return sup.post("/users", data=data, follow_redirects=False).status_code
+
+    assert add("li2", "officer", "540102") == 303
+    assert add("qh2", "officer", "630000") == 403  # outside the region
+    assert add("boss", "admin", "540000") == 403  # a role above theirs
+    data = {"csrf_token": csrf, "username": "short", "role": "officer", "region": "540100", "password": "123"}
+    assert "密码至少 10 个字符" in sup.post("/users", data=data).text  # refused as `sweep users add` refuses it
+    assert add("bad name", "officer", "540100") == 400
+    assert env.people.get_user("qh2") is None and env.people.get_user("boss") is None
+    assert sup.post("/users/qh_officer/active", data={"csrf_token": csrf, "active": "0"}).status_code == 404
+    assert sup.post("/users/supervisor/active", data={"csrf_token": csrf, "active": "0"}).status_code == 403
+    assert env.people.get_user("supervisor").active is True
+
+
+def test_officers_and_auditors_have_no_users_page(env: Env) -> None:
+    for role in ("officer", "analyst", "auditor"):
+        client, csrf = env.client(role)
+        assert client.get("/users").status_code == 403
+        assert '<a href="/users">' not in client.get("/leads").text
+        data = {"csrf_token": csrf, "username": "x1", "role": "officer", "region": "540100", "password": "p" * 12}
+        assert client.post("/users", data=data).status_code == 403
+    assert env.people.get_user("x1") is None

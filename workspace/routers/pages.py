@@ -32,6 +32,8 @@ router = APIRouter(include_in_schema=False)
 
 def render(request: Request, name: str, me: Current | None, status: int = 200, **context: Any) -> HTMLResponse:
     context |= {"me": me, "csrf": me.csrf_token if me else "", "can": (lambda a: allowed(me.actor, a)) if me else None}
+    if me is not None:
+        context.setdefault("manages_users", request.app.state.workspace.may_manage_users(me.actor))
     return request.app.state.templates.TemplateResponse(request, name, context, status_code=status)
 
 
@@ -504,6 +506,54 @@ def case_pdf(request: Request, ws: WorkspaceDep, me: CurrentDep, case_id: int) -
 
 def _download(body: bytes, filename: str, media_type: str) -> Response:
     return Response(body, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+# -- accounts -----------------------------------------------------------------------------------
+@router.get("/users")
+def users_page(request: Request, ws: WorkspaceDep, me: CurrentDep, error: str = "") -> HTMLResponse:
+    from sweep.people import Role
+
+    accounts = ws.users(me.actor)
+    roles = [r.value for r in Role if ws.may_manage(me.actor, r.value, jurisdiction(me.actor))]
+    return render(
+        request,
+        "users.html",
+        me,
+        accounts=accounts,
+        manageable={u.username for u in accounts if ws.may_manage(me.actor, u.role, u.jurisdiction)}
+        - {me.user.username},
+        roles=roles,
+        default_region=jurisdiction(me.actor),
+        now=datetime.now(UTC),
+    )
+
+
+@router.post("/users")
+def users_add(
+    ws: WorkspaceDep,
+    me: CurrentDep,
+    username: Annotated[str, Form()],
+    password: Annotated[str, Form()],
+    role: Annotated[str, Form()],
+    region: Annotated[str, Form()],
+    display_name: Annotated[str, Form()] = "",
+) -> Response:
+    ws.add_account(
+        me.actor,
+        username=username,
+        password=password,
+        role=role,
+        region=region,
+        display_name=display_name,
+        source=me.source,
+    )
+    return RedirectResponse("/users", status_code=303)
+
+
+@router.post("/users/{username}/active")
+def users_active(ws: WorkspaceDep, me: CurrentDep, username: str, active: Annotated[str, Form()]) -> Response:
+    ws.set_account_active(me.actor, username, active == "1", source=me.source)
+    return RedirectResponse("/users", status_code=303)
 
 
 # -- exports of the current search --------------------------------------------------------------
