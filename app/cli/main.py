@@ -21,6 +21,7 @@ from app.cli import (
     search,
     serve,
     services,
+    status,
     takedown,
     targets,
     users,
@@ -61,6 +62,9 @@ app.add_typer(jobs.app, name="jobs")
 app.add_typer(takedown.app, name="takedown")
 app.add_typer(evidence.app, name="evidence")
 app.add_typer(report.app, name="report")
+app.command("status", help="Pipeline health: topics, dead letters, consumer lag, search cluster, scheduler.")(
+    status.status
+)
 app.command("scheduler", help="Fire due crawl schedules (several may run; each run fires once).")(scheduler.scheduler)
 app.command("crawl-worker", help="Crawl requests from the shared frontier (a consumer group of workers).")(
     worker.crawl_worker
