@@ -500,3 +500,38 @@ def _note_cases(people: PeopleStore, checks: Sequence[TakedownCheck], now: datet
             detail=text[:500],
         )
         people.add_case_note(case_id, CaseNote(author="system", at=now, text=text), audit)
+
+
+TAKEDOWN_PASS_SCHEDULE = 0
+"""The schedule id under which periodic takedown passes are claimed in the fires ledger (real schedules
+are numbered from 1), so that of several `sweep takedown watch` processes one runs each period."""
+
+
+def period_start(now: datetime, every: timedelta) -> datetime:
+    """The start of the period `now` falls in (periods counted from the Unix epoch, in UTC)."""
+    step = max(1, int(every.total_seconds()))
+    return datetime.fromtimestamp(int(now.timestamp()) // step * step, UTC)
+
+
+def takedown_pass(
+    ops: OperationsStore,
+    leads: LeadStore,
+    people: PeopleStore | None,
+    *,
+    now: datetime,
+    after: timedelta,
+    every: timedelta,
+    claimer: str,
+    fetch: Fetch = http_fetch,
+) -> RecheckReport | None:
+    """One periodic pass: claim this period (one claimer wins it, however many watchers run), then
+    recheck what is due. None when another watcher has the period or nothing is due."""
+    period = period_start(now, every)
+    if not ops.claim_fire(TAKEDOWN_PASS_SCHEDULE, period, claimer):
+        return None
+    due = due_leads(leads, people, ops, now=now, after=after)
+    if not due:
+        return None
+    report = recheck(ops, due, people=people, fetch=fetch, requested_by="system", now=now)
+    ops.attach_job_to_fire(TAKEDOWN_PASS_SCHEDULE, period, report.job_id)
+    return report

@@ -114,3 +114,40 @@ def show(lead_id: str) -> None:
         raise typer.Exit(1)
     for c in checks:
         json_line(_doc(c))
+
+
+@app.command("watch")
+def watch(
+    every: Annotated[float, typer.Option(help="Minutes between passes.")] = 60.0,
+    once: Annotated[bool, typer.Option("--once", help="One pass, then exit (cron-driven setups).")] = False,
+) -> None:
+    """Recheck due leads every --every minutes until stopped. Several watchers may run: each period's
+    pass is claimed once in the operations store, so one of them runs it."""
+    import logging
+    import signal
+    import threading
+
+    from operations.schedules import default_claimer
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    period = timedelta(minutes=max(every, 1.0))
+    leads, people, ops = open_lead_store(), open_people_store(), ops_store()
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    claimer = default_claimer()
+    try:
+        while not stop.is_set():
+            try:
+                report = takedown.takedown_pass(
+                    ops, leads, people, now=datetime.now(UTC), after=_after(), every=period, claimer=claimer
+                )
+                if report is not None:
+                    typer.echo(f"job {report.job_id}: " + ", ".join(f"{k} {v}" for k, v in report.summary.items()))
+            except Exception:
+                logging.getLogger("sweep.takedown").exception("takedown pass failed; retrying next period")
+            if once:
+                break
+            stop.wait(min(period.total_seconds(), 60.0))
+    finally:
+        ops.close()

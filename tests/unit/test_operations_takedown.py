@@ -166,3 +166,28 @@ def test_cli_recheck_and_show() -> None:
         assert kept not in shown.output
         # decided just now: nothing is due before the configured delay (24 h)
         assert runner.invoke(cli, ["takedown", "due"]).output.strip().endswith("0 due")
+        watched = runner.invoke(cli, ["takedown", "watch", "--once"])
+        assert watched.exit_code == 0 and "job " not in watched.output  # claimed the period, nothing due
+
+
+def test_periodic_passes_are_claimed_once_per_period(world) -> None:  # type: ignore[no-untyped-def]
+    mall, server, leads, people, ops = world
+    item = next(it for it in mall.items if it.families and not it.client_rendered)
+    event = lead_event(absolutize(item.listing, server.base_url), sorted(item.families)[0])
+    leads.apply_events([event])
+    leads.set_status(event.lead_id, TriageStatus.confirmed)
+    now = datetime.now(UTC) + DAY + timedelta(minutes=5)
+    hour = timedelta(hours=1)
+
+    first = takedown.takedown_pass(ops, leads, people, now=now, after=DAY, every=hour, claimer="a")
+    second = takedown.takedown_pass(ops, leads, people, now=now, after=DAY, every=hour, claimer="b")
+    assert first is not None and first.summary["online"] == 1
+    assert second is None  # the other watcher had this period
+    (fire,) = ops.fires(takedown.TAKEDOWN_PASS_SCHEDULE)
+    assert fire == (takedown.period_start(now, hour), "a", first.job_id)
+    # the next period: claimed, but nothing is due any more (one recheck per decision)
+    assert takedown.takedown_pass(ops, leads, people, now=now + hour, after=DAY, every=hour, claimer="b") is None
+    assert len(ops.fires(takedown.TAKEDOWN_PASS_SCHEDULE)) == 2
+    assert takedown.period_start(datetime(2026, 12, 1, 10, 59, 59, tzinfo=UTC), hour) == datetime(
+        2026, 12, 1, 10, 0, tzinfo=UTC
+    )
