@@ -81,6 +81,17 @@ class FieldSelector:
     attr: str | None = None
     regex: str | None = None
     all: bool = False
+    join: str | None = None
+    """Join every match with this text (a description's paragraphs) into one value."""
+    raw: bool = False
+    """Keep the text exactly as the page has it (spacing, invisible characters): evidence."""
+
+    def value(self, root: Any) -> str | None:
+        """The field's one value: the first match, or all matches joined."""
+        found = self.values(root)
+        if not found:
+            return None
+        return self.join.join(found) if self.join is not None else found[0]
 
     def values(self, root: Any) -> list[str]:
         """What the selector finds in a parsel `Selector` of the page, cleaned (empty ones dropped)."""
@@ -95,13 +106,13 @@ class FieldSelector:
             raw = node.attrib.get(self.attr) if self.attr else node.xpath("string(.)").get()
             if raw is None and not self.attr and isinstance(node.root, str):
                 raw = node.root
-            text = clean_text(raw)
+            text = (raw if raw and raw.strip() else None) if self.raw else clean_text(raw)
             if text and self.regex:
                 m = re.search(self.regex, text)
                 text = clean_text(m.group(1) if m and m.groups() else (m.group(0) if m else None))
             if text:
                 out.append(text)
-            if out and not self.all:
+            if out and not (self.all or self.join is not None):
                 break
         return out
 
@@ -586,6 +597,8 @@ def _selectors(product: Product, page: _Page, selectors: Mapping[str, FieldSelec
         values = sel.values(root)
         if not values:
             continue
+        if sel.join is not None:
+            values = [sel.join.join(values)]
         if name == "images":
             product.set("images", _images(values, page.url), "selector")
         elif name == "price":
@@ -800,8 +813,10 @@ def extract_product(
     if selectors and not prefer_selectors:
         _selectors(product, page, selectors)
     # the visible layer: the heading that names the product, and the price beside it
+    claimed = set(selectors or ()) if prefer_selectors else set()
+    """Fields a profile places itself: its selectors answer for them, not the page's look."""
     heading, heading_el = _visible_heading(page, product.title, _og(data, "og:title"))
-    if heading and product.sources.get("title") != "selector":
+    if heading and product.sources.get("title") != "selector" and "title" not in claimed:
         named = product.title
         priced_heading = (
             named is not None
@@ -814,8 +829,9 @@ def extract_product(
             # what the shopper reads in the heading, not the markup's variant of it
             product.title = None
             product.set("title", heading, "page")
-    product.set("title", _strip_site(_title_tag(page), page), "page")
-    if product.price is None:
+    if "title" not in claimed:
+        product.set("title", _strip_site(_title_tag(page), page), "page")
+    if product.price is None and "price" not in claimed:
         found = _visible_price(page, heading_el)
         if found is not None:
             product.set("price", found[0], "page")
@@ -830,8 +846,10 @@ def extract_product(
         product.set("currency", currency_code(symbol, lang=page.lang, host=page.host), "page")
         if not product.currency and ((page.lang or "").lower().startswith("zh") or _HAN.search(product.title or "")):
             product.set("currency", currency_code("¥", lang=page.lang, host=page.host), "page")
-    product.set("images", _page_images(page, product.title, heading_el), "page")
-    product.set("description", clean_text(_meta(page, "description")), "page")
+    if "images" not in claimed:
+        product.set("images", _page_images(page, product.title, heading_el), "page")
+    if "description" not in claimed:
+        product.set("description", clean_text(_meta(page, "description")), "page")
     _shop_facts(product, page)
     return product
 
