@@ -213,3 +213,39 @@ def test_lead_and_case_pages_show_takedown_checks(env: Env) -> None:
     assert r.status_code == 200
     case_page = r.text
     assert 'id="takedown"' in case_page and "换链接重新上架" in case_page
+
+
+def test_operator_runs_due_takedown_rechecks_from_the_page(tmp_path: Path) -> None:
+    from demomall.generator import absolutize, generate
+    from demomall.server import serve_in_thread
+    from sweep.models import TriageStatus
+    from tests.unit.test_operations_takedown import lead_event
+
+    env = make_env(tmp_path, ops_takedown_recheck_after_hours=0)
+    add_user(env.people, "operator", PASSWORD, "operator", "000000")
+    mall = generate(300, 7)
+    with serve_in_thread(mall) as server:
+        item = next(it for it in mall.items if it.families and not it.client_rendered)
+        event = lead_event(absolutize(item.listing, server.base_url), sorted(item.families)[0])
+        env.add(event)
+        env.store.set_status(event.lead_id, TriageStatus.confirmed)
+        server.replace(mall.evolve(remove=[item.listing.listing_id], removal="404", seed=3))
+
+        client, token = login(env, "operator")
+        page = client.get("/ops/takedown")
+        assert page.status_code == 200
+        assert "到期待复查：<strong>1</strong>" in page.text
+        assert item.listing.title not in page.text  # a count, not the records
+        r = client.post("/ops/takedown/run", data={"csrf_token": token})
+        assert r.status_code == 200 and "下架复查" in r.text
+        assert "online=0, removed=1, relisted=0, unreachable=0" in r.text
+        assert "到期待复查：<strong>0</strong>" in client.get("/ops/takedown").text
+        assert client.post("/ops/takedown/run", data={"csrf_token": token}).status_code == 400
+        assert "ops.takedown.recheck" in [x.event.action for x in env.people.audit_search(actor="operator")]
+
+    officer, officer_token = env.client("officer")
+    assert officer.get("/ops/takedown").status_code == 403
+    assert officer.post("/ops/takedown/run", data={"csrf_token": officer_token}).status_code == 403
+    admin, _ = env.client("admin")  # the mall's shops are outside the officer's Lhasa jurisdiction
+    lead_page = admin.get(f"/leads/{event.lead_id}").text
+    assert 'data-outcome="removed"' in lead_page and "已下架" in lead_page

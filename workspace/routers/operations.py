@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Form, Request
@@ -26,6 +26,7 @@ from jinja2 import pass_context
 from jinja2.runtime import Context
 
 from operations import suggestions as suggested
+from operations import takedown
 from operations.jobs import cancel as cancel_job
 from operations.jobs import launch
 from operations.schedules import next_fire, validate_cron
@@ -406,3 +407,51 @@ def suggestion_accept(
         _audit(ws, me, "ops.job.start", "crawl_job", job.id, detail=f"{target.name} (complaint {complaint_id})")
         return RedirectResponse(f"/ops/jobs/{job.id}", status_code=303)
     return RedirectResponse("/ops/targets", status_code=303)
+
+
+# -- takedown rechecks ----------------------------------------------------------------------------
+MAX_RECHECK_PER_CLICK = 100
+"""A recheck started from the page runs in the request: bounded, so the page answers in reasonable
+time; `sweep takedown watch` does the rest."""
+
+
+def _takedown_jobs(store: OperationsStore) -> list[Any]:
+    return [j for j in store.list_jobs(limit=200) if j.trigger == JobTrigger.TAKEDOWN][:30]
+
+
+@router.get("/takedown")
+def takedown_page(request: Request, ws: WorkspaceDep, me: CurrentDep) -> HTMLResponse:
+    """How many confirmed listings are due for a recheck (a count: operators see no lead records), and
+    the recheck jobs so far with their outcome counts."""
+    _need(me, perm.OPERATIONS_VIEW)
+    store = _wiring(request).store
+    after = timedelta(hours=ws.settings.ops_takedown_recheck_after_hours)
+    due = takedown.due_leads(ws.store, ws.people, store, now=datetime.now(UTC), after=after)
+    return _page(
+        request,
+        "ops_takedown.html",
+        me,
+        due=len(due),
+        after_hours=after.total_seconds() / 3600,
+        jobs=_takedown_jobs(store),
+    )
+
+
+@router.post("/takedown/run")
+def takedown_run(request: Request, ws: WorkspaceDep, me: CurrentDep) -> Response:
+    _need(me, perm.OPERATIONS_MANAGE)
+    store = _wiring(request).store
+    after = timedelta(hours=ws.settings.ops_takedown_recheck_after_hours)
+    due = takedown.due_leads(ws.store, ws.people, store, now=datetime.now(UTC), after=after)
+    if not due:
+        raise Invalid("目前没有到期需要复查的线索")
+    report = takedown.recheck(store, due[:MAX_RECHECK_PER_CLICK], people=ws.people, requested_by=me.actor.username)
+    _audit(
+        ws,
+        me,
+        "ops.takedown.recheck",
+        "crawl_job",
+        report.job_id,
+        detail=", ".join(f"{k}={v}" for k, v in report.summary.items()),
+    )
+    return RedirectResponse(f"/ops/jobs/{report.job_id}", status_code=303)
