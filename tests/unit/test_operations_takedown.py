@@ -18,7 +18,7 @@ from operations import takedown
 from operations.takedown import Page, TakedownOutcome
 from sweep.audit import AuditEvent
 from sweep.casework import Case
-from sweep.models import Evidence, Finding, LeadEvent, TriageStatus
+from sweep.models import Evidence, Finding, Lead, LeadEvent, Listing, Shop, TriageStatus
 from sweep.store.operations import JobState, Trigger
 
 DAY = timedelta(hours=24)
@@ -191,3 +191,74 @@ def test_periodic_passes_are_claimed_once_per_period(world) -> None:  # type: ig
     assert takedown.period_start(datetime(2026, 12, 1, 10, 59, 59, tzinfo=UTC), hour) == datetime(
         2026, 12, 1, 10, 0, tzinfo=UTC
     )
+
+
+def _item_html(listing_id: str, title: str, desc: str, price: str, shop_id: str) -> str:
+    return (
+        f'<main class="item" data-listing-id="{listing_id}"><h1 class="item-title">{title}</h1>'
+        f'<div class="price">¥<span class="price-value">{price}</span></div>'
+        f'<a class="shop" href="/shop/{shop_id}.html" data-shop-id="{shop_id}">店</a>'
+        f'<section class="desc"><h2>详情</h2><p>{desc}</p></section></main>'
+    )
+
+
+def _cards(cards: list[tuple[str, str, str]]) -> str:
+    """Listing cards as the demo mall's shop and search pages show them: (listing id, title, shop id)."""
+    return "".join(
+        f'<li class="item-card" data-id="{lid}"><a class="item-link" href="/item/{lid}.html">'
+        f'<span class="card-title">{title}</span></a><a class="card-shop" href="/shop/{shop}.html">进店</a></li>'
+        for lid, title, shop in cards
+    )
+
+
+def _shop_html(shop_id: str, uscc: str, cards: list[tuple[str, str]]) -> str:
+    items = _cards([(lid, title, shop_id) for lid, title in cards])
+    return (
+        f'<main class="shop" data-shop-id="{shop_id}"><dl class="licence"><dd class="uscc">{uscc}</dd></dl>'
+        f'<ul class="items">{items}</ul></main>'
+    )
+
+
+def test_relisting_in_another_shop_of_the_same_company_and_not_of_another_company() -> None:
+    """Hand-made pages: the listing is gone from shop A; shop B of the same company (same USCC) offers it
+    again as N1; shop C of another company offers the same text as N2 — a copy, not a relisting."""
+    site = "http://mall.test"
+    title, desc = "氰化钠 98% 500g 工业级", "电镀用，现货速发，量大从优，可开增值税发票。"
+    uscc_a, uscc_other = "91540100MA6T000001", "91540100MA6T000002"
+    pages = {
+        f"{site}/item/OLD.html": Page(f"{site}/item/OLD.html", 404, "<h1>404 页面不存在</h1>"),
+        f"{site}/shop/A.html": Page(f"{site}/shop/A.html", 200, _shop_html("A", uscc_a, [])),
+        f"{site}/shop/B.html": Page(f"{site}/shop/B.html", 200, _shop_html("B", uscc_a, [("N1", title)])),
+        f"{site}/shop/C.html": Page(f"{site}/shop/C.html", 200, _shop_html("C", uscc_other, [("N2", title)])),
+        f"{site}/item/N1.html": Page(f"{site}/item/N1.html", 200, _item_html("N1", title, desc, "120.00", "B")),
+        f"{site}/item/N2.html": Page(f"{site}/item/N2.html", 200, _item_html("N2", title, desc, "120.00", "C")),
+    }
+    search = f'<ul class="items">{_cards([("N2", title, "C"), ("N1", title, "B")])}</ul>'
+    fetched: list[str] = []
+
+    def fetch(url: str) -> Page:
+        fetched.append(url)
+        if url.startswith(f"{site}/search?q="):
+            return Page(url, 200, search)
+        return pages.get(url, Page(url, 404, ""))
+
+    listing = Listing(
+        platform="demo-mall",
+        listing_id="OLD",
+        title=title,
+        description=desc,
+        price=120.0,
+        url=f"{site}/item/OLD.html",
+        shop=Shop(shop_id="A", name="A店", licence_no=uscc_a),
+    )
+    lead = Lead.from_event(lead_event(listing, "chem.toxic"))
+    check = takedown.check_lead(lead, fetch, takedown.DemoMallProfile(), now=datetime.now(UTC))
+    assert check.outcome is TakedownOutcome.RELISTED
+    assert (check.relisted_id, check.relisted_url) == ("N1", f"{site}/item/N1.html")
+    assert f"{site}/item/N2.html" not in fetched  # another company's copy is not even fetched
+
+    other_company = lead.model_copy(
+        update={"listing": lead.listing.model_copy(update={"shop_licence_no": "91540100MA6T000009"})}
+    )
+    check = takedown.check_lead(other_company, fetch, takedown.DemoMallProfile(), now=datetime.now(UTC))
+    assert check.outcome is TakedownOutcome.REMOVED  # neither B nor C is this company
