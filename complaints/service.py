@@ -81,13 +81,14 @@ class ApplyStats:
 
 
 def merge_complaint(old: Complaint | None, new: Complaint) -> Complaint:
-    """`new` laid over `old`: the fields `new` has win, the others are kept; the personal-data kinds add
-    up. Applying the same sequence of records again ends in the same record (replays change nothing)."""
+    """`new` laid over `old`: the fields `new` has win, the others are kept (an empty text is a column the
+    update file did not have); the personal-data kinds add up. Applying the same sequence of records
+    again ends in the same record (replays change nothing)."""
     if old is None:
         return new
+    given = {k: v for k, v in new.model_dump(exclude_none=True, exclude={"pii_kinds"}).items() if v != ""}
     return Complaint.model_validate(
-        {**old.model_dump(), **new.model_dump(exclude_none=True, exclude={"pii_kinds"})}
-        | {"pii_kinds": sorted({*old.pii_kinds, *new.pii_kinds})}
+        {**old.model_dump(), **given} | {"pii_kinds": sorted({*old.pii_kinds, *new.pii_kinds})}
     )
 
 
@@ -121,10 +122,13 @@ class ComplaintWriter:
         return self._index
 
     def apply(self, complaints: list[Complaint]) -> ApplyStats:
-        """Merge each complaint over the stored one, upsert and match. The last copy of an id wins."""
-        latest = {c.complaint_id: c for c in complaints}
-        stored = self.store.get_many(list(latest))
-        merged = [merge_complaint(stored.get(cid), c) for cid, c in latest.items()]
+        """Lay each complaint over the stored one, upsert and match. Copies of an id in one batch are
+        laid over each other in order, as one batch after another would (an update after the record)."""
+        stored = self.store.get_many(list(dict.fromkeys(c.complaint_id for c in complaints)))
+        by_id: dict[str, Complaint] = {}
+        for c in complaints:
+            by_id[c.complaint_id] = merge_complaint(by_id.get(c.complaint_id) or stored.get(c.complaint_id), c)
+        merged = list(by_id.values())
         index = self.index
         matches = {c.complaint_id: index.match(c) for c in merged}
         upserted = self.store.upsert(ComplaintRecord(c, None, complaint_keys(c)) for c in merged)

@@ -263,3 +263,9 @@ class SellerDirectory(ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""
+
+    def __enter__(self) -> SellerDirectory:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
