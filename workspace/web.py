@@ -149,7 +149,7 @@ def build_app(workspace: Workspace) -> FastAPI:
             return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
         return page_error(request, exc.status_code, str(exc.detail))
 
-    from workspace.routers import api, complaints, evidence, metrics, operations, pages
+    from workspace.routers import api, complaints, evidence, metrics, operations, pages, reports
 
     app.include_router(pages.router)
     app.include_router(api.router)
@@ -158,4 +158,5 @@ def build_app(workspace: Workspace) -> FastAPI:
     operations.install(app)
     app.include_router(evidence.router)
     app.include_router(metrics.router)
+    app.include_router(reports.router)
     return app

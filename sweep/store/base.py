@@ -145,7 +145,9 @@ def age_bucket(first_seen: datetime, now: datetime) -> str:
 @dataclass(slots=True)
 class LeadAggregates:
     """Counts over the leads that match a query and were first seen in a period (`LeadStore.aggregate`).
-    Every mapping leaves out zero counts; `top_shops` keeps the `top` most frequent (ties by name)."""
+    Every mapping leaves out zero counts; the counts by family, status and region and `top_shops` are
+    ordered most frequent first, ties by name (as the search engines' terms aggregations order them);
+    `top_shops` keeps the `top` most frequent."""
 
     total: int = 0
     per_day: dict[str, dict[str, int]] = field(default_factory=dict)
@@ -327,5 +329,7 @@ def aggregate_rows(
         out.status_age.setdefault(status, {})
         out.status_age[status][bucket] = out.status_age[status].get(bucket, 0) + 1
     out.per_day = dict(sorted(out.per_day.items()))
+    ranked = lambda counts: dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))  # noqa: E731
+    out.by_family, out.by_status, out.by_region = ranked(out.by_family), ranked(out.by_status), ranked(out.by_region)
     out.top_shops = dict(sorted(shops.items(), key=lambda kv: (-kv[1], kv[0]))[:top])
     return out
