@@ -496,7 +496,7 @@ class Workspace:
         if action == "case":
             if not allowed(actor, perm.CASES_EDIT):
                 raise Forbidden(perm.CASES_EDIT)
-            target_case = self._bulk_case(actor, case_id, source)
+            target_case = self._bulk_case(actor, case_id, source, title=_bulk_title(params))
         elif action == "assign":
             if not assignee:
                 raise Invalid("请选择指派对象")
@@ -526,13 +526,13 @@ class Workspace:
             self._bulk_run(*args)
         return job
 
-    def _bulk_case(self, actor: Actor, case_id: int | str | None, source: str) -> Case:
+    def _bulk_case(self, actor: Actor, case_id: int | str | None, source: str, *, title: str) -> Case:
         """The case a bulk "add to case" links to: an open one the actor may edit, or a new one."""
         if case_id in (None, ""):
             raise Invalid("请选择案件")
         if case_id == "new":
             case = Case(
-                title="批量立案",
+                title=title,
                 owner=actor.username,
                 region=jurisdiction(actor),
                 created_by=actor.username,
@@ -1137,7 +1137,12 @@ class ListingVersion:
 
 
 CHANGE_LABELS_ZH = {"current": "当前", "changed": "内容变化", "removed": "下架", "back_online": "重新上架"}
-REMOVED_REASONS_ZH = {"http_404": "页面不存在", "delisted": "已下架页面", "missing_from_category": "类目中已找不到"}
+REMOVED_REASONS_ZH = {
+    "http_404": "页面不存在",
+    "http_410": "页面已删除",
+    "delisted": "已下架页面",
+    "missing_from_category": "类目中已找不到",
+}
 CHANGED_FIELDS_ZH = {
     "title": "标题",
     "price": "价格",
@@ -1218,6 +1223,12 @@ def online_state(lead: Lead) -> Online:
         return Online(state, ONLINE_LABELS_ZH[state], since, REMOVED_REASONS_ZH.get(reason, reason) if reason else None)
     since = getattr(lead, "listing_changed_at", None) if state == "changed" else None
     return Online(state, ONLINE_LABELS_ZH.get(state, state), since)
+
+
+def _bulk_title(params: QueueParams | None) -> str:
+    """A new case's title from the search that filled it ("氰化钾 shop:S2" → "「氰化钾 shop:S2」批量立案")."""
+    words = " ".join(filter(None, [params.text if params else "", params.shop if params else ""])).strip()
+    return f"「{words[:60]}」批量立案" if words else "批量立案"
 
 
 _SIGNATURES: tuple[tuple[bytes, str], ...] = (
