@@ -40,6 +40,12 @@ class CrawlStats:
     shop_pages: int = 0
     finish_reason: str | None = None
     detection: str | None = None
+    detections: int = 0
+    """Listings the rulebook judged in this crawl (a recrawl skips unchanged ones, `sweep.recrawl`)."""
+    listings_new: int = 0
+    listings_changed: int = 0
+    listings_unchanged: int = 0
+    listings_removed: int = 0
 
     @property
     def pages_per_second(self) -> float:
@@ -133,6 +139,11 @@ def crawl(
         shop_pages=int(s.get("sweep/shop_pages", 0)),
         finish_reason=s.get("finish_reason"),
         detection=s.get("sweep/detection"),
+        detections=int(s.get("sweep/detections", 0)),
+        listings_new=int(s.get("sweep/listings_new", 0)),
+        listings_changed=int(s.get("sweep/listings_changed", 0)),
+        listings_unchanged=int(s.get("sweep/listings_unchanged", 0)),
+        listings_removed=int(s.get("sweep/listings_removed", 0)),
     )
     if stats.finish_reason is None:
         why = s.get("sweep/detection") if str(s.get("sweep/detection", "")).startswith("failed") else None

@@ -67,6 +67,7 @@ PLAYWRIGHT_ABORT_REQUEST = "spiders.browser_hooks.abort_request"
 
 ITEM_PIPELINES = {
     "spiders.pipelines.ValidatePipeline": 100,
+    "spiders.pipelines.RecrawlPipeline": 200,
     "spiders.pipelines.DetectPipeline": 300,
     "spiders.pipelines.PublishPipeline": 500,
     "spiders.pipelines.ListingItemPipeline": 900,
@@ -92,4 +93,8 @@ costs one more shop page, never a listing, and JOBDIR resumes start with it empt
 SWEEP_PUBLISH = True
 """Publish listings and findings to the bus (adapters.open_bus)."""
 SWEEP_DETECT = True
-"""Run the rulebook on every listing."""
+"""Run the rulebook on every listing (but those a recrawl found unchanged)."""
+SWEEP_RECRAWL = True
+"""Incremental recrawl (`spiders.pipelines.RecrawlPipeline`, `sweep.recrawl`): listings whose content is
+unchanged since the last crawl are not judged or published again, only recorded as seen; listings found
+gone are recorded as removed. False judges and publishes everything, as a first crawl does."""

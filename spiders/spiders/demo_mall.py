@@ -19,12 +19,15 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 import scrapy
 from scrapy.crawler import Crawler
 from scrapy.http import Response
+from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
+
+from spiders import recrawl
 
 PLATFORM = "demo-mall"
 
@@ -59,6 +62,9 @@ class DemoMallSpider(scrapy.Spider):
     platform = PLATFORM
     MAX_SHOP_WAITS = 20
     """Times a listing waits for a requested shop page before asking for the page itself."""
+    handle_httpstatus_list = [404, 410]  # noqa: RUF012 (Scrapy reads this class attribute)
+    """A detail page that answers 404/410 reaches `parse_item`, errback or not (a recheck job's seeds
+    have none): the listing is gone (`spiders.recrawl`). Every callback checks the status."""
     custom_settings = {  # noqa: RUF012 (Scrapy reads this class attribute)
         # A local target built for load: let AutoThrottle open up instead of starting slow.
         "CONCURRENT_REQUESTS": 64,
@@ -146,6 +152,8 @@ class DemoMallSpider(scrapy.Spider):
         @returns requests 10 10
         @returns items 0 0
         """
+        if self._http_failed(response):
+            return
         links = response.css("nav.categories a::attr(href)").getall()
         if not links:
             self._malformed(response, "home page without category links")
@@ -153,16 +161,37 @@ class DemoMallSpider(scrapy.Spider):
             yield response.follow(href, callback=self.parse_category)
 
     def parse_category(self, response: Response) -> Iterator[scrapy.Request]:
-        """Every detail page of a category page, and the next page.
+        """Every detail page of a category page, and the next page. A category's pages are one chain
+        from its first page (`spiders.recrawl`): each reports the listings it links to, so a complete
+        walk tells which known listings are no longer in the category.
 
         @path /c/chemicals
         @returns requests 2
         @returns items 0 0
         """
+        if self._http_failed(response):
+            return
         for href in response.css("a.item-link::attr(href)").getall():
             yield response.follow(href, callback=self.parse_item, errback=self.item_failed)
-        for href in response.css('a[rel="next"]::attr(href)').getall():
-            yield response.follow(href, callback=self.parse_category)
+        next_pages = response.css('a[rel="next"]::attr(href)').getall()
+        meta: dict[str, Any] = {}
+        category = response.css("main.category::attr(data-category)").get()
+        if category:
+            page_no = parse_qs(urlsplit(response.url).query).get("page", ["1"])[0]
+            page = int(page_no) if page_no.isdigit() else 0
+            chain = recrawl.chain_meta(response.meta.get(recrawl.META_CHAIN), page)
+            meta = {recrawl.META_CHAIN: chain}
+            self.crawler.signals.send_catch_log(
+                signal=recrawl.category_listed,
+                platform=PLATFORM,
+                category=category,
+                chain=chain,
+                page=page,
+                listing_ids=response.css("li.item-card::attr(data-id)").getall(),
+                last=not next_pages,
+            )
+        for href in next_pages:
+            yield response.follow(href, callback=self.parse_category, meta=meta)
 
     # ---- detail pages --------------------------------------------------------------------------
     def parse_item(self, response: Response) -> Iterator[Any]:
@@ -175,10 +204,19 @@ class DemoMallSpider(scrapy.Spider):
         @listing platform listing_id url title price unit category attributes description images shop.shop_id
         """
         stats = self.crawler.stats
+        if response.status in (404, 410):
+            self.logger.info("detail page gone (HTTP %d) %s", response.status, response.url)
+            stats.inc_value("sweep/pages_gone")
+            self._gone(response.url, None, f"http_{response.status}")
+            return
         rendered = bool(response.meta.get("playwright"))
         if rendered:
             stats.inc_value("sweep/browser_pages")
         main = response.css("main.item")
+        if main.attrib.get("data-state") == "offline" or main.css(".offline-notice"):
+            stats.inc_value("sweep/pages_delisted")
+            self._gone(response.url, main.attrib.get("data-listing-id"), "delisted")
+            return
         if not main.css("h1.item-title") and response.css('main#app[data-render="client"]'):
             if rendered:
                 self._malformed(response, "client-rendered page still empty after rendering")
@@ -321,6 +359,12 @@ class DemoMallSpider(scrapy.Spider):
         @listing shop.shop_id shop.name shop.url shop.licence_no shop.licence_company shop.region shop.permits
         """
         stats = self.crawler.stats
+        if response.status >= 400:
+            self.logger.error("shop page failed %s: HTTP %d", response.url, response.status)
+            stats.inc_value("sweep/shop_errors")
+            self.shops_requested.discard((listing.get("shop") or {}).get("shop_id"))
+            yield listing
+            return
         stats.inc_value("sweep/shop_pages")
         main = response.css("main.shop")
         if not main:
@@ -364,10 +408,34 @@ class DemoMallSpider(scrapy.Spider):
             yield listing
 
     def item_failed(self, failure: Failure) -> None:
-        self.logger.error("detail page failed %s: %s", failure.request.url, failure.getErrorMessage())  # type: ignore[attr-defined]
+        """A detail page that could not be had. 404/410 means the listing is gone (a recrawl records the
+        removal, `spiders.recrawl`), not that the crawl failed."""
+        url = failure.request.url  # type: ignore[attr-defined]
+        if failure.check(HttpError) and failure.value.response.status in (404, 410):  # type: ignore[union-attr]
+            status = failure.value.response.status  # type: ignore[union-attr]
+            self.logger.info("detail page gone (HTTP %d) %s", status, url)
+            self.crawler.stats.inc_value("sweep/pages_gone")
+            self._gone(url, None, f"http_{status}")
+            return
+        self.logger.error("detail page failed %s: %s", url, failure.getErrorMessage())
         self.crawler.stats.inc_value("sweep/item_errors")
 
+    def _gone(self, url: str, listing_id: str | None, reason: str) -> None:
+        listing_id = listing_id or urlsplit(url).path.rsplit("/", 1)[-1].removesuffix(".html")
+        self.crawler.signals.send_catch_log(
+            signal=recrawl.page_gone, platform=PLATFORM, listing_id=listing_id, reason=reason, url=url
+        )
+
     # ---- helpers -------------------------------------------------------------------------------
+    def _http_failed(self, response: Response) -> bool:
+        """A navigation page that answered 404/410 (`handle_httpstatus_list`): logged and counted as
+        Scrapy reports other failed pages."""
+        if response.status < 400:
+            return False
+        self.logger.error("page failed %s: HTTP %d", response.url, response.status)
+        self.crawler.stats.inc_value("sweep/page_errors")
+        return True
+
     def _malformed(self, response: Response, why: str) -> None:
         self.logger.warning("malformed page %s: %s", response.url, why)
         self.crawler.stats.inc_value("sweep/malformed")

@@ -271,9 +271,12 @@ def test_listings_keep_latest_copy(store: SearchEngineStore) -> None:
     old = Listing(platform="demomall", listing_id="X1", title="出售氰化钠 旧", crawled_at="2026-11-01T00:00:00Z")
     assert store.index_listings([new]) == 1
     assert store.index_listings([old]) == 0  # older replay does not win
-    assert store.index_listings([new]) == 1  # identical replay is harmless
+    assert store.index_listings([new]) == 0  # identical replay is harmless: nothing written
     doc = store.get_doc(store.listings_alias, new.key)
     assert doc is not None and doc["_source"]["title"] == "出售氰化钠 新"
+    # the recrawl state counted both crawls (the older copy is a late sighting, sweep.recrawl)
+    state = store.listing_states([new.key])[new.key]
+    assert state.times_seen == 2 and state.title == "出售氰化钠 新" and state.state == "online"
     assert store.count_listings() == 1
 
 

@@ -17,6 +17,14 @@ not read at all: it is written with `create` straight away, exactly what the rea
 had it found nothing. When the lead exists after all, `create` fails with 409 and the lead takes the
 read -> merge -> guarded write path of a lost race, so nothing existing is ever overwritten. Whether
 to skip the read follows what the previous batch found (see `_blind_creates`).
+
+Listings keep their recrawl state (`sweep.recrawl.ListingState`) in the same document, under `recrawl`,
+written the same way: realtime read -> merge in Python -> write guarded by seq_no (or `create`), a lost
+race re-read and merged again. A listing copy older than the kept one never replaces it (the merge
+compares crawl times). When an observation moves a listing's leads, the leads are written FIRST and
+the listing document after: a crash in between replays the observation, which finds the leads already
+sighted (`Lead.seen_again` remembers sighting times) and writes the listing; the other order could
+lose the leads' sighting for good.
 """
 
 from __future__ import annotations
@@ -44,8 +52,19 @@ from adapters.store.searchengine.templates import (
     template_body,
     template_name,
 )
-from sweep.models import Lead, LeadEvent, Listing, TriageStatus, parse_time
+from sweep.models import Lead, LeadEvent, Listing, TriageStatus, parse_time, utcnow
+from sweep.recrawl import (
+    ListingGone,
+    ListingSeen,
+    ListingState,
+    Observation,
+    ObservationStats,
+    RecrawlPolicy,
+    candidate_lead_ids,
+    leads_after,
+)
 from sweep.store.base import (
+    Judged,
     LeadAggregates,
     LeadQuery,
     LeadSearchResult,
@@ -113,6 +132,8 @@ class SearchEngineStore(LeadStore, ABC):
         """Share of the last batch's uncached leads that existed (found by mget, or a 409 on `create`)."""
         self._writable: set[str] = set()
         """Kinds whose alias is known to exist, so writes need not ask again."""
+        self.recrawl_policy = RecrawlPolicy.from_settings()
+        """Bounds of the per-listing recrawl intervals (`sweep.recrawl`), from the settings."""
         if ensure:
             self.ensure_indices()
 
@@ -398,39 +419,311 @@ class SearchEngineStore(LeadStore, ABC):
         while len(self._recent) > self.cache_size:
             self._recent.popitem(last=False)
 
-    def index_listings(self, listings: Iterable[Listing]) -> int:
-        """Latest copy per listing: the crawl time becomes an external version, so a replayed older copy
-        (409) never replaces a newer one and an identical replay rewrites the same bytes."""
-        ops: list[dict[str, Any]] = []
+    def index_listings(self, listings: Iterable[Listing], *, judged: Mapping[str, Judged] | None = None) -> int:
+        """Latest copy per listing, with its recrawl state (module docstring): read, merge, guarded write;
+        an older copy than the kept one only counts as a sighting in the state, an identical replay
+        writes nothing. A listing whose content changed gives its leads its state first. Returns how
+        many listings got a newer kept copy."""
+        by_key: dict[str, list[Listing]] = {}
         for item in listings:
-            meta: dict[str, Any] = {"_index": self.listings_alias, "_id": item.key}
-            version = _epoch_ms(item.crawled_at)
-            if version is not None:
-                meta |= {"version": version, "version_type": "external_gte"}
-            ops += [{"index": meta}, item.model_dump(mode="json")]
-        if not ops:
+            by_key.setdefault(item.key, []).append(item)
+        if not by_key:
             return 0
         self._ensure_writable("listings")
+        judged = judged or {}
+        policy = self.recrawl_policy
         written = 0
-        for _attempt in range(MAX_ROUNDS):
+        pending = list(by_key)
+        delay = 0.05
+        for _round in range(MAX_ROUNDS):
+            if not pending:
+                return written
+            current = self._read_listing_docs(pending)
+            ops: list[dict[str, Any]] = []
+            op_keys: list[str] = []
+            replaced: set[str] = set()
+            lead_updates: dict[str, tuple[ListingState, datetime | None]] = {}
+            for key in pending:
+                source, seq = current.get(key, (None, None))
+                before = _state_of(source)
+                state = before
+                newest: Listing | None = None
+                newest_at = parse_time(source.get("crawled_at")) if source else None
+                for item in by_key[key]:
+                    at = parse_time(item.crawled_at) or utcnow()
+                    verdict = judged.get(key)
+                    kw = {
+                        "judged_by": verdict.rulebook_version if verdict else None,
+                        "severity": verdict.severity if verdict else None,
+                    }
+                    if state is None:
+                        state = ListingState.first(item, at, policy, **kw)
+                    else:
+                        state = state.observed(item, at, policy, judged=verdict is not None, **kw)
+                    if newest_at is None or at > newest_at:
+                        newest, newest_at = item, at
+                assert state is not None
+                if newest is None and state is before:
+                    continue  # a replay, or an older copy already counted
+                if before is not None and (state.content_since != before.content_since or state.state != before.state):
+                    lead_updates[key] = (state, None)
+                body = newest.model_dump(mode="json") if newest is not None else dict(source or {})
+                body["recrawl"] = state.model_dump(mode="json")
+                if seq is None:
+                    ops += [{"create": {"_index": self.listings_alias, "_id": key}}, body]
+                else:
+                    meta = {"_index": self.listings_alias, "_id": key, "if_seq_no": seq[0], "if_primary_term": seq[1]}
+                    ops += [{"index": meta}, body]
+                op_keys.append(key)
+                if newest is not None:
+                    replaced.add(key)
+            if lead_updates:
+                self._update_listing_leads(lead_updates)
+            if not ops:
+                return written
             response = self.bulk(ops, refresh=self.refresh_writes)
-            again: list[dict[str, Any]] = []
-            for i, item in enumerate(response["items"]):
+            pending, overloaded = [], False
+            for key, item in zip(op_keys, response["items"], strict=True):
                 result = next(iter(item.values()))
                 status = int(result.get("status", 500))
                 if status < 300:
-                    written += 1
-                elif status == 409:
-                    continue  # we already hold a newer copy
-                elif status == 429 or status >= 500:
-                    again += ops[2 * i : 2 * i + 2]
+                    written += key in replaced
+                elif status == 409 or status == 429 or status >= 500:
+                    pending.append(key)  # lost a race (read again and merge) or overloaded
+                    overloaded = overloaded or status != 409
                 else:
-                    raise SearchError(f"listing {result.get('_id')} rejected ({status}): {result.get('error')}")
-            if not again:
-                return written
-            ops = again
-            time.sleep(0.2)
-        raise SearchUnavailable(f"{len(ops) // 2} listings rejected as overloaded after {MAX_ROUNDS} attempts")
+                    raise SearchError(f"listing {key} rejected ({status}): {result.get('error')}")
+            if overloaded:
+                time.sleep(delay)
+                delay = min(delay * 4, 2.0)
+        if pending:
+            raise SearchUnavailable(f"{len(pending)} listings still conflicting/rejected after {MAX_ROUNDS} rounds")
+        return written
+
+    # -- incremental recrawl ----------------------------------------------------------------------
+    def _read_listing_docs(
+        self, keys: Iterable[str], chunk: int = 1000
+    ) -> dict[str, tuple[dict[str, Any], tuple[int, int]]]:
+        """key -> (_source, (seq_no, primary_term)) by realtime mget."""
+        ids = list(dict.fromkeys(keys))
+        out: dict[str, tuple[dict[str, Any], tuple[int, int]]] = {}
+        try:
+            for start in range(0, len(ids), chunk):
+                for doc in self.mget(self.listings_alias, ids[start : start + chunk]):
+                    if doc.get("found"):
+                        out[doc["_id"]] = (doc["_source"], (int(doc["_seq_no"]), int(doc["_primary_term"])))
+        except NotFound:  # no listings index yet
+            return {}
+        return out
+
+    def listing_states(self, keys: Iterable[str]) -> dict[str, ListingState]:
+        out: dict[str, ListingState] = {}
+        for key, (source, _seq) in self._read_listing_docs(keys).items():
+            state = _state_of(source)
+            if state is not None:
+                out[key] = state
+        return out
+
+    def _update_listing_leads(
+        self, updates: Mapping[str, tuple[ListingState, datetime | None]]
+    ) -> tuple[int, dict[str, str | None]]:
+        """Give each listing's leads its state and, with a time, sight its current leads (`leads_after`):
+        read (realtime) -> change -> write guarded by seq_no; a lead written meanwhile is read and changed
+        again. Returns (leads sighted, key -> highest severity of its current leads)."""
+        owner: dict[str, str] = {}
+        for key, (state, _at) in updates.items():
+            for lead_id in candidate_lead_ids(state.platform, state.listing_id):
+                owner[lead_id] = key
+        sighted = 0
+        severities: dict[str, str | None] = {}
+        pending = list(owner)
+        delay = 0.05
+        for round_ in range(MAX_ROUNDS):
+            if not pending:
+                return sighted, severities
+            read = self._read_leads(pending)
+            per_listing: dict[str, dict[str, Lead]] = {}
+            for lead_id, (lead, _seq) in read.items():
+                per_listing.setdefault(owner[lead_id], {})[lead_id] = lead
+            ops: list[dict[str, Any]] = []
+            op_leads: list[Lead] = []
+            counted: dict[str, int] = {}
+            for key in {owner[lead_id] for lead_id in pending}:
+                state, at = updates[key]
+                changed, n, severity = leads_after(state, per_listing.get(key, {}), at)
+                if round_ == 0:
+                    severities[key] = severity
+                counted[key] = n
+                for lead_id, lead in changed.items():
+                    seq = read[lead_id][1]
+                    meta = {"_index": self.leads_alias, "_id": lead_id, "if_seq_no": seq[0], "if_primary_term": seq[1]}
+                    ops += [{"index": meta}, queries.lead_document(lead)]
+                    op_leads.append(lead)
+            if not ops:
+                return sighted + sum(counted.values()), severities
+            response = self.bulk(ops, refresh=self.refresh_writes)
+            pending, overloaded = [], False
+            failed: set[str] = set()
+            for lead, item in zip(op_leads, response["items"], strict=True):
+                result = next(iter(item.values()))
+                status = int(result.get("status", 500))
+                if status < 300:
+                    self._remember(lead.lead_id, lead, result.get("_seq_no"), result.get("_primary_term"))
+                elif status == 409 or status == 429 or status >= 500:
+                    self._recent.pop(lead.lead_id, None)
+                    pending.append(lead.lead_id)
+                    failed.add(owner[lead.lead_id])
+                    overloaded = overloaded or status != 409
+                else:
+                    raise SearchError(f"lead {lead.lead_id} rejected ({status}): {result.get('error')}")
+            # a listing whose leads all went through has its sightings counted; the others count on retry
+            sighted += sum(n for key, n in counted.items() if key not in failed)
+            if overloaded:
+                time.sleep(delay)
+                delay = min(delay * 4, 2.0)
+        if pending:
+            raise SearchUnavailable(f"{len(pending)} leads still conflicting/rejected after {MAX_ROUNDS} rounds")
+        return sighted, severities
+
+    def record_observations(self, observations: Iterable[Observation]) -> ObservationStats:
+        """Per round: read the listings (realtime), merge the observations in order, write the leads they
+        move, then the listings guarded by seq_no; listings that lost a race are read and merged again
+        (module docstring: why leads first)."""
+        by_key: dict[str, list[Observation]] = {}
+        for obs in observations:
+            by_key.setdefault(obs.key, []).append(obs)
+        stats = ObservationStats()
+        if not by_key:
+            return stats
+        self._ensure_writable("listings")
+        policy = self.recrawl_policy
+        pending = list(by_key)
+        delay = 0.05
+        for _round in range(MAX_ROUNDS):
+            if not pending:
+                return stats
+            current = self._read_listing_docs(pending)
+            key_stats: dict[str, ObservationStats] = {}
+            states: dict[str, tuple[ListingState, dict[str, Any], tuple[int, int]]] = {}
+            lead_updates: dict[str, tuple[ListingState, datetime | None]] = {}
+            for key in pending:
+                source, seq = current.get(key, (None, None))
+                state = _state_of(source)
+                if state is None or source is None or seq is None:
+                    stats.unknown += len(by_key[key])
+                    continue
+                one = key_stats[key] = ObservationStats()
+                before, sight = state, None
+                for obs in by_key[key]:
+                    if isinstance(obs, ListingSeen):
+                        after = state.seen(obs, policy)
+                        if after is not state and obs.fingerprint == after.fingerprint:
+                            sight = obs.seen_at
+                        one.seen += after is not state
+                    else:
+                        assert isinstance(obs, ListingGone)
+                        after = state.gone(obs, policy)
+                        one.removed += after is not state
+                    one.unchanged += after is state
+                    state = after
+                if state is not before:
+                    states[key] = (state, source, seq)
+                    lead_updates[key] = (state, sight)
+            if lead_updates:
+                sighted, severities = self._update_listing_leads(lead_updates)
+                stats.leads_sighted += sighted  # a retried listing's leads are replays next round
+                for key, (_state, at) in lead_updates.items():
+                    if at is not None:
+                        state, source, seq = states[key]
+                        states[key] = (state.with_severity(severities.get(key), policy), source, seq)
+            ops: list[dict[str, Any]] = []
+            op_keys: list[str] = []
+            for key, (state, source, seq) in states.items():
+                meta = {"_index": self.listings_alias, "_id": key, "if_seq_no": seq[0], "if_primary_term": seq[1]}
+                ops += [{"index": meta}, {**source, "recrawl": state.model_dump(mode="json")}]
+                op_keys.append(key)
+            retry: list[str] = []
+            overloaded = False
+            if ops:
+                response = self.bulk(ops, refresh=self.refresh_writes)
+                for key, item in zip(op_keys, response["items"], strict=True):
+                    result = next(iter(item.values()))
+                    status = int(result.get("status", 500))
+                    if status == 409 or status == 429 or status >= 500:
+                        retry.append(key)  # lost a race (merged again from a fresh read) or overloaded
+                        overloaded = overloaded or status != 409
+                    elif status >= 300:
+                        raise SearchError(f"listing {key} rejected ({status}): {result.get('error')}")
+            for key, one in key_stats.items():
+                if key not in retry:
+                    one.leads_sighted = 0
+                    stats += one
+            pending = retry
+            if overloaded:
+                time.sleep(delay)
+                delay = min(delay * 4, 2.0)
+        if not pending:
+            return stats
+        raise SearchUnavailable(f"{len(pending)} listings still conflicting/rejected after {MAX_ROUNDS} rounds")
+
+    def listings_in_category(self, platform: str, category: str) -> Iterator[ListingState]:
+        """A search (about a second behind writes) over the listings with a recrawl state in that
+        category and not removed, paged with search_after on the listing id."""
+        if not self.exists(self.listings_alias):
+            return
+        query = {
+            "bool": {
+                "filter": [
+                    {"term": {"platform": platform}},
+                    {"term": {"category": category}},
+                    {"exists": {"field": "recrawl.fingerprint"}},
+                ],
+                "must_not": [{"term": {"recrawl.state": "removed"}}],
+            }
+        }
+        yield from self._states_where(query, [{"listing_id": "asc"}])
+
+    def due_listings(
+        self, now: datetime, *, platform: str | None = None, limit: int = 1000, include_removed: bool = False
+    ) -> list[ListingState]:
+        if not self.exists(self.listings_alias):
+            return []
+        filters: list[dict[str, Any]] = [{"range": {"recrawl.next_due": {"lte": now.isoformat()}}}]
+        if platform is not None:
+            filters.append({"term": {"platform": platform}})
+        query: dict[str, Any] = {"bool": {"filter": filters}}
+        if not include_removed:
+            query["bool"]["must_not"] = [{"term": {"recrawl.state": "removed"}}]
+        sort = [{"recrawl.next_due": "asc"}, {"platform": "asc"}, {"listing_id": "asc"}]
+        out: list[ListingState] = []
+        for state in self._states_where(query, sort, page=min(max(limit, 1), 1000)):
+            out.append(state)
+            if len(out) >= limit:
+                break
+        return out
+
+    def _states_where(
+        self, query: dict[str, Any], sort: list[dict[str, Any]], page: int = 1000
+    ) -> Iterator[ListingState]:
+        after: list[Any] | None = None
+        while True:
+            body: dict[str, Any] = {
+                "query": query,
+                "size": page,
+                "sort": sort,
+                "track_total_hits": False,
+                "_source": ["recrawl"],
+            }
+            if after is not None:
+                body["search_after"] = after
+            hits = self.search_raw(self.listings_alias, body)["hits"]["hits"]
+            for hit in hits:
+                state = _state_of(hit["_source"])
+                if state is not None:
+                    yield state
+            if len(hits) < page:
+                return
+            after = hits[-1]["sort"]
 
     def get(self, lead_id: str) -> Lead | None:
         doc = self.get_doc(self.leads_alias, lead_id)
@@ -646,6 +939,7 @@ def _new_lead(events: list[LeadEvent]) -> tuple[Lead, UpsertStats]:
     return lead, made
 
 
-def _epoch_ms(value: str | None) -> int | None:
-    parsed = parse_time(value)
-    return int(parsed.timestamp() * 1000) if parsed else None
+def _state_of(source: dict[str, Any] | None) -> ListingState | None:
+    """The recrawl state kept in a listing document (None for a document written before states)."""
+    raw = (source or {}).get("recrawl")
+    return ListingState.model_validate(raw) if raw else None

@@ -22,14 +22,18 @@ from typing import Any, Literal
 
 AnalysisMode = Literal["cjk", "fallback"]
 KINDS: tuple[str, ...] = ("leads", "listings", "complaints")
-MAPPING_VERSION = 4
+MAPPING_VERSION = 5
 """Bump when a mapping below changes; `sweep search status` shows which version each index has.
 2: leads gain `search.text` / `search.shop` (normalised search text, see `queries.search_fields`);
 documents written by version 1 lack it, so a v1 index must be refilled through `lead_document`.
 3: leads gain `rulebook_version`, `retired_at`, `retired_by_rulebook` (`sweep rules rescan`); documents
 keep them in _source under version 2 too, `sweep search reindex` makes them searchable.
 4: leads gain `priority_key` (`priority_sort_key`, the "priority" sort); documents written before lack it
-and sort last by priority until `sweep search reindex` rebuilds them through `lead_document`."""
+and sort last by priority until `sweep search reindex` rebuilds them through `lead_document`.
+5: listings gain `recrawl` (the listing's recrawl state, `sweep.recrawl`: fingerprint, state, next_due …)
+and leads the listing's facts (`listing_state`, `listing_changed_at`, `removed_at`, `removed_reason`);
+under version 4 they stay in _source and only `due_listings`/`listings_in_category` cannot find them
+until `sweep search reindex`."""
 
 TEXT_ANALYZER = "sweep_text"
 
@@ -111,6 +115,11 @@ LEADS_MAPPING: dict[str, Any] = {
         "rulebook_version": _KW,
         "retired_at": _DATE,
         "retired_by_rulebook": _KW,
+        "listing_state": _KW,
+        "listing_changed_at": _DATE,
+        "removed_at": _DATE,
+        "removed_reason": _KW,
+        "listing_history": {"type": "object", "enabled": False},
         # what the search language searches, normalised in Python (queries.search_fields): one array
         # value per source field; the default position_increment_gap keeps phrases inside one value
         "search": {"properties": {"text": _text(), "shop": _text()}},
@@ -144,6 +153,28 @@ LISTINGS_MAPPING: dict[str, Any] = {
         "images": {"type": "object", "enabled": False},
         # crawled_at comes from spiders as free text; a malformed value must not reject the listing
         "crawled_at": {"type": "date", "ignore_malformed": True},
+        # the recrawl state kept beside the listing (sweep.recrawl.ListingState)
+        "recrawl": {
+            "properties": {
+                "fingerprint": _KW,
+                "state": _KW,
+                "category": _KW,
+                "shop_id": _KW,
+                "first_seen": _DATE,
+                "last_seen": _DATE,
+                "changed_at": _DATE,
+                "removed_at": _DATE,
+                "removed_reason": _KW,
+                "severity": _KW,
+                "times_seen": {"type": "integer"},
+                "times_changed": {"type": "integer"},
+                "next_due": _DATE,
+                "interval_s": {"type": "double"},
+                "parts": {"type": "object", "enabled": False},
+                "history": {"type": "object", "enabled": False},
+                "recent_sightings": {"type": "object", "enabled": False},
+            }
+        },
     },
 }
 
