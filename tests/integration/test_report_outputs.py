@@ -25,6 +25,7 @@ from tests.unit.test_reports import DAY, NOW, ZHEJIANG, check_expected, load_wor
 from workspace.exports import html_to_pdf
 
 pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(params=["opensearch", "es_minimal"])
@@ -94,6 +95,10 @@ def test_pdf_text_carries_the_chinese_headings(tmp_path: Path, monkeypatch: pyte
             text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True)
             for heading in headings:
                 assert heading in text.stdout, f"{heading} missing from the {kind} PDF text"
+            if shots := os.environ.get("SWEEP_SCREENSHOTS"):  # the README's pictures of each page
+                out = ROOT / shots
+                out.mkdir(parents=True, exist_ok=True)
+                subprocess.run(["pdftoppm", "-png", "-r", "60", str(path), str(out / f"report-{kind}")], check=True)
     finally:
         for store in stores:
             store.close()
