@@ -227,3 +227,40 @@ def test_a_supervisor_opens_an_account_on_the_users_page(served: Served, browser
     assert "/login" in login.url  # a disabled account cannot log in
     other.close()
     context.close()
+
+
+def test_hostile_names_are_inert_on_the_new_pages(served: Served, browser: object) -> None:
+    from sweep.people import Actor, Role
+    from workspace.auth import add_user
+
+    env, base = served.env, served.url
+    ws = env.app.state.workspace
+    supervisor = Actor("supervisor", Role.supervisor, ("540000",))
+    add_user(env.people, "evil", PASSWORD, "officer", "540100", display_name="<img src=x onerror=alert(1)>{{7*7}}")
+    case = ws.create_case(supervisor, [env.ids["X1"]], source="t")
+    ws.attach(supervisor, case.id, '<svg onload=alert(2)>"{{7*7}}.html', b"<script>alert(3)</script>", source="t")
+    ws.link_complaints(supervisor, case.id, ["C-LS-1"], source="t")
+    context = browser.new_context()
+    page = context.new_page()
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    log_in(page, base, "supervisor")
+    for path in ("/users", f"/cases/{case.id}", f"/leads/{env.ids['X1']}", f"/leads/{env.ids['L1']}"):
+        page.goto(base + path)
+        page.wait_for_load_state("networkidle")
+        state = page.evaluate(
+            """() => ({
+                inlineScripts: document.querySelectorAll('script:not([src])').length,
+                badImages: document.querySelectorAll('img[src="x"]').length,
+                svg: document.querySelectorAll('svg').length,
+                handlers: [...document.querySelectorAll('*')].filter(
+                    e => [...e.attributes].some(a => a.name.startsWith('on'))).length,
+            })"""
+        )
+        assert state == {"inlineScripts": 0, "badImages": 0, "svg": 0, "handlers": 0}, (path, state)
+    page.goto(f"{base}/users")
+    assert "<img src=x onerror=alert(1)>{{7*7}}" in page.inner_text('#users tr[data-user="evil"]')  # as text
+    page.goto(f"{base}/cases/{case.id}")
+    assert "svg onload=alert(2){{77}}.html" in page.inner_text("#case-attachments")  # safe_filename's, not evaluated
+    assert dialogs == []
+    context.close()
