@@ -160,6 +160,7 @@ def export(
                         "crawler": manifest.get("crawler"),
                         "rulebook_version": manifest.get("rulebook_version"),
                         "job_id": manifest.get("job_id"),
+                        "rendered_from": manifest.get("rendered_from"),
                     }
                 )
             if latest_listing is not None:
@@ -183,6 +184,20 @@ def export(
     return doc
 
 
+def _how(capture: dict[str, Any]) -> str:
+    rendered = capture.get("rendered_from")
+    if rendered:
+        return (
+            f"按需截图：以 Chromium 离线渲染第 {rendered.get('sequence')} 次采集保存的 HTTP 响应"
+            f"（{rendered.get('captured_at')}，保管清单 SHA-256 {rendered.get('manifest_sha256')}），不联网取数"
+        )
+    if capture["browser"]:
+        return "Chromium 浏览器渲染（另存渲染后网页与整页截图）"
+    if "screenshot" in capture["payloads"]:
+        return "HTTP 直接获取；整页截图由 Chromium 离线渲染所存响应生成"
+    return "HTTP 直接获取"
+
+
 def explanation(subject: Subject, captures: Sequence[dict[str, Any]], exported_by: str, now: datetime) -> str:
     """取证说明: what was captured, when, how, with which hashes — for a reader without sweep."""
     kind = "线索" if subject.kind == "lead" else "案件"
@@ -204,8 +219,7 @@ def explanation(subject: Subject, captures: Sequence[dict[str, Any]], exported_b
             f"{_clean(c['listing']['listing_id'])}）",
             f"　　网址：{_clean(c['url'])}",
             f"　　请求时间：{c['requested_at']}　采集完成时间：{c['captured_at']}（采集端时钟，含时区）",
-            f"　　方式：{'Chromium 浏览器渲染' if c['browser'] else 'HTTP 直接获取'}；HTTP 状态：{c['http_status']}；"
-            f"内容：{kinds}",
+            f"　　方式：{_how(c)}；HTTP 状态：{c['http_status'] or '—'}；内容：{kinds}",
             f"　　WARC 文件：{c['warc']['path']}（SHA-256 {c['warc']['sha256']}）",
         ]
         out += [f"　　{k} SHA-256：{v}" for k, v in c["payloads"].items()]

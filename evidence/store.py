@@ -93,8 +93,10 @@ class EvidenceStore:
         findings: list[dict[str, Any]] | None = None,
         crawler: dict[str, Any] | None = None,
         rulebook_version: str | None = None,
+        rendered_from: dict[str, Any] | None = None,
     ) -> CaptureResult:
-        """Store one capture of a listing's page and append its manifest to the listing's chain."""
+        """Store one capture of a listing's page and append its manifest to the listing's chain.
+        `rendered_from` names the earlier capture whose response an on-demand screenshot rendered."""
         payloads = self._payloads(page, listing)
         tmp_dir = self.root / "tmp"
         tmp_dir.mkdir(parents=True, exist_ok=True)
@@ -148,6 +150,8 @@ class EvidenceStore:
             "job_id": page.job_id,
             "findings": findings or [],
         }
+        if rendered_from is not None:
+            doc["rendered_from"] = rendered_from
         path, doc = self._append(platform, listing_id, doc)
         revisits = sum(1 for p in payloads.values() if p.original is not None)
         return CaptureResult(doc, path, hashing.size, stored, revisits)
@@ -262,6 +266,25 @@ class EvidenceStore:
         if ref:
             return self.record_bytes(ref["warc"], ref["record_id"]) if (self.root / ref["warc"]).exists() else None
         return self.record_bytes(manifest["warc"]["path"], entry["record_id"])
+
+    def http_response(self, manifest: dict[str, Any]) -> tuple[int, list[tuple[str, str]], bytes] | None:
+        """(status, headers, body) of a capture's HTTP response: headers from its own record (a revisit
+        keeps them), the body from wherever it is stored. None for a capture without a response."""
+        from warcio.archiveiterator import ArchiveIterator
+
+        entry = next((r for r in manifest["records"] if r["kind"] == "response"), None)
+        if entry is None:
+            return None
+        with (self.root / manifest["warc"]["path"]).open("rb") as fh:
+            for record in ArchiveIterator(fh):
+                if record.rec_headers.get_header("WARC-Record-ID") == entry["record_id"]:
+                    status = int(record.http_headers.get_statuscode() or 0)
+                    headers = list(record.http_headers.headers)
+                    break
+            else:
+                return None
+        body = self.payload_of(entry, manifest)
+        return None if body is None else (status, headers, body)
 
     def size_bytes(self) -> int:
         return sum(p.stat().st_size for p in self.root.rglob("*") if p.is_file())

@@ -151,3 +151,83 @@ def prune(
         f"{verb} {report.manifests_pruned} capture(s), {report.warcs_deleted} WARC file(s), "
         f"{report.bytes_freed} bytes; {report.kept_in_case} listing(s) kept whole (lead in a case)"
     )
+
+
+@app.command("screenshot")
+def screenshot(
+    lead_id: Annotated[str, typer.Argument(metavar="LEAD_ID", help="the lead whose listing page to photograph")],
+    evidence_dir: DirOpt = None,
+) -> None:
+    """Photograph a static page on demand: the latest captured response of the lead's listing, rendered
+    in Chromium offline (nothing fetched now), stored as a new capture in the listing's chain that names
+    the capture it rendered."""
+    import hashlib
+
+    from adapters import open_lead_store
+    from evidence.screenshot import Screenshotter
+    from evidence.store import now_local
+    from evidence.subjects import UnknownSubjectError, lead_subject
+    from evidence.warc import CapturedPage
+    from spiders.browser import CHROMIUM_ARGS, configured_chromium, require_chromium
+
+    leads = open_lead_store()
+    try:
+        try:
+            subject, lead = lead_subject(leads, lead_id)
+        except UnknownSubjectError as exc:
+            typer.echo(str(exc), err=True)
+            raise typer.Exit(2) from exc
+    finally:
+        leads.close()
+    store = _store(evidence_dir)
+    chain = store.manifests(lead.platform, lead.listing_id)
+    found = next(((p, m, r) for p, m in reversed(chain) if (r := store.http_response(m)) is not None), None)
+    if found is None:
+        typer.echo(f"no captured response of lead {lead_id}'s listing to render", err=True)
+        raise typer.Exit(1)
+    path, manifest, (_status, headers, body) = found
+    shooter = Screenshotter(require_chromium(configured_chromium()), CHROMIUM_ARGS)
+    started = now_local()
+    try:
+        png = shooter.shoot(manifest["url"], body, headers)
+    finally:
+        shooter.close()
+    listing_entry = next((r for r in manifest["records"] if r["kind"] == "listing"), None)
+    listing = None
+    if listing_entry is not None and (data := store.payload_of(listing_entry, manifest)) is not None:
+        import json
+
+        listing = json.loads(data)
+    page = CapturedPage(
+        url=manifest["url"],
+        method="GET",
+        request_headers=[],
+        request_body=b"",
+        status=None,
+        protocol="HTTP/1.1",
+        response_headers=[],
+        body=None,
+        requested_at=started,
+        captured_at=now_local(),
+        screenshot=png,
+        job_id=manifest.get("job_id"),
+    )
+    result = store.capture(
+        page,
+        platform=lead.platform,
+        listing_id=lead.listing_id,
+        listing=listing,
+        findings=manifest.get("findings"),
+        crawler={"software": "sweep evidence screenshot", "renderer": "Chromium (Playwright), offline"},
+        rulebook_version=manifest.get("rulebook_version"),
+        rendered_from={
+            "sequence": manifest["sequence"],
+            "captured_at": manifest["captured_at"],
+            "manifest": str(path.relative_to(store.root)),
+            "manifest_sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+        },
+    )
+    typer.echo(
+        f"screenshot of {safe_text(manifest['url'], limit=None)} ({len(png)} bytes PNG) stored as capture "
+        f"{result.manifest['sequence']} of {safe_text(subject.title)}"
+    )

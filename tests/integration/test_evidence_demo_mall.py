@@ -195,6 +195,23 @@ def test_verify_passes_and_names_a_flipped_byte(crawled: dict) -> None:
     assert f"FAILED {warc.relative_to(crawled['evidence'])}" in bad.stdout
 
 
+def test_on_demand_screenshot_of_a_static_page(crawled: dict) -> None:
+    store = EvidenceStore(crawled["evidence"])
+    first = {
+        m["listing"]["listing_id"]: m
+        for m in (json.loads(p.read_bytes()) for p in crawled["evidence"].glob("manifests/*/*/00000001.json"))
+    }
+    lead = next(lead for lead in crawled["leads"] if not first[lead.listing_id]["browser"])
+    done = sweep(crawled["data_dir"], "evidence", "screenshot", lead.lead_id)
+    assert done.returncode == 0, done.stdout + done.stderr
+    _, manifest = store.manifests(lead.platform, lead.listing_id)[-1]
+    assert manifest["rendered_from"]["sequence"] == 2
+    shot = next(r for r in manifest["records"] if r["kind"] == "screenshot")
+    assert shot["revisit"] is False
+    assert store.payload_of(shot, manifest)[:8] == b"\x89PNG\r\n\x1a\n"
+    assert sweep(crawled["data_dir"], "evidence", "verify").returncode == 0
+
+
 def test_cli_export_warcio_check_and_pywb_replay_in_chromium(crawled: dict, tmp_path: Path) -> None:
     from playwright.sync_api import sync_playwright
 
