@@ -40,8 +40,8 @@ def ops(env: Env):  # type: ignore[no-untyped-def]
 
 def test_operator_adds_target_schedule_and_runs_it(env: Env) -> None:
     client, token = login(env, "operator")
-    page = client.get("/ops/jobs")
-    assert 'href="/ops/jobs"' in page.text
+    page = client.get("/leads")  # where a login lands: an operator is sent to the crawl jobs
+    assert page.url.path == "/ops/jobs" and 'href="/ops/jobs"' in page.text
     r = client.post(
         "/ops/targets",
         data={

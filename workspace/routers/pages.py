@@ -125,7 +125,9 @@ def queue_params(request: Request) -> QueueParams:
 
 
 @router.get("/leads")
-def queue(request: Request, ws: WorkspaceDep, me: CurrentDep, mine: int = 0) -> HTMLResponse:
+def queue(request: Request, ws: WorkspaceDep, me: CurrentDep, mine: int = 0) -> Response:
+    if not allowed(me.actor, perm.LEADS_VIEW) and allowed(me.actor, perm.OPERATIONS_VIEW):
+        return RedirectResponse("/ops/jobs", status_code=303)  # an operator's start page (and after login)
     params = queue_params(request)
     if mine:
         total, ids = ws.people.assigned_to(me.user.username, limit=200)
