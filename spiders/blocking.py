@@ -222,8 +222,7 @@ class BlockingMiddleware:
         """The host's robots.txt Crawl-delay for our user agent, once RobotsTxtMiddleware has it."""
         if host in self.crawl_delays:
             return self.crawl_delays[host]
-        engine = getattr(self.crawler, "engine", None)
-        downloader = getattr(engine, "downloader", None)
+        downloader = self._downloader()
         robots = None
         for mw in getattr(getattr(downloader, "middleware", None), "middlewares", ()):
             if type(mw).__name__ == "RobotsTxtMiddleware":
@@ -257,8 +256,16 @@ class BlockingMiddleware:
         if slot is not None and slot.delay < floor:
             slot.delay = floor
 
+    def _downloader(self) -> Any:
+        """The crawl's downloader, or None before the crawl starts (and in tests without one)."""
+        try:
+            engine = self.crawler.engine
+        except (AttributeError, RuntimeError):
+            return None
+        return getattr(engine, "downloader", None)
+
     def _slot(self, request: Request) -> Any:
-        downloader = getattr(getattr(self.crawler, "engine", None), "downloader", None)
+        downloader = self._downloader()
         if downloader is None:
             return None
         try:
