@@ -4,6 +4,7 @@ PDF printed by Chromium, read back with pdftotext (poppler-utils, `make install-
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -17,6 +18,7 @@ from adapters import open_complaint_store
 from adapters.people import open_people_store
 from adapters.people.operations_sql import open_operations_store
 from adapters.store.searchengine import admin, open_search_store
+from adapters.store.searchengine.complaints import personal_index
 from reports import figures as fig
 from reports import render
 from spiders.browser import find_chromium
@@ -32,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def backend_figures(
     request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, run_prefix: str
 ) -> Iterator[fig.Figures]:
-    """The hand-built world with its leads in a search engine (complaints, cases and jobs embedded)."""
+    """The hand-built world with its leads and complaints in a search engine (cases and jobs embedded)."""
     from cryptography.fernet import Fernet
 
     monkeypatch.setenv("SWEEP_PII_KEY", Fernet.generate_key().decode())
@@ -40,11 +42,10 @@ def backend_figures(
     settings = Settings(data_dir=tmp_path, search_url=None, kafka=None, people_url=None)
     prefix = f"{run_prefix}-report-{request.param.replace('_', '')}-{uuid.uuid4().hex[:6]}"
     leads = open_search_store(Settings(search_url=url), prefix=prefix, ensure=True, refresh="wait_for")
-    complaints, people, ops = (
-        open_complaint_store(settings),
-        open_people_store(settings),
-        open_operations_store(settings),
-    )
+    engine_settings = Settings(data_dir=tmp_path, search_url=url, index_prefix=prefix, people_url=None)
+    complaints = open_complaint_store(engine_settings, refresh="wait_for")
+    assert type(complaints).__name__ == "SearchComplaintStore"
+    people, ops = open_people_store(settings), open_operations_store(settings)
     try:
         load_world(leads, complaints, people, ops)
         leads.refresh()
@@ -53,6 +54,8 @@ def backend_figures(
         )
     finally:
         admin.delete_all(leads)
+        with contextlib.suppress(Exception):  # the sealed personal data lives beside the aliases
+            leads.delete_index(personal_index(leads.prefix))
         for store in (leads, complaints, people, ops):
             store.close()
 

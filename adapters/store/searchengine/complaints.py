@@ -32,8 +32,15 @@ from adapters.store.searchengine.base import SearchEngineStore
 from adapters.store.searchengine.errors import Conflict, NotFound, SearchError, SearchUnavailable
 from adapters.store.searchengine.templates import alias_name
 from sweep.models import Complaint, ComplaintMatch, PersonalData
-from sweep.store.base import UpsertStats
-from sweep.store.complaints import ComplaintQuery, ComplaintRecord, ComplaintSearchResult, ComplaintStore
+from sweep.store.base import REPORT_UTC_OFFSET_HOURS, UpsertStats
+from sweep.store.complaints import (
+    DONE_STATUSES,
+    ComplaintAggregates,
+    ComplaintQuery,
+    ComplaintRecord,
+    ComplaintSearchResult,
+    ComplaintStore,
+)
 
 FACET_FIELDS = ("platform", "status", "category_code", "region")
 MONTHS_SHOWN = 24
@@ -311,6 +318,51 @@ class SearchComplaintStore(ComplaintStore):
             matches={h["_id"]: found for h in hits if (found := _matches(h["_source"]))},
             facets=facets,
             next_cursor=cursor,
+        )
+
+    def aggregate(self, query: ComplaintQuery, *, top: int = 10) -> ComplaintAggregates:
+        """One aggregation request (no records travel): days cut at UTC+8 midnight; 办结 is a 办结日期 or
+        one of `DONE_STATUSES` exactly as stored."""
+        if not self._has(self.alias):
+            return ComplaintAggregates()
+        order = [{"_count": "desc"}, {"_key": "asc"}]
+        done = {"bool": {"should": [{"exists": {"field": "closed_at"}}, {"terms": {"status": sorted(DONE_STATUSES)}}]}}
+        body: dict[str, Any] = {
+            "query": {"bool": {"filter": self._filters(query)}},
+            "size": 0,
+            "track_total_hits": True,
+            "aggs": {
+                "per_day": {
+                    "date_histogram": {
+                        "field": "received_at",
+                        "calendar_interval": "day",
+                        "time_zone": f"+{REPORT_UTC_OFFSET_HOURS:02d}:00",
+                        "format": "yyyy-MM-dd",
+                        "min_doc_count": 1,
+                    }
+                },
+                "done": {"filter": done},
+                "by_status": {"terms": {"field": "status", "size": 100, "order": order}},
+                "by_region": {"terms": {"field": "region", "size": 1000, "order": order}},
+                "top_shops": {"terms": {"field": "shop_name.keyword", "size": max(1, top), "order": order}},
+                "top_companies": {"terms": {"field": "seller_name.keyword", "size": max(1, top), "order": order}},
+            },
+        }
+        response = self.engine.search_raw(self.alias, body)
+        aggs = response.get("aggregations", {})
+
+        def terms(name: str) -> dict[str, int]:
+            return {str(b["key"]): int(b["doc_count"]) for b in aggs.get(name, {}).get("buckets", []) if b["doc_count"]}
+
+        total = response["hits"]["total"]
+        return ComplaintAggregates(
+            total=int(total["value"] if isinstance(total, dict) else total),
+            done=int(aggs.get("done", {}).get("doc_count", 0)),
+            per_day={b["key_as_string"]: int(b["doc_count"]) for b in aggs["per_day"]["buckets"] if b["doc_count"]},
+            by_status=terms("by_status"),
+            by_region=terms("by_region"),
+            top_shops=terms("top_shops"),
+            top_companies=terms("top_companies"),
         )
 
     def iter_all(self, page_size: int = 1000) -> Iterator[list[Complaint]]:
