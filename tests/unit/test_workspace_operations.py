@@ -249,3 +249,47 @@ def test_operator_runs_due_takedown_rechecks_from_the_page(tmp_path: Path) -> No
     admin, _ = env.client("admin")  # the mall's shops are outside the officer's Lhasa jurisdiction
     lead_page = admin.get(f"/leads/{event.lead_id}").text
     assert 'data-outcome="removed"' in lead_page and "已下架" in lead_page
+
+
+def test_json_api_for_jobs_and_takedown_checks(env: Env) -> None:
+    from datetime import UTC, datetime
+
+    from sweep.store.operations import TakedownCheck, TakedownOutcome
+
+    client, token = login(env, "operator")
+    client.post("/ops/targets", data={"csrf_token": token, "name": "t1", "base_url": "http://example.test"})
+    client.post(f"/ops/targets/{ops(env).get_target('t1').id}/run", data={"csrf_token": token})
+    (job,) = client.get("/api/v1/ops/jobs").json()
+    assert (job["target_name"], job["trigger"], job["state"], job["requested_by"]) == (
+        "t1",
+        "person",
+        "queued",
+        "operator",
+    )
+    one = client.get(f"/api/v1/ops/jobs/{job['id']}").json()
+    assert one["pending_requests"] == 1 and "seed request" in one["log"][0]["message"]
+    assert client.get("/api/v1/ops/jobs/nope").status_code == 404
+    assert client.get("/api/v1/ops/alerts").json() == []
+    paths = client.get("/api/v1/openapi.json").json()["paths"]
+    assert "/api/v1/ops/jobs/{job_id}" in paths and "/api/v1/leads/{lead_id}/takedown" in paths
+
+    lead_id = env.ids["L1"]
+    ops(env).add_takedown_checks(
+        [
+            TakedownCheck(
+                lead_id=lead_id,
+                platform="demo",
+                listing_id="L1",
+                url="http://mall.test/item/L1.html",
+                outcome=TakedownOutcome.REMOVED,
+                checked_at=datetime(2026, 12, 1, tzinfo=UTC),
+                http_status=404,
+            )
+        ]
+    )
+    officer, _ = env.client("officer")
+    (check,) = officer.get(f"/api/v1/leads/{lead_id}/takedown").json()
+    assert (check["outcome"], check["http_status"], check["listing_id"]) == ("removed", 404, "L1")
+    assert officer.get("/api/v1/ops/jobs").status_code == 403
+    qinghai, _ = env.client("qh_officer")
+    assert qinghai.get(f"/api/v1/leads/{lead_id}/takedown").status_code == 404  # outside the jurisdiction

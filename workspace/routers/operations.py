@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
@@ -51,6 +51,7 @@ from workspace.routers.pages import render
 from workspace.service import Forbidden, Invalid, NotFound, Workspace
 
 router = APIRouter(include_in_schema=False, prefix="/ops")
+api = APIRouter(prefix="/api/v1", tags=["v1"])
 
 STATE_ZH = {"queued": "排队中", "running": "运行中", "finished": "已完成", "failed": "失败", "cancelled": "已取消"}
 TRIGGER_ZH = {"schedule": "定时", "person": "人工", "complaint": "投诉", "takedown": "下架复查"}
@@ -63,6 +64,7 @@ def install(app: FastAPI) -> None:
     """Add the /ops pages, and the template function the `_takedown.html` partial of the lead and case
     pages calls (the lead and case routes need not know about takedown checks)."""
     app.include_router(router)
+    app.include_router(api)
     app.state.templates.env.globals.update(takedown_checks=_takedown_checks, TAKEDOWN_ZH=OUTCOME_ZH)
 
 
@@ -455,3 +457,55 @@ def takedown_run(request: Request, ws: WorkspaceDep, me: CurrentDep) -> Response
         detail=", ".join(f"{k}={v}" for k, v in report.summary.items()),
     )
     return RedirectResponse(f"/ops/jobs/{report.job_id}", status_code=303)
+
+
+# -- JSON (read-only; changes go through the pages or the CLI) ----------------------------------------
+def _job_json(job: Any) -> dict[str, Any]:
+    doc = asdict(job)
+    doc["trigger"], doc["state"] = str(job.trigger), str(job.state)
+    doc["duration_s"] = job.duration_s
+    return doc
+
+
+def _check_json(c: TakedownCheck) -> dict[str, Any]:
+    doc = asdict(c)
+    doc["outcome"] = str(c.outcome)
+    return doc
+
+
+@api.get("/ops/jobs")
+def api_jobs(request: Request, me: CurrentDep, state: str = "", limit: int = 50) -> list[dict[str, Any]]:
+    """Crawl and recheck jobs, newest first, with their stats (operators and admins)."""
+    _need(me, perm.OPERATIONS_VIEW)
+    chosen = JobState(state) if state in STATE_ZH else None
+    jobs = _wiring(request).store.list_jobs(state=chosen, limit=max(1, min(limit, 500)))
+    return [_job_json(j) for j in jobs]
+
+
+@api.get("/ops/jobs/{job_id}")
+def api_job(request: Request, me: CurrentDep, job_id: str) -> dict[str, Any]:
+    """One job, its pending requests and the start of its log."""
+    _need(me, perm.OPERATIONS_VIEW)
+    store = _wiring(request).store
+    job = store.get_job(job_id[:40])
+    if job is None:
+        raise NotFound(job_id)
+    log = store.job_log(job.id, limit=200)
+    return _job_json(job) | {
+        "pending_requests": store.pending_count(job.id),
+        "log": [{"at": x.at, "level": x.level, "message": x.message} for x in log],
+    }
+
+
+@api.get("/ops/alerts")
+def api_alerts(request: Request, me: CurrentDep, limit: int = 50) -> list[dict[str, Any]]:
+    _need(me, perm.OPERATIONS_VIEW)
+    return [asdict(a) for a in _wiring(request).store.list_alerts(limit=max(1, min(limit, 500)))]
+
+
+@api.get("/leads/{lead_id}/takedown")
+def api_lead_takedown(request: Request, ws: WorkspaceDep, me: CurrentDep, lead_id: str) -> list[dict[str, Any]]:
+    """A lead's takedown rechecks, newest first (whoever may open the lead)."""
+    ws.lead(me.actor, lead_id)
+    checks = _wiring(request).store.takedown_checks([lead_id]).get(lead_id, [])
+    return [_check_json(c) for c in checks]
