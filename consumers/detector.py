@@ -17,6 +17,11 @@ guarantees:
   committed meanwhile (`health()` says "backing_off", then "stuck").
 
 A listing is scanned once per delivery: a retried publish re-sends the same events (replays).
+
+A recrawl publishes a listing whose content is unchanged as a small `listing_seen` message, and a
+listing found gone as `listing_gone` (`sweep.recrawl`), on the same topic: the detector decodes them
+and leaves them alone (there is nothing to judge; the indexer applies them to the lead store), so only
+new and changed listings are judged here as in the crawler.
 """
 
 from __future__ import annotations
