@@ -13,6 +13,7 @@ from app.cli import (
     ingest,
     jobs,
     leads,
+    profiles,
     report,
     rules,
     scan,
@@ -62,6 +63,7 @@ app.add_typer(jobs.app, name="jobs")
 app.add_typer(takedown.app, name="takedown")
 app.add_typer(evidence.app, name="evidence")
 app.add_typer(report.app, name="report")
+app.add_typer(profiles.app, name="profiles")
 app.command("status", help="Pipeline health: topics, dead letters, consumer lag, search cluster, scheduler.")(
     status.status
 )
