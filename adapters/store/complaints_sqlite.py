@@ -23,12 +23,14 @@ from adapters.store import cjk
 from sweep.models import Complaint, ComplaintMatch, PersonalData
 from sweep.store.base import UpsertStats
 from sweep.store.complaints import (
+    ComplaintAggregates,
     ComplaintQuery,
     ComplaintRecord,
     ComplaintSearchResult,
     ComplaintStore,
     Seller,
     SellerDirectory,
+    aggregate_complaints,
 )
 
 _SCHEMA = """
@@ -294,6 +296,13 @@ class SqliteComplaintStore(ComplaintStore):
             facets=facets,
             next_cursor=cursor,
         )
+
+    def aggregate(self, query: ComplaintQuery, *, top: int = 10) -> ComplaintAggregates:
+        """One read of the matching records (the embedded store holds thousands, not millions)."""
+        where, args = self._filters(query)
+        base = " WHERE " + " AND ".join(where) if where else ""
+        rows = self._conn.execute(f"SELECT doc FROM complaints{base}", args)
+        return aggregate_complaints((Complaint.model_validate_json(doc) for (doc,) in rows), top=top)
 
     def iter_all(self, page_size: int = 1000) -> Iterator[list[Complaint]]:
         last = ""

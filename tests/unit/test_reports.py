@@ -286,3 +286,24 @@ def test_cli_writes_html_and_xlsx(world: Settings, tmp_path: Path, monkeypatch: 
     assert "专项治理工作漏斗" in html.read_text(encoding="utf-8")
     result = CliRunner().invoke(app, ["report", "campaign", "-o", str(html)])
     assert result.exit_code == 2
+
+
+def test_the_ports_default_aggregates_equal_the_stores_own(world: Settings) -> None:
+    """The defaults in the ports (paging through `search`) serve any store; they agree with the
+    embedded stores' one-read versions on the hand-built world."""
+    leads, complaints = open_lead_store(world), open_complaint_store(world)
+    try:
+        query = ZHEJIANG.complaint_query(DAY)
+        assert ComplaintStore.aggregate(complaints, query) == complaints.aggregate(query)
+        assert ComplaintStore.aggregate(complaints, query).top_companies == {
+            "杭州甲化工有限公司": 2,
+            "宁波乙贸易商行": 1,
+        }
+        start, end = DAY.bounds()
+        lead_query = ZHEJIANG.lead_query()
+        default = LeadStore.aggregate(leads, lead_query, first_from=start, first_to=end, now=NOW)
+        assert default == leads.aggregate(lead_query, first_from=start, first_to=end, now=NOW)
+        assert default.total == 3
+    finally:
+        leads.close()
+        complaints.close()
