@@ -10,6 +10,9 @@
   (`"all"`, which also stores pages that yielded no listing, when they leave the buffer). A listing
   is usually emitted after its shop page, so the buffer bridges the two; a page pushed out of a full
   buffer before its listing arrives is counted in `sweep/evidence_missing`.
+* Static pages get a screenshot too with `evidence_static_screenshots` (Scrapy setting
+  `SWEEP_EVIDENCE_STATIC_SCREENSHOTS`): the captured response rendered offline in Chromium
+  (`evidence.screenshot`), in a thread of its own while the crawl goes on.
 * `EvidenceCapture` (add-on, `ADDONS`): turns both on unless capture is off (`SWEEP_EVIDENCE` Scrapy
   setting, else sweep's `evidence_capture`), so one line in `spiders.settings` enables the feature.
 
@@ -192,13 +195,22 @@ class EvidencePipeline:
         buffer.keep_evicted = mode == "all"
         self.rulebook_version: str | None = None
         self.crawler_info: dict[str, Any] = {}
+        self.static_screenshots = False
+        self.shooter: Any = None
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> EvidencePipeline:
         from sweep.settings import get_settings
 
         folder = crawler.settings.get("SWEEP_EVIDENCE_DIR") or get_settings().evidence_path
-        return cls(crawler, EvidenceStore(folder), _mode(crawler.settings), _buffer(crawler))
+        pipeline = cls(crawler, EvidenceStore(folder), _mode(crawler.settings), _buffer(crawler))
+        configured = crawler.settings.get("SWEEP_EVIDENCE_STATIC_SCREENSHOTS")
+        pipeline.static_screenshots = (
+            get_settings().evidence_static_screenshots
+            if configured is None
+            else crawler.settings.getbool("SWEEP_EVIDENCE_STATIC_SCREENSHOTS")
+        )
+        return pipeline
 
     def open_spider(self, spider: Any = None) -> None:
         import scrapy
@@ -218,8 +230,15 @@ class EvidencePipeline:
             "user_agent": self.crawler.settings.get("USER_AGENT"),
         }
         self.stats.set_value("sweep/evidence", self.mode)
+        if self.static_screenshots:
+            from evidence.screenshot import Screenshotter
+            from spiders.browser import CHROMIUM_ARGS, configured_chromium, require_chromium
 
-    def process_item(self, item: Any, spider: Any = None) -> Any:
+            launch = self.crawler.settings.getdict("PLAYWRIGHT_LAUNCH_OPTIONS")
+            path = launch.get("executable_path") or require_chromium(configured_chromium())
+            self.shooter = Screenshotter(path, CHROMIUM_ARGS)
+
+    async def process_item(self, item: Any, spider: Any = None) -> Any:
         if not isinstance(item, CrawledListing):
             return item
         listing = item.listing
@@ -242,6 +261,17 @@ class EvidencePipeline:
             {"rule_id": f.rule_id, "family": f.family, "severity": str(f.severity), "title_zh": f.title_zh}
             for f in item.findings
         ]
+        if self.shooter is not None and page.screenshot is None and page.body and page.status == 200:
+            # a static page photographed (evidence_static_screenshots) in the browser's own thread while
+            # the crawl goes on; a failed screenshot is counted and the capture stored without it
+            import asyncio
+
+            try:
+                shot = self.shooter.submit(page.url, page.body, page.response_headers)
+                page.screenshot = await asyncio.wrap_future(shot)
+            except Exception:
+                logger.exception("evidence: screenshot of %s failed", page.url)
+                self.stats.inc_value("sweep/evidence_screenshot_failed")
         self._store(page, listing.platform, listing.listing_id, listing.model_dump(mode="json"), findings)
         return item
 
@@ -280,6 +310,9 @@ class EvidencePipeline:
         self._store(page, f"page:{host}", hashlib.sha256(page.url.encode()).hexdigest()[:32], None, [])
 
     def close_spider(self, spider: Any = None) -> None:
+        if self.shooter is not None:
+            self.shooter.close()
+            self.shooter = None
         if self.mode != "all":
             left = len(self.buffer.pages)
             if left:
