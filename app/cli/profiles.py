@@ -40,7 +40,8 @@ def _user_agent() -> str:
     from sweep.settings import get_settings
 
     cfg = get_settings()
-    return user_agent(cfg.crawl_bureau, cfg.crawl_contact)
+    # the same bytes as the crawler sends (UTF-8); urllib writes header text as Latin-1
+    return user_agent(cfg.crawl_bureau, cfg.crawl_contact).encode("utf-8").decode("latin-1")
 
 
 def _opener() -> urllib.request.OpenerDirector:
