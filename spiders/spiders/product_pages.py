@@ -81,8 +81,7 @@ class ProductPagesSpider(SitemapSpider):
         self.allowed_domains = sorted(h for h in hosts if h)
         self.follow = str(follow).lower() not in ("0", "false", "no", "off")
         self.sitemap_urls = [f"{self.origin}/robots.txt"] if self.base_url and not self.given_urls else []
-        self.links = LinkExtractor(
-            allow_domains=self.allowed_domains,
+        self.links = LinkExtractor(  # offsite links: OffsiteMiddleware's business (see spiders.spiders.profile)
             deny=list(self.profile.links.deny) if self.profile else [],
             deny_extensions=[e.lstrip(".") for e in _NOT_PAGES],
         )

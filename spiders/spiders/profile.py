@@ -105,9 +105,9 @@ class ProfileSpider(SitemapSpider):
         self.allowed_domains = sorted(d for d in domains if d)
         self.detail_patterns = [re.compile(x) for x in p.links.detail]
         self.list_patterns = [re.compile(x) for x in p.links.list]
-        self.links = LinkExtractor(
-            allow=[*p.links.list, *p.links.detail], deny=list(p.links.deny), allow_domains=self.allowed_domains
-        )
+        # other sites' links are the offsite middleware's to drop (LinkExtractor's allow_domains
+        # compares host:port with a bare host, so a site on a port would lose every link)
+        self.links = LinkExtractor(allow=[*p.links.list, *p.links.detail], deny=list(p.links.deny))
         origin = urlsplit(self.start_urls[0])
         self.sitemap_urls = [f"{origin.scheme}://{origin.netloc}/robots.txt"] if p.sitemaps else []
         self.sitemap_rules = [(x, "parse_detail") for x in p.links.detail] + [(x, "parse_list") for x in p.links.list]
