@@ -348,6 +348,9 @@ def _parse(html: str) -> Any:
         return lxml.html.document_fromstring("<html><body></body></html>")
 
 
+_RDFA_TYPE = re.compile(r"\stypeof\s*=", re.IGNORECASE)
+
+
 def _structured(html: str, url: str | None) -> dict[str, list[dict[str, Any]]]:
     """extruct's uniform output (JSON-LD, microdata, RDFa, Open Graph); a broken block is skipped."""
     import extruct
@@ -356,9 +359,12 @@ def _structured(html: str, url: str | None) -> dict[str, list[dict[str, Any]]]:
         return extruct.extract(
             html,
             base_url=url,
-            syntaxes=["json-ld", "microdata", "rdfa", "opengraph"],
+            # RDFa parsing is most of extruct's cost (pyRdfa walks every node): only where a node has a type
+            syntaxes=["json-ld", "microdata", "opengraph", *(["rdfa"] if _RDFA_TYPE.search(html) else [])],
             uniform=True,
-            errors="log",
+            # a syntax that fails on this page (broken JSON-LD is common) is left out, the others kept;
+            # "log" would log each at ERROR level, and a crawl with errors is reported as failed
+            errors="ignore",
         )
     except Exception as exc:  # a page extruct cannot parse at all still has its visible layer
         logger.warning("structured data unreadable url=%s: %s", url, exc)
@@ -468,9 +474,47 @@ def _pick_product(nodes: list[tuple[str, dict[str, Any]]], hints: list[str]) -> 
     return max(enumerate(nodes), key=score)[1]
 
 
+def _local(key: str) -> str:
+    """`https://schema.org/price` -> `price` (RDFa gives full property IRIs)."""
+    return key if key.startswith("@") else re.split(r"[/#:]", key)[-1]
+
+
+def _rdfa_nodes(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """extruct's RDFa output (expanded: full IRIs, `{"@value": ...}` lists, `@id` references) as plain
+    nested dicts like JSON-LD's, references resolved (two levels: product -> offer -> seller)."""
+    by_id = {item.get("@id"): item for item in items if isinstance(item, dict) and item.get("@id")}
+
+    def plain(node: dict[str, Any], depth: int) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in node.items():
+            if key == "@id":
+                continue
+            values = []
+            for v in _as_list(value):
+                if isinstance(v, dict) and "@value" in v:
+                    values.append(v["@value"])
+                elif isinstance(v, dict) and "@id" in v:
+                    target = by_id.get(v["@id"])
+                    values.append(plain(target, depth + 1) if target is not None and depth < 3 else v["@id"])
+                else:
+                    values.append(v)
+            out[_local(key)] = values[0] if len(values) == 1 else values
+        return out
+
+    referenced = {
+        v.get("@id")
+        for item in by_id.values()
+        for value in item.values()
+        for v in _as_list(value)
+        if isinstance(v, dict)
+    }
+    return [plain(item, 0) for item in items if isinstance(item, dict) and item.get("@id") not in referenced]
+
+
 def _schema_org(product: Product, data: dict[str, list[dict[str, Any]]], page: _Page) -> None:
     nodes: list[tuple[str, dict[str, Any]]] = []
     offers_only: list[tuple[str, dict[str, Any]]] = []
+    data = {**data, "rdfa": _rdfa_nodes(data.get("rdfa", []))}
     for syntax in ("json-ld", "microdata", "rdfa"):
         for top in data.get(syntax, []):
             for node in _walk(top):

@@ -68,6 +68,17 @@ def test_microdata_and_opengraph_layers() -> None:
     assert p.sources["price"] == "opengraph" and p.is_product
 
 
+def test_rdfa_product() -> None:
+    page = """<html><head><title>Lampe</title></head><body vocab="https://schema.org/">
+    <div typeof="Product"><h1 property="name">Lampe Atelier</h1><img property="image" src="/l.jpg">
+    <div property="offers" typeof="Offer"><span property="price" content="39.90">39,90 €</span>
+    <meta property="priceCurrency" content="EUR"><div property="seller" typeof="Organization">
+    <span property="name">Atelier SARL</span></div></div></div></body></html>"""
+    p = extract_product(page, "https://lampes.example.fr/p")
+    assert (p.title, p.price, p.currency, p.sources["price"]) == ("Lampe Atelier", 39.9, "EUR", "rdfa")
+    assert p.images == ["https://lampes.example.fr/l.jpg"] and p.shop == {"name": "Atelier SARL"}
+
+
 def test_visible_price_skips_old_struck_shipping_and_instalment_prices() -> None:
     page = """<html lang="zh-TW"><head><title>鵝肉鬆 250g｜某商店街</title></head><body>
     <div class="side">消費滿額享$590起 加購</div>
