@@ -17,6 +17,7 @@ then judged and published in full, as a first crawl does).
 from __future__ import annotations
 
 import logging
+import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -97,13 +98,16 @@ class RecrawlPipeline:
     listing is then judged and published as in a first crawl, which is slower but never wrong."""
 
     CACHE_SIZE = 20_000
+    CACHE_TTL_S = 600.0
+    """A state read longer ago than this is read again: a frontier worker lives across many jobs, and
+    a stale fingerprint must not pass a listing for unchanged."""
 
     def __init__(self, crawler: Any, enabled: bool) -> None:
         self.crawler = crawler
         self.stats = crawler.stats
         self.enabled = enabled
         self.store: Any = None
-        self._cache: OrderedDict[str, ListingState | None] = OrderedDict()
+        self._cache: OrderedDict[str, tuple[float, ListingState | None]] = OrderedDict()
         self.chains = recrawl.CategoryChains()
 
     @classmethod
@@ -143,7 +147,8 @@ class RecrawlPipeline:
     # -- states ---------------------------------------------------------------------------------------
     def _read(self, keys: list[str]) -> None:
         """Fill the cache for `keys` not in it (one store call)."""
-        missing = [k for k in dict.fromkeys(keys) if k not in self._cache]
+        now = time.monotonic()
+        missing = [k for k in dict.fromkeys(keys) if k not in self._cache or now - self._cache[k][0] > self.CACHE_TTL_S]
         if not missing or self.store is None:
             return
         try:
@@ -154,13 +159,15 @@ class RecrawlPipeline:
             self.stats.set_value("sweep/recrawl", f"off: {exc}")
             return
         for key in missing:
-            self._cache[key] = found.get(key)
+            self._cache[key] = (now, found.get(key))
+            self._cache.move_to_end(key)
         while len(self._cache) > self.CACHE_SIZE:
             self._cache.popitem(last=False)
 
     def _state(self, key: str) -> ListingState | None:
         self._read([key])
-        return self._cache.get(key)
+        hit = self._cache.get(key)
+        return hit[1] if hit is not None else None
 
     # -- signals from the spider --------------------------------------------------------------------
     def category_listed(

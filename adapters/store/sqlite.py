@@ -59,6 +59,7 @@ from sweep.store.base import (
     StatusResult,
     UpsertStats,
     aggregate_rows,
+    lead_priority_key,
     priority_sort_key,
 )
 
@@ -177,8 +178,8 @@ SORT_KEYS = {
     "recent": ("neg_last_seen", "lead_id"),
     "priority": ("neg_priority", "lead_id"),
 }
-"""Sort columns, ascending. "priority" is `priority_sort_key` negated (the documented priority without
-complaints, see `sweep.store.base`)."""
+"""Sort columns, ascending. "priority" is `priority_sort_key` negated (the documented priority, its
+complaints factor from the lead's `seller_complaints`; see `sweep.store.base`)."""
 SORT_INDEX = {"recent": "leads_recent", "priority": "leads_priority_score"}
 INDEX_WALK_FROM = 5_000
 """Above this many full-text hits a page is read by walking the sort index and keeping hits (a few
@@ -207,7 +208,7 @@ def _row(lead: Lead) -> tuple[Any, ...]:
         _ts(lead.last_seen),
         lead.rulebook_version,
         _ts(lead.retired_at) if lead.retired_at is not None else None,
-        -priority_sort_key(lead.severity, lead.times_seen, lead.last_seen),
+        -lead_priority_key(lead),
     )
 
 
@@ -570,7 +571,8 @@ class SqliteLeadStore(LeadStore):
                         stats.unchanged += 1
                         continue
                     stats.removed += 1
-                    leads[obs.key] = (after, None)
+                    previous = leads.get(obs.key)
+                    leads[obs.key] = (after, previous[1] if previous else None)
                 written[obs.key] = after
             if leads:
                 sighted, severities = self._update_leads(leads)
@@ -644,6 +646,24 @@ class SqliteLeadStore(LeadStore):
                 self._write(lead, stored[lead_id], counts)
             self._flush_counts(counts)
         return out
+
+    def set_seller_complaints(self, counts: Mapping[str, int]) -> int:
+        """One transaction: each lead's document and `neg_priority` rewritten where its count changed."""
+        wanted = {lead_id: max(0, int(n)) for lead_id, n in counts.items()}
+        changed = 0
+        with self._lock, self._conn:
+            self._conn.execute("BEGIN IMMEDIATE")
+            stored = self._load(wanted)
+            counts_delta: Counter[tuple[str, str]] = Counter()
+            for lead_id, (row_id, lead) in stored.items():
+                if lead.seller_complaints == wanted[lead_id]:
+                    continue
+                self._write(
+                    lead.model_copy(update={"seller_complaints": wanted[lead_id]}), (row_id, lead), counts_delta
+                )
+                changed += 1
+            self._flush_counts(counts_delta)
+        return changed
 
     # -- reads ----------------------------------------------------------------------------------
     def get(self, lead_id: str) -> Lead | None:

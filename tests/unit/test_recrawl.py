@@ -298,3 +298,38 @@ def test_an_incomplete_category_chain_removes_nothing() -> None:
     started_late = chain_meta(None, 3)  # a chain that starts on page 3 is never complete
     assert chains.listed("p", "c", started_late, 3, ["b"], last=True) is None
     assert chains.listed("p", "c", first, 1, ["c"], last=False) is not None  # now 1 and 2: complete
+
+
+def test_the_detector_leaves_recrawl_observations_alone(tmp_path: Path) -> None:
+    """`listing_seen` / `listing_gone` share the listings topic with listings: the detector judges only
+    the listing, dead-letters nothing, and commits them all; the indexer applies them."""
+    from adapters.bus.sqlite import SqliteBus
+    from consumers.detector import Detector
+    from consumers.indexer import Indexer
+    from rules import load_rulebook
+    from sweep.bus.base import Topics
+    from sweep.publishing import Publisher
+
+    topics = Topics("rcd")
+    bus = SqliteBus(tmp_path / "bus.sqlite")
+    item = listing(listing_id="L7", title="出售氰化钠 工业级 99%")
+    publisher = Publisher(bus, topics)
+    publisher.publish_listing(item)
+    publisher.publish_observation(
+        ListingSeen(platform="mall", listing_id="L7", fingerprint=fingerprint(item), seen_at=T0 + HOUR)
+    )
+    publisher.publish_observation(ListingGone(platform="mall", listing_id="L7", reason="delisted", at=T0 + 2 * HOUR))
+    publisher.flush()
+    stats = Detector(bus, load_rulebook(), topics=topics, overlap=False).run(stop_when_idle=True, idle_s=0.2)
+    assert (stats.messages, stats.listings, stats.observations, stats.deadlettered) == (3, 1, 2, 0)
+    assert stats.lead_events >= 1
+    store = SqliteLeadStore(tmp_path / "leads.sqlite")
+    ix = Indexer(bus, store, topics=[topics.leads, topics.listings], deadletter_topic=topics.deadletter, overlap=False)
+    done = ix.run(stop_when_idle=True, idle_s=0.2)
+    assert (done.deadlettered, done.listings_seen, done.listings_removed) == (0, 1, 1)
+    state = store.listing_states([item.key])[item.key]
+    assert state.state == "removed" and state.times_seen == 2
+    lead = store.get(candidate_lead_ids("mall", "L7")[0])
+    assert lead is not None and lead.times_seen == 2 and lead.listing_state == "removed"
+    store.close()
+    bus.close()
