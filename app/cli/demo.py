@@ -99,7 +99,9 @@ def crawl(
 
 def crawl_table(stats: object) -> Table:
     table = Table(title="抓取统计 crawl", title_justify="left", show_header=False)
-    for name in ("pages", "static_pages", "browser_pages", "listings", "findings", "invalid", "errors", "seconds"):
+    names = ("pages", "static_pages", "browser_pages", "listings", "findings", "invalid", "errors", "seconds")
+    recrawl = ("detections", "listings_new", "listings_changed", "listings_unchanged", "listings_removed")
+    for name in names + recrawl:
         value = getattr(stats, name, None)
         if value is not None:
             table.add_row(name, cell(f"{value:.1f}" if isinstance(value, float) else value))
