@@ -383,6 +383,10 @@ class Lead(_Model):
     removed_reason: str | None = None
     listing_history: list[ListingChange] = Field(default_factory=list)
     """The listing's changes, removals and returns (`LISTING_HISTORY_LIMIT`, newest last)."""
+    seller_complaints: int = 0
+    """12315 complaints matched to the lead's seller, as the workspace last counted them
+    (`LeadStore.set_seller_complaints`): the complaints factor of the stored priority sort key. Neither
+    detection nor triage writes it; a new lead starts at 0 until the next count."""
 
     LISTING_FIELDS: ClassVar[tuple[str, ...]] = (
         "listing_state",

@@ -11,12 +11,17 @@
 A high-severity listing seen today once scores 3.0; seen 8 times, 12.0; with two complaints, 36.0; the
 same untouched for four weeks, 9.0.
 
-The stores sort `LeadQuery(sort="priority")` by this score without the complaints factor (a lead does
-not carry its seller's complaint count), in the form `sweep.store.base.priority_sort_key`:
+The stores sort `LeadQuery(sort="priority")` by this score, in the form
+`sweep.store.base.priority_sort_key`:
 
-    key = log2(severity) + log2(1 + log2(times_seen)) + (last_seen in days since 1970) / 14
+    key = log2(severity) + log2(1 + log2(times_seen)) + log2(1 + complaints) + (last_seen in days since 1970) / 14
 
-    log2(priority without complaints) = key - (now in days since 1970) / 14
+    log2(priority) = key - (now in days since 1970) / 14
+
+The complaints in the key are the lead's `seller_complaints`, which the workspace writes
+(`Workspace.recount_complaints`: every lead of every seller with complaints, started when complaints or
+sellers were added); the score shown beside a lead counts them live, so the two agree once a recount has
+run.
 
 The last term is the same for every lead, so ordering by `key` (descending, then lead id) is ordering
 by the score at any moment; the key does not change while time passes, so it is stored with the lead

@@ -135,6 +135,7 @@ class Workspace:
     """The bytes of case attachments (none wired: cases take no attachments)."""
     _memory_mark: int | None = None
     _memory_lock: threading.Lock = field(default_factory=threading.Lock)
+    _recount_lock: threading.Lock = field(default_factory=threading.Lock)
 
     # -- reading leads -------------------------------------------------------------------------
     def query_for(self, actor: Actor, params: QueueParams) -> LeadQuery:
@@ -438,10 +439,64 @@ class Workspace:
             return moved
 
     def maintain(self) -> None:
-        """Cheap upkeep run before queue reads: finish pending decisions, apply dismissal memory."""
+        """Cheap upkeep run before queue reads: finish pending decisions, apply dismissal memory, and
+        start a recount of complaints per seller when complaints or sellers were added."""
         if self.people.pending_decisions(1):
             self.replay_pending()
         self.apply_memory()
+        self.recount_complaints_if_changed()
+
+    def complaints_mark(self) -> str | None:
+        """What the complaint counts were last computed from (None: no complaints wired)."""
+        if self.complaints is None or self.sellers is None:
+            return None
+        return f"{self.complaints.count()}/{self.sellers.count()}"
+
+    def recount_complaints_if_changed(self, *, background: bool = True) -> bool:
+        """Recount when the complaints or the seller directory grew since the last count (any process's:
+        the mark lives in the people's store); in a background thread so the page that noticed is not kept
+        waiting. Returns whether a recount started."""
+        mark = self.complaints_mark()
+        if mark is None or mark == self.people.get_marker("complaints.counted"):
+            return False
+        if not self._recount_lock.acquire(blocking=False):
+            return False  # one is running in this process
+
+        def run() -> None:
+            try:
+                self.recount_complaints()
+                self.people.set_marker("complaints.counted", mark)
+            finally:
+                self._recount_lock.release()
+
+        if background:
+            threading.Thread(target=run, name="complaint-recount", daemon=True).start()
+        else:
+            run()
+        return True
+
+    def recount_complaints(self) -> int:
+        """Give every lead of every seller with complaints the seller's complaint count, so the stored
+        priority sort key carries the complaints factor (`workspace.priority`). A seller's leads are all
+        the leads of its shop on its platform (a search, not the directory's bounded id list). Returns
+        how many leads changed. A seller whose complaints were all unmatched keeps its old count on its
+        leads until a count comes again."""
+        if self.complaints is None or self.sellers is None:
+            return 0
+        from complaints.matching import seller_keys
+
+        changed = 0
+        for page in self.sellers.iter_all():
+            for seller in page:
+                count = len(self.complaints.ids_by_keys(seller_keys(seller), limit=1000))
+                if not count:
+                    continue
+                shop = seller.shop_id.removeprefix("name:")  # a shop without an id is searched by its name
+                query = LeadQuery(platforms=[seller.platform], shop=shop, size=BULK_CHUNK)
+                ids = [lead.lead_id for lead in self._all(query) if _seller_id(lead) == seller.shop_id]
+                if ids:
+                    changed += self.store.set_seller_complaints(dict.fromkeys(ids, count))
+        return changed
 
     def _all(self, query: LeadQuery) -> Iterator[Lead]:
         """Every lead a query matches, page by page (cursor paging, so a large result costs no offset)."""
@@ -1223,6 +1278,12 @@ def online_state(lead: Lead) -> Online:
         return Online(state, ONLINE_LABELS_ZH[state], since, REMOVED_REASONS_ZH.get(reason, reason) if reason else None)
     since = getattr(lead, "listing_changed_at", None) if state == "changed" else None
     return Online(state, ONLINE_LABELS_ZH.get(state, state), since)
+
+
+def _seller_id(lead: Lead) -> str | None:
+    """The seller directory's shop id of a lead's listing (a shop without an id goes by its name)."""
+    listing = lead.listing
+    return listing.shop_id or (f"name:{listing.shop_name}" if listing.shop_name else None)
 
 
 def _bulk_title(params: QueueParams | None) -> str:

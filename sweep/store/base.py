@@ -58,20 +58,27 @@ PRIORITY_HALF_LIFE_DAYS = 14.0
 """`workspace.priority`: a lead's recency weight halves every this many days without a sighting."""
 
 
-def priority_sort_key(severity: str, times_seen: int, last_seen: datetime) -> float:
+def priority_sort_key(severity: str, times_seen: int, last_seen: datetime, complaints: int = 0) -> float:
     """What every store sorts `LeadQuery(sort="priority")` by, descending (then lead id ascending):
 
-        log2(severity) + log2(1 + log2(times_seen)) + (last_seen in days since 1970) / 14
+        log2(severity) + log2(1 + log2(times_seen)) + log2(1 + complaints) + (last_seen in days since 1970) / 14
 
-    which is log2 of the documented priority (`workspace.priority`, complaints left out: a lead does not
-    carry its seller's complaint count) plus a term that depends only on the current time, (now in days)
-    / 14, the same for every lead. So it orders leads exactly as the priority would at any moment,
-    yet is fixed per lead: stored when the lead is written, indexed, and a stable `search_after` key."""
+    which is log2 of the documented priority (`workspace.priority`; complaints are the lead's
+    `seller_complaints`, counted by the workspace) plus a term that depends only on the current time,
+    (now in days) / 14, the same for every lead. So it orders leads exactly as the priority would at any
+    moment, yet is fixed per lead: stored when the lead is written, indexed, and a stable `search_after`
+    key. A changed complaint count rewrites it (`LeadStore.set_seller_complaints`)."""
     return (
         math.log2(SEVERITY_RANK[severity])
         + math.log2(1 + math.log2(max(1, times_seen)))
+        + math.log2(1 + max(0, complaints))
         + last_seen.timestamp() / 86400 / PRIORITY_HALF_LIFE_DAYS
     )
+
+
+def lead_priority_key(lead: Lead) -> float:
+    """`priority_sort_key` of a stored lead."""
+    return priority_sort_key(lead.severity, lead.times_seen, lead.last_seen, lead.seller_complaints)
 
 
 FACETS: tuple[str, ...] = ("family", "severity", "status", "platform", "region", "shop", "category")
@@ -260,6 +267,13 @@ class LeadStore(ABC):
                 break
             page.search_after = result.next_cursor
         return aggregate_rows(rows, first_from=first_from, first_to=first_to, now=now, top=top)
+
+    def set_seller_complaints(self, counts: Mapping[str, int]) -> int:
+        """Give leads (lead_id -> count) the number of complaints about their seller, and with it their
+        stored priority sort key. Only that field (and the key) changes, under the store's concurrency
+        guard, so a sighting or a decision written meanwhile is kept; unknown ids and unchanged counts
+        are skipped. Returns how many leads changed."""
+        raise NotImplementedError(f"{type(self).__name__} keeps no complaint counts")
 
     # -- incremental recrawl (`sweep.recrawl`); concrete so that stores without it still load ---------
     def listing_states(self, keys: Iterable[str]) -> dict[str, ListingState]:

@@ -429,3 +429,40 @@ def test_officers_and_auditors_have_no_users_page(env: Env) -> None:
         data = {"csrf_token": csrf, "username": "x1", "role": "officer", "region": "540100", "password": "p" * 12}
         assert client.post("/users", data=data).status_code == 403
     assert env.people.get_user("x1") is None
+
+
+# -- complaints in the stored priority sort -----------------------------------------------------
+def test_a_complaint_count_moves_a_lead_up_the_stored_priority_sort(env: Env) -> None:
+    from sweep.store.base import LeadQuery
+
+    def order() -> list[str]:
+        found = env.store.search(LeadQuery(text="氰化", sort="priority", size=10, regions=[]))
+        by_id = {v: k for k, v in env.ids.items()}
+        return [by_id[lead.lead_id] for lead in found.leads]
+
+    # all high severity, seen once: the most recent first (X1 T0+4h, L3 +2h, L2 +1h, Q1 and L1 at T0)
+    assert order() == ["X1", "L3", "L2", *sorted(["L1", "Q1"], key=lambda k: env.ids[k])]
+    env.store.set_status(env.ids["L1"], "triaged", assignee="officer")
+    assert env.store.set_seller_complaints({env.ids["L1"]: 2, "no-such-lead": 5}) == 1
+    assert env.store.set_seller_complaints({env.ids["L1"]: 2}) == 0  # unchanged: not rewritten
+    lead = env.store.get(env.ids["L1"])
+    assert (lead.seller_complaints, lead.status.value, lead.assignee) == (2, "triaged", "officer")
+    # × (1 + 2) outweighs four hours of recency: L1 first, the rest as before
+    assert order()[0] == "L1"
+    assert order()[1:4] == ["X1", "L3", "L2"]
+
+
+def test_the_workspace_recounts_complaints_per_seller_when_they_change(env: Env) -> None:
+    from tests.unit.test_workspace_complaints import seed_complaints
+
+    seed_complaints(env)  # C-LS-1 matched to shop S1 (leads L1, L2); C-QH-1 to S9 (Q1)
+    w = ws(env)
+    assert w.recount_complaints_if_changed(background=False) is True
+    counts = {k: env.store.get(env.ids[k]).seller_complaints for k in ("L1", "L2", "L3", "Q1", "X1")}
+    assert counts == {"L1": 1, "L2": 1, "L3": 0, "Q1": 1, "X1": 0}
+    assert w.recount_complaints_if_changed(background=False) is False  # nothing new since
+    client, _ = env.client("supervisor")
+    queue = client.get("/leads?q=氰化&sort=priority").text
+    rows = [env.ids[k] for k in ("L2", "L1", "X1", "L3")]
+    positions = [queue.index(f'data-id="{lead_id}"') for lead_id in rows]
+    assert positions == sorted(positions)  # the complained-about shop's leads first

@@ -789,6 +789,54 @@ class SearchEngineStore(LeadStore, ABC):
             raise SearchUnavailable(f"{len(pending)} leads still conflicting/rejected after {MAX_ROUNDS} rounds")
         return retired
 
+    def set_seller_complaints(self, counts: Mapping[str, int], *, chunk: int = 500) -> int:
+        """As `retire`: read, change `seller_complaints` (and so `priority_key`), write guarded by seq_no; a
+        sighting or triage that lands in between makes that write fail with 409 and the lead is read and
+        counted again. One refresh at the end, so the queue sorts by the new keys."""
+        wanted = {lead_id: max(0, int(n)) for lead_id, n in counts.items()}
+        changed = 0
+        ids = list(wanted)
+        for start in range(0, len(ids), chunk):
+            pending = ids[start : start + chunk]
+            delay = 0.05
+            for _round in range(MAX_ROUNDS):
+                if not pending:
+                    break
+                ops: list[dict[str, Any]] = []
+                op_leads: list[Lead] = []
+                for lead_id, (lead, seq) in self._read_leads(pending).items():
+                    if lead.seller_complaints == wanted[lead_id]:
+                        continue
+                    updated = lead.model_copy(update={"seller_complaints": wanted[lead_id]})
+                    meta = {"_index": self.leads_alias, "_id": lead_id, "if_seq_no": seq[0], "if_primary_term": seq[1]}
+                    ops += [{"index": meta}, queries.lead_document(updated)]
+                    op_leads.append(updated)
+                pending = []
+                if not ops:
+                    break
+                response = self.bulk(ops, refresh=False)
+                overloaded = False
+                for lead, item in zip(op_leads, response["items"], strict=True):
+                    result = next(iter(item.values()))
+                    status = int(result.get("status", 500))
+                    if status < 300:
+                        changed += 1
+                        self._remember(lead.lead_id, lead, result.get("_seq_no"), result.get("_primary_term"))
+                    elif status == 409 or status == 429 or status >= 500:
+                        self._recent.pop(lead.lead_id, None)
+                        pending.append(lead.lead_id)
+                        overloaded = overloaded or status != 409
+                    else:
+                        raise SearchError(f"lead {lead.lead_id} rejected ({status}): {result.get('error')}")
+                if overloaded:
+                    time.sleep(delay)
+                    delay = min(delay * 4, 2.0)
+            if pending:
+                raise SearchUnavailable(f"{len(pending)} leads still conflicting/rejected after {MAX_ROUNDS} rounds")
+        if changed:
+            self.refresh_index(self.leads_alias)
+        return changed
+
     def iter_listings(self, since: datetime | None = None, *, batch: int = 500) -> Iterator[Listing]:
         """A range query on `crawled_at` (a date field; malformed values are not indexed, so they only
         come with `since=None`), paged with search_after over (platform, listing_id), which is unique

@@ -38,7 +38,7 @@ from sweep.store.base import (
     LeadAggregates,
     LeadQuery,
     LeadSearchResult,
-    priority_sort_key,
+    lead_priority_key,
 )
 from sweep.store.base import FACETS as FACET_NAMES
 
@@ -111,7 +111,7 @@ def lead_document(lead: Lead) -> dict[str, Any]:
     the normalised search text (ignored when read back: `Lead` drops unknown fields)."""
     doc = lead.model_dump(mode="json")
     doc["severity_rank"] = SEVERITY_RANK[lead.severity]
-    doc["priority_key"] = priority_sort_key(lead.severity, lead.times_seen, lead.last_seen)
+    doc["priority_key"] = lead_priority_key(lead)
     doc["search"] = search_fields(lead)
     return doc
 
