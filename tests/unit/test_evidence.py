@@ -277,3 +277,43 @@ def test_workspace_downloads_a_cases_bundle(env: Env) -> None:
     assert manifest["subject"]["kind"] == "case"
     assert manifest["missing"] == ["demo:L2"]
     assert [c["listing"]["listing_id"] for c in manifest["captures"]] == ["L1"]
+
+
+def run_sweep(env: Env, *args: str) -> subprocess.CompletedProcess:
+    import os
+
+    environ = os.environ | {"SWEEP_DATA_DIR": str(env.settings.data_dir), "COLUMNS": "200"}
+    for name in ("SWEEP_KAFKA", "SWEEP_SEARCH_URL", "SWEEP_EVIDENCE_DIR", "SWEEP_PEOPLE_URL"):
+        environ.pop(name, None)
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli.main", *args], capture_output=True, text=True, env=environ, timeout=120
+    )
+
+
+def test_cli_exports_a_case_for_an_allowed_actor_and_prune_spares_it(env: Env, tmp_path: Path) -> None:
+    from sweep.people import Actor, Role
+
+    store = EvidenceStore(env.settings.evidence_path)
+    old = TZ8 - timedelta(days=800)
+    capture(store, page(at=old), listing_id="L1")
+    capture(store, page(at=old + timedelta(days=1)), listing_id="L1")
+    capture(store, page(at=old), listing_id="L3")
+    capture(store, page(at=old + timedelta(days=1)), listing_id="L3")
+    w = env.app.state.workspace
+    case = w.create_case(Actor("officer", Role.officer, ("540100",)), [env.ids["L1"]], source="t")
+    out = tmp_path / "case.zip"
+    done = run_sweep(env, "evidence", "export", case.number, "-o", str(out), "--user", "officer", "--region", "540100")
+    assert done.returncode == 0, done.stdout + done.stderr
+    manifest = json.loads(zipfile.ZipFile(out).read("manifest.json"))
+    assert (manifest["subject"]["kind"], manifest["subject"]["id"]) == ("case", case.number)
+    assert manifest["exported_by"] == "officer"
+    refused = run_sweep(env, "evidence", "export", case.number, "-o", str(out), "--user", "ana", "--role", "analyst")
+    assert refused.returncode == 3
+    records = env.people.audit_search(resource_id=case.number, limit=5)
+    assert [(r.event.actor, r.event.allowed) for r in records][:2] == [("ana", False), ("officer", True)]
+
+    pruned = run_sweep(env, "evidence", "prune", "--days", "365")
+    assert pruned.returncode == 0, pruned.stderr
+    assert "pruned 1 capture(s)" in pruned.stdout and "1 listing(s) kept whole" in pruned.stdout
+    assert len(store.manifests("demo", "L1")) == 2
+    assert len(store.manifests("demo", "L3")) == 1
