@@ -43,38 +43,46 @@ logger = logging.getLogger(__name__)
 DEFAULT_BUREAU = "market regulation bureau"
 PROJECT_AGENT = "sweep/0.1"
 
-# strong signs of a challenge page wherever they appear in the first part of a page
+# markup of bot challenges (reCAPTCHA, hCaptcha, Cloudflare, Alibaba's slider, DataDome, PerimeterX ...)
 _CHALLENGE = re.compile(
     rb"(g-recaptcha|h-captcha|hcaptcha\.com/1/api|cf-chl-|challenge-platform|cf_captcha|"
-    rb"/_____tmd_____/|x5secdata|punish\?|nc_1_n1z|geetest_|px-captcha|distil_r_captcha|"
-    rb"datadome|captcha-delivery\.com)",
+    rb"/_____tmd_____/|x5secdata|punish\?|nc_1_n1z|geetest_|px-captcha|distil_r_captcha|captcha-delivery\.com)",
     re.IGNORECASE,
 )
-# words that mean a block only in a page's title or in a small page
-_BLOCK_WORDS = re.compile(
-    r"(captcha|are you a robot|are you human|unusual traffic|access denied|request blocked|"
-    r"attention required|just a moment|verify you are human|bot check|验证码|滑块验证|安全验证|访问验证|"
-    r"人机验证|访问受限|请求过于频繁|訪問受限|驗證碼)",
+# page titles that only block pages have (a product may well be called "短信验证码…": not these)
+_BLOCK_TITLE = re.compile(
+    r"(访问验证|安全验证|人机验证|滑块验证|验证码拦截|访问受限|访问被拒绝|请求过于频繁|訪問受限|安全驗證|"
+    r"robot check|access denied|attention required|just a moment|are you a robot|are you human|"
+    r"verify you are human|request blocked|security check|bot check|pardon our interruption)",
+    re.IGNORECASE,
+)
+_CAPTCHA_TITLE = re.compile(r"^\W*(captcha|验证码|驗證碼)\W*(\s[-|–_]\s.{0,40})?$", re.IGNORECASE)
+"""A title that is the word alone ("Captcha", "验证码 - example.com"), not a product named after it."""
+# sentences that only block pages say, looked for in small pages
+_BLOCK_SENTENCE = re.compile(
+    r"(unusual traffic from your (computer )?network|we have detected unusual|verify you are (a )?human|"
+    r"are you a robot|enable javascript and cookies to continue|请完成(下方)?(安全)?验证|请拖动(下方)?滑块|"
+    r"请输入验证码(后)?继续访问|访问过于频繁|滑块验证后继续)",
     re.IGNORECASE,
 )
 _TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
-SMALL_PAGE = 12_000
-"""Bytes under which a page whose text names a captcha or a block is taken for a block page."""
+SMALL_PAGE = 64_000
+"""Bytes under which a page with challenge markup or a block page's sentence is taken for a block
+page; a bigger page is a real one that happens to carry a captcha (a review form's reCAPTCHA)."""
 
 
 def block_kind(response: Response) -> str | None:
     """Why a response is a refusal ("429", "403", "captcha") or None when it is an answer."""
     if response.status == 429:
         return "429"
-    head = response.body[:65_536]
+    head = response.body[:SMALL_PAGE]
     if isinstance(response, TextResponse) or b"<html" in head[:2048].lower():
-        if _CHALLENGE.search(head):
-            return "captcha"
+        small = len(response.body) < SMALL_PAGE or response.status in (403, 503)
         title = _TITLE.search(head)
-        title_text = title.group(1).decode("utf-8", "replace") if title else ""
-        if _BLOCK_WORDS.search(title_text):
+        title_text = " ".join(title.group(1).decode("utf-8", "replace").split()) if title else ""
+        if _BLOCK_TITLE.search(title_text) or _CAPTCHA_TITLE.match(title_text):
             return "captcha"
-        if len(response.body) < SMALL_PAGE and _BLOCK_WORDS.search(head.decode("utf-8", "replace")):
+        if small and (_CHALLENGE.search(head) or _BLOCK_SENTENCE.search(head.decode("utf-8", "replace"))):
             return "captcha"
     if response.status == 403:
         return "403"

@@ -48,6 +48,15 @@ def test_block_kinds() -> None:
     big = normal + b"<footer>Login (protected by captcha)</footer></body></html>"
     assert block_kind(html("http://a.test/p", big)) is None
     assert block_kind(Response("http://a.test/img.png", body=b"\x89PNG", status=200)) is None
+    # a listing selling verification codes is exactly what the bureau looks for, not a block page
+    sms = "<html><head><title>短信验证码接码平台 包月</title></head><body><h1>短信验证码接码平台</h1></body></html>"
+    assert block_kind(html("http://a.test/p", sms.encode())) is None
+    # a big product page with a reCAPTCHA in its review form is a product page
+    review = normal + b'<form class="review"><div class="g-recaptcha"></div></form>' + b"<p>more</p>" * 8000
+    assert block_kind(html("http://a.test/p", review)) is None
+    assert block_kind(html("http://a.test/p", b"<html><head><title>Robot Check</title></head></html>")) == "captcha"
+    word = "<html><head><title>验证码 - 某商城</title></head><body></body></html>".encode()
+    assert block_kind(html("http://a.test/p", word)) == "captcha"
 
 
 def test_retry_after_header() -> None:
