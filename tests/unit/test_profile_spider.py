@@ -149,3 +149,33 @@ def test_profile_errors_name_the_file_and_the_field(tmp_path: Path) -> None:
         parse_profile("name: [unclosed", "y.yaml")
     with pytest.raises(ProfileError, match=r"missing\.yaml: cannot read the profile"):
         load_profile(tmp_path / "missing.yaml")
+
+
+def test_product_pages_takes_a_profile_as_fallback_and_skips_pages_without_a_product(mall_site) -> None:
+    from spiders.spiders.product_pages import ProductPagesSpider
+
+    mall, site = mall_site
+    item = next(i for i in mall.items if not i.client_rendered)
+    spider = make(ProductPagesSpider, start_urls=f"{BASE}/", profile="demo_mall")
+    spider.crawling_links = True
+
+    def page(path: str) -> HtmlResponse:
+        raw = site.routes[path]
+        return HtmlResponse(url=BASE + path, body=raw[raw.index(b"\r\n\r\n") + 4 :], encoding="utf-8")
+
+    out = list(spider.parse_page(page(f"/item/{item.listing.listing_id}.html")))
+    listings = [o for o in out if isinstance(o, dict)]
+    assert len(listings) == 1
+    got = listings[0]
+    assert (got["platform"], got["listing_id"], got["title"], got["price"], got["currency"]) == (
+        "demo-mall",
+        item.listing.listing_id,
+        item.listing.title,
+        item.listing.price,
+        "CNY",
+    )
+    assert got["attributes"] == {}  # product_pages reads selectors, not the profile's tables
+    home = list(spider.parse_page(page("/")))
+    assert not [o for o in home if isinstance(o, dict)]
+    assert {r.url for r in home if isinstance(r, Request)} >= {f"{BASE}/c/chemicals"}
+    assert spider.crawler.stats.get_value("sweep/not_product") == 1
