@@ -19,8 +19,10 @@ from rich.console import Console
 from app.cli.display import message
 from reports import figures as fig
 from reports import render
+from reports import scheduled as sched
 from sweep.settings import Settings, get_settings
 from sweep.store.base import REPORT_UTC_OFFSET_HOURS
+from sweep.store.operations import CrawlJob, JobState, OperationsStore, Schedule, Target, TargetExistsError, Trigger
 
 app = typer.Typer(help="Reports: 日报, 周报 and 专项治理 campaign reports (HTML, PDF, XLSX).", no_args_is_help=True)
 err = Console(stderr=True)
@@ -74,7 +76,15 @@ def pdf_printer(settings: Settings) -> render.Printer:
 def build(
     kind: fig.Kind, period: fig.Period, scope: fig.Scope, fmt: Fmt, settings: Settings, *, now: datetime | None = None
 ) -> bytes:
-    """Open the configured stores, compute and render (also what scheduled reports call)."""
+    """Compute from the configured stores and render."""
+    figures = figures_from_settings(kind, period, scope, settings, now=now)
+    return render.render(figures, fmt.value, printer=pdf_printer(settings) if fmt is Fmt.pdf else None)  # type: ignore[arg-type]
+
+
+def figures_from_settings(
+    kind: fig.Kind, period: fig.Period, scope: fig.Scope, settings: Settings, *, now: datetime | None = None
+) -> fig.Figures:
+    """Open the configured stores, compute one report's figures, close them."""
     from adapters import open_complaint_store, open_lead_store
     from adapters.people import open_people_store
     from adapters.people.operations_sql import open_operations_store
@@ -84,13 +94,12 @@ def build(
     people = open_people_store(settings)
     operations = open_operations_store(settings)
     try:
-        figures = fig.compute(
+        return fig.compute(
             kind, period, scope, leads=leads, complaints=complaints, people=people, operations=operations, now=now
         )
     finally:
         for store in (leads, complaints, people, operations):
             store.close()
-    return render.render(figures, fmt.value, printer=pdf_printer(settings) if fmt is Fmt.pdf else None)  # type: ignore[arg-type]
 
 
 def _run(kind: fig.Kind, start: str | None, end: str | None, region: str | None, fmt: Fmt, out: Path) -> None:
@@ -135,3 +144,113 @@ def campaign(
 ) -> None:
     """专项治理: targets monitored, shop-visits, leads found and acted on, cases, removals verified."""
     _run("campaign", start, end, region, fmt, out)
+
+
+# -- scheduled reports ---------------------------------------------------------------------------
+schedule_app = typer.Typer(help="Reports on a schedule (fired by `sweep scheduler`, written to {data_dir}/reports).")
+app.add_typer(schedule_app, name="schedule")
+
+
+def reports_folder(settings: Settings) -> Path:
+    return settings.data_dir / sched.FOLDER
+
+
+def launch_report(
+    settings: Settings, store: OperationsStore, target: Target, schedule: Schedule, fire: datetime
+) -> CrawlJob:
+    """One scheduled report run, recorded as a job of its target: finished with the file's path, or
+    failed with the error and an alert (the webhook of failed crawls)."""
+    from app.cli.targets import alert_policy
+    from operations.jobs import new_job_id, raise_alert
+    from sweep.store.operations import Alert
+
+    job = CrawlJob(
+        id=new_job_id(),
+        target_id=target.id,
+        target_name=target.name,
+        spider=target.spider,
+        trigger=Trigger.SCHEDULE,
+        schedule_id=schedule.id,
+        fire_time=fire,
+    )
+    store.create_job(job)
+    store.set_job_state(job.id, JobState.RUNNING)
+    try:
+        spec = sched.spec_of(target)
+        assert spec is not None, f"{target.name} is not a report target"
+        printer = pdf_printer(settings) if spec.fmt == "pdf" else None
+
+        def compute(kind: str, period: fig.Period, scope: fig.Scope) -> fig.Figures:
+            return figures_from_settings(kind, period, scope, settings)  # type: ignore[arg-type]
+
+        path = sched.run(spec, fire, reports_folder(settings), compute, printer)
+    except Exception as exc:
+        message_text = f"report {target.name} failed: {type(exc).__name__}: {exc}"
+        store.set_job_state(job.id, JobState.FAILED, message=message_text[:2000])
+        raise_alert(store, Alert("failed", job.id, target.name, message_text[:2000]), alert_policy(settings))
+    else:
+        store.set_job_state(job.id, JobState.FINISHED, message=str(path))
+    return store.get_job(job.id) or job
+
+
+@schedule_app.command("add")
+def schedule_add(
+    cron: Annotated[str, typer.Option(help='Cron expression in Beijing time, e.g. "0 8 * * *".')],
+    kind: Annotated[str, typer.Option(help="daily or weekly.")] = "daily",
+    region: RegionOpt = None,
+    fmt: FormatOpt = Fmt.pdf,
+) -> None:
+    """Add a report schedule (a report target and its schedule in the operations store)."""
+    from adapters.people.operations_sql import open_operations_store
+    from operations.schedules import validate_cron
+
+    try:
+        scope = fig.Scope.parse(region)
+        spec = sched.ReportSpec(kind, scope.code, fmt.value)
+        validate_cron(cron)
+    except ValueError as exc:
+        err.print(message("参数错误:", exc))
+        raise typer.Exit(2) from None
+    store = open_operations_store(get_settings())
+    try:
+        try:
+            target = store.add_target(spec.target())
+        except TargetExistsError:
+            target = store.get_target(spec.target().name)
+        assert target is not None and target.id is not None
+        schedule = store.add_schedule(Schedule(target_id=target.id, cron=cron))
+    finally:
+        store.close()
+    err.print(f"schedule {schedule.id}: {fig.KIND_TITLES_ZH[kind]} {scope.label()} {fmt.value} at {cron}")
+
+
+@schedule_app.command("list")
+def schedule_list() -> None:
+    """Report schedules and their latest runs."""
+    from rich.table import Table
+
+    from adapters.people.operations_sql import open_operations_store
+    from app.cli.display import cell
+
+    store = open_operations_store(get_settings())
+    try:
+        reports = {t.id: t for t in store.list_targets() if sched.spec_of(t) is not None}
+        table = Table(title="定时报告", show_header=True)
+        for title in ("计划", "报告", "cron", "最近一次", "状态", "文件/错误"):
+            table.add_column(title)
+        for s in store.list_schedules():
+            target = reports.get(s.target_id)
+            if target is None:
+                continue
+            last = next(iter(store.list_jobs(target_id=target.id, limit=1)), None)
+            table.add_row(
+                str(s.id),
+                cell(target.name),
+                cell(s.cron),
+                last.fire_time.isoformat() if last and last.fire_time else "—",
+                str(last.state) if last else "—",
+                cell(last.message if last else ""),
+            )
+        Console().print(table)
+    finally:
+        store.close()

@@ -10,9 +10,11 @@ from typing import Annotated
 
 import typer
 
+from app.cli.report import launch_report
 from app.cli.targets import frontier_bus, ops_store
 from operations.jobs import launch
 from operations.schedules import Scheduler
+from reports.scheduled import REPORT_SPIDER
 from sweep.settings import get_settings
 from sweep.store.operations import CrawlJob, Schedule, Trigger
 
@@ -33,6 +35,8 @@ def scheduler(
         target = store.get_target(schedule.target_id)
         if target is None:
             return None
+        if target.spider == REPORT_SPIDER:  # a scheduled report, not a crawl (app/cli/report.py)
+            return launch_report(settings, store, target, schedule, fire_time)
         return launch(store, bus, topic, target, trigger=Trigger.SCHEDULE, schedule_id=schedule.id, fire_time=fire_time)
 
     s = Scheduler(store, start)

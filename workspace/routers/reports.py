@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from reports import figures as fig
 from reports import render as report_render
+from reports import scheduled
 from reports.tables import Table, tables
 from sweep import permissions as perm
 from sweep.people import Actor, Role
@@ -24,11 +25,13 @@ from sweep.permissions import allowed
 from sweep.store.base import REPORT_UTC_OFFSET_HOURS
 from workspace.deps import CurrentDep, WorkspaceDep
 from workspace.routers.pages import render
-from workspace.service import Forbidden, Invalid, Workspace
+from workspace.service import Forbidden, Invalid, NotFound, Workspace
 
 router = APIRouter()
 DEFAULT_DAYS = 7
 MAX_DAYS = 366
+FILES_SHOWN = 60
+"""Scheduled report files listed on the dashboard (newest first)."""
 CHARTS: dict[str, dict[str, Any]] = {
     "leads_per_day": {"stack": True},
     "queue": {"stack": True},
@@ -116,7 +119,24 @@ def dashboard(
     if not f.scope.national:
         listed = [t for t in listed if t.key != "crawl"]
     charts = {t.key: chart(t, CHARTS[t.key]) for t in listed if t.key in CHARTS and t.rows}
-    return render(request, "dashboard.html", me, figures=f, tables=listed, charts=charts, rate=fig.rate)
+    files = scheduled.list_files(ws.settings.data_dir / scheduled.FOLDER, f.scope)[:FILES_SHOWN]
+    return render(request, "dashboard.html", me, figures=f, tables=listed, charts=charts, rate=fig.rate, files=files)
+
+
+@router.get("/dashboard/files/{name}")
+def report_file(request: Request, ws: WorkspaceDep, me: CurrentDep, name: str) -> Response:
+    """A scheduled report of the viewer's jurisdiction; any other name is "not found" (the name is
+    looked up among the listed files, never joined to a path as given)."""
+    if not allowed(me.actor, perm.LEADS_VIEW):
+        raise Forbidden(perm.LEADS_VIEW)
+    folder = ws.settings.data_dir / scheduled.FOLDER
+    found = next((f for f in scheduled.list_files(folder, scope_of(me.actor)) if f.name == name), None)
+    if found is None:
+        raise NotFound(name)
+    body = (folder / found.name).read_bytes()
+    return Response(
+        body, media_type=MEDIA[found.fmt], headers={"Content-Disposition": f'attachment; filename="{found.name}"'}
+    )
 
 
 @router.get("/dashboard/report")
