@@ -110,3 +110,14 @@ def test_the_dashboard_needs_a_login(app_settings: tuple[object, Settings]) -> N
     app, _ = app_settings
     response = TestClient(app, follow_redirects=False).get("/dashboard")
     assert response.status_code == 303 and response.headers["location"].startswith("/login")
+
+
+def test_operator_health_page(app_settings: tuple[object, Settings]) -> None:
+    app, _ = app_settings
+    add_user(app.state.workspace.people, "adm", PASSWORD, "admin", "000000")
+    page = client_for(app, "adm").get("/dashboard/health")
+    assert page.status_code == 200
+    assert "运行状态" in page.text and "内置 SQLite 存储" in page.text
+    assert re.search(r"<th>线索总数</th><td>6</td>", page.text)  # the six leads of the world
+    assert "24 小时内" in page.text
+    assert client_for(app, "zj").get("/dashboard/health").status_code == 403  # officers do not run the system

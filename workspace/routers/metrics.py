@@ -33,7 +33,8 @@ def _authorised(request: Request) -> bool:
     return hmac.compare_digest(sent.encode(), f"Bearer {token}".encode())
 
 
-def _health(request: Request, ws: Workspace) -> Health:
+def health_of(request: Request, ws: Workspace) -> Health:
+    """One health snapshot of what the application is wired to (no throughput: a scrape must not wait)."""
     wiring: Any = getattr(request.app.state, "operations", None)
     bus = wiring.open_bus() if wiring is not None else None
     topics = ws.settings.topics
@@ -42,6 +43,7 @@ def _health(request: Request, ws: Workspace) -> Health:
             bus=bus,
             topics=[*topics.all(), topics.crawl_requests],
             dead_letter_topics=[topics.deadletter],
+            leads=ws.store,
             search_health=getattr(ws.store, "cluster_health", None),
             operations=wiring.store if wiring is not None else None,
         )
@@ -100,5 +102,5 @@ def metrics(request: Request) -> Response:
     if not _authorised(request):
         return Response("unauthorised\n", status_code=401, media_type="text/plain")
     ws: Workspace = request.app.state.workspace
-    body = generate_latest(registry_for(ws, _health(request, ws)))
+    body = generate_latest(registry_for(ws, health_of(request, ws)))
     return Response(body, media_type=CONTENT_TYPE_LATEST)

@@ -24,6 +24,7 @@ from sweep.people import Actor, Role
 from sweep.permissions import allowed
 from sweep.store.base import REPORT_UTC_OFFSET_HOURS
 from workspace.deps import CurrentDep, WorkspaceDep
+from workspace.routers.metrics import health_of
 from workspace.routers.pages import render
 from workspace.service import Forbidden, Invalid, NotFound, Workspace
 
@@ -156,3 +157,21 @@ def report_download(
     name = f"report-{kind}-{f.scope.code}-{period.start.isoformat()}-{period.end.isoformat()}.{format}"
     # always a download: the report's own <style> would be refused by the workspace's CSP in a tab
     return Response(body, media_type=MEDIA[format], headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@router.get("/dashboard/health")
+def health_page(request: Request, ws: WorkspaceDep, me: CurrentDep) -> HTMLResponse:
+    """Operator health on a page (what `sweep status` prints): for those who run the system."""
+    if not allowed(me.actor, perm.OPERATIONS_VIEW):
+        raise Forbidden(perm.OPERATIONS_VIEW)
+    health = health_of(request, ws)
+    problems = []
+    if health.bus_error:
+        problems.append("消息总线不可读")
+    if health.search_error or health.search.get("status") == "red":
+        problems.append("搜索集群不可用")
+    if any(health.dead_letters.values()):
+        problems.append("死信队列有待处理消息")
+    if health.jobs_failed_recent:
+        problems.append(f"24 小时内有 {health.jobs_failed_recent} 个采集任务失败")
+    return render(request, "report_health.html", me, health=health, problems=problems)
