@@ -1097,8 +1097,10 @@ class Workspace:
 
     def set_account_active(self, actor: Actor, username: str, active: bool, *, source: str) -> None:
         """Disable (ending its sessions) or enable an account the actor may manage; never one's own."""
+        if not self.may_manage_users(actor):
+            raise Forbidden(perm.USERS_MANAGE)
         user = self.people.get_user(username) if len(username) <= 64 else None
-        visible = self.may_manage_users(actor) and username in {u.username for u in self.users(actor)}
+        visible = username in {u.username for u in self.users(actor)}
         if user is None or not visible:
             raise NotFound(username)
         if username == actor.username or not self.may_manage(actor, user.role, user.jurisdiction):

@@ -466,3 +466,47 @@ def test_the_workspace_recounts_complaints_per_seller_when_they_change(env: Env)
     rows = [env.ids[k] for k in ("L2", "L1", "X1", "L3")]
     positions = [queue.index(f'data-id="{lead_id}"') for lead_id in rows]
     assert positions == sorted(positions)  # the complained-about shop's leads first
+
+
+# -- role × endpoint for the new routes ----------------------------------------------------------
+ROLES = ("officer", "supervisor", "analyst", "auditor", "admin")
+NEW_ROUTES = {
+    # (method, path): expected status per role, in ROLES order (404: a case the role may not see at all)
+    ("GET", "/users"): (403, 200, 403, 403, 200),
+    ("POST", "/users"): (403, 303, 403, 403, 303),
+    ("POST", "/users/analyst/active"): (403, 303, 403, 403, 303),
+    ("POST", "/cases/{case}/attachments"): (303, 303, 404, 403, 403),
+    ("GET", "/cases/{case}/attachments/{attachment}"): (200, 200, 404, 200, 200),
+    ("POST", "/cases/{case}/complaints"): (303, 303, 404, 403, 403),
+    ("GET", "/api/v1/cases/{case}/attachments"): (200, 200, 404, 200, 200),
+}
+
+
+@pytest.mark.parametrize(("method", "path"), sorted(NEW_ROUTES))
+def test_role_by_endpoint_of_the_case_work_routes(tmp_path: Path, method: str, path: str) -> None:
+    got = []
+    for role in ROLES:
+        env = make_env(tmp_path / role)
+        case = ws(env).create_case(SUPERVISOR, [env.ids["L1"]], source="t")
+        attachment = ws(env).attach(SUPERVISOR, case.id, "a.txt", b"hello", source="t")
+        client, csrf = env.client(role)
+        url = path.replace("{case}", str(case.id)).replace("{attachment}", str(attachment.id))
+        if method == "GET":
+            response = client.get(url, follow_redirects=False)
+        elif "attachments" in path:
+            files = {"file": ("b.txt", b"world")}
+            response = client.post(url, data={"csrf_token": csrf}, files=files, follow_redirects=False)
+        else:
+            data = {
+                "csrf_token": csrf,
+                "username": f"new_{role}",
+                "role": "officer",
+                "region": "540100",
+                "password": "a long password",
+                "active": "0",
+                "unlink": "1",
+                "complaint_id": "C-1",
+            }
+            response = client.post(url, data=data, follow_redirects=False)
+        got.append(response.status_code)
+    assert tuple(got) == NEW_ROUTES[(method, path)], dict(zip(ROLES, got, strict=True))
