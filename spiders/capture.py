@@ -26,10 +26,11 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import urlsplit
 
-from evidence.store import EvidenceStore, now_local
+from evidence.store import CaptureResult, EvidenceStore, now_local
 from evidence.warc import CapturedPage
 from spiders.pipelines import CrawledListing
 
@@ -197,6 +198,10 @@ class EvidencePipeline:
         self.crawler_info: dict[str, Any] = {}
         self.static_screenshots = False
         self.shooter: Any = None
+        self.job_id: str | None = crawler.settings.get("SWEEP_JOB_ID")
+        self.pool = ThreadPoolExecutor(
+            max_workers=crawler.settings.getint("SWEEP_EVIDENCE_WRITERS", 2), thread_name_prefix="evidence-store"
+        )
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> EvidencePipeline:
@@ -241,14 +246,16 @@ class EvidencePipeline:
     async def process_item(self, item: Any, spider: Any = None) -> Any:
         if not isinstance(item, CrawledListing):
             return item
+        import asyncio
+
         listing = item.listing
         url = listing.url or ""
         if item.findings:
             self.rulebook_version = item.findings[0].rulebook_version or self.rulebook_version
         if self.buffer.evicted:  # `all` mode: pages pushed out of the buffer are stored as they leave
-            for page in self.buffer.evicted:
-                self._store_page(page)
-            self.buffer.evicted.clear()
+            evicted, self.buffer.evicted = self.buffer.evicted, []
+            for page in evicted:
+                self._count(await asyncio.wrap_future(self.pool.submit(self._write_page, page)))
         if self.mode == "findings" and not item.findings:
             self.buffer.pop(url)
             return item
@@ -264,39 +271,54 @@ class EvidencePipeline:
         if self.shooter is not None and page.screenshot is None and page.body and page.status == 200:
             # a static page photographed (evidence_static_screenshots) in the browser's own thread while
             # the crawl goes on; a failed screenshot is counted and the capture stored without it
-            import asyncio
-
             try:
                 shot = self.shooter.submit(page.url, page.body, page.response_headers)
                 page.screenshot = await asyncio.wrap_future(shot)
             except Exception:
                 logger.exception("evidence: screenshot of %s failed", page.url)
                 self.stats.inc_value("sweep/evidence_screenshot_failed")
-        self._store(page, listing.platform, listing.listing_id, listing.model_dump(mode="json"), findings)
+        # written (and fsync'd) in the store's threads while the reactor goes on with other pages; the
+        # listing moves on to publishing only once its evidence is on disk
+        job = self.pool.submit(
+            self._write,
+            page,
+            listing.platform,
+            listing.listing_id,
+            listing.model_dump(mode="json"),
+            findings,
+            self.rulebook_version,
+        )
+        self._count(await asyncio.wrap_future(job))
         return item
 
-    def _store(
+    def _write(
         self,
         page: CapturedPage,
         platform: str,
         listing_id: str,
         listing: dict[str, Any] | None,
         findings: list[dict[str, Any]],
-    ) -> None:
+        rulebook_version: str | None,
+    ) -> CaptureResult | None:
+        """One capture into the store (any thread: no stats here, `_count` adds them on the reactor)."""
         if page.job_id is None:
-            page.job_id = self.crawler.settings.get("SWEEP_JOB_ID")
+            page.job_id = self.job_id
         try:
-            result = self.store.capture(
+            return self.store.capture(
                 page,
                 platform=platform,
                 listing_id=listing_id,
                 listing=listing,
                 findings=findings,
                 crawler=self.crawler_info,
-                rulebook_version=self.rulebook_version,
+                rulebook_version=rulebook_version,
             )
         except Exception:
             logger.exception("evidence: capture of %s failed", page.url)
+            return None
+
+    def _count(self, result: CaptureResult | None) -> None:
+        if result is None:
             self.stats.inc_value("sweep/evidence_failed")
             return
         self.stats.inc_value("sweep/evidence_captures")
@@ -304,21 +326,24 @@ class EvidencePipeline:
         self.stats.inc_value("sweep/evidence_warc_bytes", result.warc_bytes)
         self.stats.inc_value("sweep/evidence_payload_bytes", result.stored_payload_bytes)
 
-    def _store_page(self, page: CapturedPage) -> None:
+    def _write_page(self, page: CapturedPage) -> CaptureResult | None:
         """A page that yielded no listing (`all` mode): its chain is keyed by the URL's hash."""
         host = urlsplit(page.url).hostname or "unknown"
-        self._store(page, f"page:{host}", hashlib.sha256(page.url.encode()).hexdigest()[:32], None, [])
+        key = hashlib.sha256(page.url.encode()).hexdigest()[:32]
+        return self._write(page, f"page:{host}", key, None, [], self.rulebook_version)
 
     def close_spider(self, spider: Any = None) -> None:
         if self.shooter is not None:
             self.shooter.close()
             self.shooter = None
         if self.mode != "all":
+            self.pool.shutdown(wait=True)
             left = len(self.buffer.pages)
             if left:
                 self.stats.set_value("sweep/evidence_uncaptured_pages", left)
             return
         for page in [*self.buffer.evicted, *self.buffer.pages.values()]:
-            self._store_page(page)
+            self._count(self._write_page(page))
         self.buffer.evicted.clear()
         self.buffer.pages.clear()
+        self.pool.shutdown(wait=True)
