@@ -61,14 +61,15 @@ def complaint_stores(settings: Settings) -> tuple[ComplaintStore | None, SellerD
         return None, None
 
 
-def operations_wiring(settings: Settings) -> OperationsWiring:
-    """The operators' pages' stores: crawl targets, schedules and jobs beside people's state, and the
-    frontier's bus (opened per launch: a page that only reads never opens it)."""
+def operations_wiring(settings: Settings, people_url: str | None = None) -> OperationsWiring:
+    """The operators' pages' stores: crawl targets, schedules and jobs beside people's state (in the
+    database of the people's store in use, when its URL is known), and the frontier's bus (opened per
+    launch: a page that only reads never opens it)."""
     from adapters import open_bus
-    from adapters.people.operations_sql import open_operations_store
+    from adapters.people.operations_sql import SqlOperationsStore, open_operations_store
 
     return OperationsWiring(
-        store=open_operations_store(settings),
+        store=SqlOperationsStore(people_url) if people_url else open_operations_store(settings),
         open_bus=lambda: open_bus(settings),
         topic=settings.topics.crawl_requests,
     )
@@ -96,5 +97,5 @@ def create_app(
     )
     workspace.replay_pending()
     app = build_app(workspace)
-    app.state.operations = operations_wiring(settings)
+    app.state.operations = operations_wiring(settings, getattr(workspace.people, "url", None))
     return app

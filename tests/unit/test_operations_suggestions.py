@@ -74,7 +74,8 @@ def seed(settings) -> None:  # type: ignore[no-untyped-def]
     sellers.close()
 
 
-def test_suggestions_are_unmatched_complaints_with_an_address_or_shop_id() -> None:
+def test_suggestions_are_unmatched_complaints_with_an_address_or_shop_id(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SWEEP_PEOPLE_URL", raising=False)  # this test's own data dir, not a shared server
     settings = get_settings()
     seed(settings)
     complaints = open_complaint_store(settings)
@@ -92,7 +93,8 @@ def test_suggestions_are_unmatched_complaints_with_an_address_or_shop_id() -> No
         suggested.accept(open_operations_store(settings), complaints, "C-ID")
 
 
-def test_accept_from_the_cli_creates_one_target_and_runs_it() -> None:
+def test_accept_from_the_cli_creates_one_target_and_runs_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SWEEP_PEOPLE_URL", raising=False)  # this test's own data dir, not a shared server
     seed(get_settings())
     runner = CliRunner()
     done = runner.invoke(cli, ["targets", "accept-suggestion", "C-URL", "--run"], env={"COLUMNS": "200"})

@@ -137,7 +137,8 @@ def test_unreachable_pages_conclude_nothing(world) -> None:  # type: ignore[no-u
     ]
 
 
-def test_cli_recheck_and_show() -> None:
+def test_cli_recheck_and_show(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SWEEP_PEOPLE_URL", raising=False)  # this test's own data dir, not a shared server
     from typer.testing import CliRunner
 
     from adapters import open_lead_store
