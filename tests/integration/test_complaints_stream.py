@@ -27,12 +27,14 @@ from typer.testing import CliRunner
 from adapters import open_bus, open_complaint_store, open_seller_directory
 from adapters.store.searchengine.complaints import SearchComplaintStore
 from app.cli.main import app
+from sweep.bus import envelope
 from sweep.bus.base import Bus, Message
 from sweep.models import SCHEMA_VERSION
+from sweep.publishing import KIND_LEAD_EVENT
 from sweep.settings import get_settings
 from sweep.store.complaints import ComplaintQuery
 from tests.unit import test_workspace_complaints as workspace_tests
-from tests.unit.test_complaints_stream import DATA, consume, leaks
+from tests.unit.test_complaints_stream import DATA, USCC, consume, lead_event_for, leaks
 from tests.unit.test_workspace_support import make_env
 
 pytestmark = pytest.mark.integration
@@ -152,6 +154,29 @@ def test_import_consume_search_replay_and_dead_letters(servers: Servers) -> None
         rows = sorted(orjson.loads(m.value)["payload"]["row"] for m in dead if m.key != "M-1")
         assert rows == [3, 4, 5, 5, 6, 7]  # gb18030.csv 5-7 and lines.jsonl 3-5, each with its reason
         assert store.get("M-1") is None
+
+
+def test_a_lead_on_kafka_for_a_seller_with_complaints_matches_them_in_the_index(servers: Servers) -> None:
+    _import_all()
+    topics = get_settings().topics
+    with servers.store() as store:
+        store.refresh()
+        assert store.search(ComplaintQuery(matched=True)).total == 0  # sweep knew no seller at import
+        event = lead_event_for(USCC)  # the licence of a shop on another platform shows X-001's USCC
+        with open_bus() as bus, open_seller_directory() as directory:
+            bus.publish(topics.leads, event.lead_id, envelope.encode(KIND_LEAD_EVENT, event))
+            bus.flush()
+            stats = consume(bus, store, directory, topics, "sweep-complaints", idle_s=10)
+        # looked at again: X-001 by its USCC, and G-1, X-002, J-1 whose shop names share 鑫达化工
+        assert (stats.counts.sellers_changed, stats.counts.rematched) == (1, 4)
+        store.refresh()
+        # X-001 by the USCC; G-1 (鑫达化工旗舰店) and J-1 (demo-mall, 鑫达化工商行) by name on that platform;
+        # X-002 (鑫达化工商行 on 拼多多) is another platform's shop and stays unmatched
+        matched = store.search(ComplaintQuery(matched=True)).complaints
+        assert sorted(c.complaint_id for c in matched) == ["G-1", "J-1", "X-001"]
+        (match,) = store.matches(["X-001"])["X-001"]
+    assert (match.platform, match.shop_id, match.lead_ids) == ("demo-mall", "S77", [event.lead_id])
+    assert match.reasons == ["统一社会信用代码一致 91110000600037341L"]
 
 
 def test_no_kafka_message_dead_letter_or_index_document_carries_personal_data(servers: Servers) -> None:
