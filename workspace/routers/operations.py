@@ -3,9 +3,11 @@ targets complaints suggest — the workspace face of `sweep targets|schedule|job
 
 Everything is under /ops (the workspace's /jobs/… pages are the bulk-change progress pages, another
 thing). Each route asks `sweep.permissions.allowed` (operations.view to read, operations.manage to
-change; officers, analysts and auditors get 403), every change is a CSRF-checked POST (the `current`
-dependency) and is written to the hash-chained audit log before the page answers. Crawled text (job
-logs, error messages) is only ever rendered through Jinja's autoescaping.
+change; officers, supervisors, analysts and auditors get 403), every change is a CSRF-checked POST
+(the `current` dependency) and is written to the hash-chained audit log before the page answers (a
+removal before it is made; an addition or a launch once it has its id — the operations tables and the
+audit chain are separate transactions). Crawled text (job logs, error messages) is only ever rendered
+through Jinja's autoescaping.
 
 The stores come from the composition root: `app.state.operations` holds an `OperationsWiring` (the
 operations store, a way to open the frontier's bus, the topic). Without it the pages say the
