@@ -65,6 +65,14 @@ def _sharded(folder: str, hex_digest: str, suffix: str) -> Path:
 class EvidenceStore:
     def __init__(self, root: Path | str) -> None:
         self.root = Path(root)
+        self._made: set[Path] = set()
+        """Folders known to exist: on a busy filesystem a mkdir costs as much as writing a small file."""
+
+    def _mkdir(self, folder: Path) -> Path:
+        if folder not in self._made:
+            folder.mkdir(parents=True, exist_ok=True)
+            self._made.add(folder)
+        return folder
 
     # -- paths --------------------------------------------------------------------------------
     def path(self, relative: str | Path) -> Path:
@@ -98,8 +106,7 @@ class EvidenceStore:
         """Store one capture of a listing's page and append its manifest to the listing's chain.
         `rendered_from` names the earlier capture whose response an on-demand screenshot rendered."""
         payloads = self._payloads(page, listing)
-        tmp_dir = self.root / "tmp"
-        tmp_dir.mkdir(parents=True, exist_ok=True)
+        tmp_dir = self._mkdir(self.root / "tmp")
         fd, tmp_name = tempfile.mkstemp(dir=tmp_dir, suffix=".warc.gz")
         try:
             with os.fdopen(fd, "wb") as fh:
@@ -109,7 +116,7 @@ class EvidenceStore:
                 os.fsync(fh.fileno())
             warc_hex = hashing.digest.hexdigest()
             warc_rel = _sharded("warc", warc_hex, ".warc.gz")
-            (self.root / warc_rel).parent.mkdir(parents=True, exist_ok=True)
+            self._mkdir((self.root / warc_rel).parent)
             os.replace(tmp_name, self.root / warc_rel)
         except BaseException:
             Path(tmp_name).unlink(missing_ok=True)
@@ -182,20 +189,17 @@ class EvidenceStore:
         return out
 
     def _index(self, hex_digest: str, ref: dict[str, Any]) -> None:
-        """First writer wins: the index points at the first stored copy (a lost race stores twice)."""
+        """Called for bytes not found in the index a moment ago. Two writers racing on the same new bytes
+        both store them whole, and the index keeps the last: either copy is a valid original."""
         path = self.payload_index(hex_digest)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        current = self.original(hex_digest)
-        if current is not None:
-            return
+        self._mkdir(path.parent)
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_text(json.dumps(ref, ensure_ascii=False), encoding="utf-8")
         os.replace(tmp, path)
 
     @contextmanager
     def locked(self, platform: str, listing_id: str) -> Iterator[Path]:
-        folder = self.root / listing_dir(platform, listing_id)
-        folder.mkdir(parents=True, exist_ok=True)
+        folder = self._mkdir(self.root / listing_dir(platform, listing_id))
         with (folder / ".lock").open("a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             try:
