@@ -14,7 +14,9 @@ from sweep.models import Evidence, Finding, LeadEvent, Listing, Shop
 def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SWEEP_DATA_DIR", str(tmp_path / "sweep-data"))
     monkeypatch.setenv("SWEEP_CONFIG", str(tmp_path / "no-such-sweep.toml"))
-    for backend in ("SWEEP_KAFKA", "SWEEP_SEARCH_URL"):  # servers are opted into by integration fixtures
+    # servers are opted into by integration fixtures: a developer's shell with .services/env loaded must not
+    # send a unit test's writes to the shared Kafka, search engine or PostgreSQL
+    for backend in ("SWEEP_KAFKA", "SWEEP_SEARCH_URL", "SWEEP_PEOPLE_URL"):
         monkeypatch.delenv(backend, raising=False)
     from sweep.settings import get_settings
 
