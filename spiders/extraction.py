@@ -267,9 +267,9 @@ _PRICE_CLASS = re.compile(r"price|preis|prix|precio|preco|cena|цена|jiage|�
 _STRUCK = {"del", "s", "strike"}
 _SKIP_TAGS = {"script", "style", "noscript", "template", "svg", "head", "title", "select", "option", "textarea"}
 _BUY = re.compile(
-    r"(add to (cart|bag|basket|trolley)|buy now|buy it now|in den warenkorb|ajouter au panier|"
+    r"(add to (your )?(cart|bag|basket|trolley)|buy now|buy it now|in den warenkorb|ajouter au panier|"
     r"añadir al (carro|carrito)|adicionar ao carrinho|dodaj do koszyka|adaug[aă] [iî]n co[sș]|купить|"
-    r"в корзину|加入購物車|加入购物车|立即購買|立即购买|立刻購買|馬上購買|马上购买|放入購物車|我要買|"
+    r"в корзину|加入購物車|加入购物车|立即購買|立即购买|立刻購買|馬上購買|马上购买|放入購物車|我要買|我要購買|我要购买|"
     r"장바구니|바로구매|구매하기|أضف إلى|הוסף לסל|קנה עכשיו|add to trolley|sepete ekle)",
     re.IGNORECASE,
 )

@@ -24,7 +24,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import scrapy
-from scrapy.crawler import Crawler
 from scrapy.http import Response
 from scrapy.linkextractors import LinkExtractor
 from scrapy.spidermiddlewares.httperror import HttpError
@@ -87,12 +86,6 @@ class ProductPagesSpider(SitemapSpider):
         )
         self.crawling_links = False
         """True once the site turned out to have no sitemap: pages are then found by their links."""
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> ProductPagesSpider:
-        spider = super().from_crawler(crawler, *args, **kwargs)
-        assert isinstance(spider, ProductPagesSpider)
-        return spider
 
     # ---- where the pages come from ---------------------------------------------------------------
     async def start(self) -> AsyncIterator[Any]:

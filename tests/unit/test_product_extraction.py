@@ -173,7 +173,7 @@ def test_accuracy_on_real_world_product_pages(capsys) -> None:
             sources[doc["file"]] = doc
     assert set(expected) == {p.name for p in (PAGES / "html").glob("*.html")}
     rows = []
-    hits = {"title": 0, "price": 0, "currency": 0, "images": 0}
+    hits = {"title": 0, "price": 0, "currency": 0, "images": 0, "product": 0}
     priced = 0
     for name, want in sorted(expected.items()):
         src = sources[name]
@@ -186,6 +186,7 @@ def test_accuracy_on_real_world_product_pages(capsys) -> None:
         first_image = (got.images[0] if got.images else "").lower()
         ok_image = any(token.lower() in first_image for token in want["image"])
         hits["images"] += ok_image
+        hits["product"] += got.is_product  # what product_pages needs to emit a listing
         mark_price = mark_currency = "-"
         if want["price"] is not None:
             priced += 1
@@ -205,8 +206,10 @@ def test_accuracy_on_real_world_product_pages(capsys) -> None:
         f"price     {hits['price']:7d} {priced:3d}  {hits['price'] / priced:.3f}   (pages that show a price)",
         f"currency  {hits['currency']:7d} {priced:3d}  {hits['currency'] / priced:.3f}   (pages that show a price)",
         f"images    {hits['images']:7d} {pages:3d}  {hits['images'] / pages:.3f}   (first image: the product's)",
+        f"product   {hits['product']:7d} {pages:3d}  {hits['product'] / pages:.3f}   (taken for a product page)",
     ]
     with capsys.disabled():
         print("\n" + "\n".join([*rows, "", *table]))
     assert hits["title"] / pages >= 0.95, table
     assert hits["price"] / priced >= 0.90, table
+    assert hits["product"] / pages >= 0.95, table
