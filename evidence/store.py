@@ -21,6 +21,7 @@ import hashlib
 import json
 import os
 import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -138,8 +139,9 @@ class EvidenceStore:
                 entry["refers_to"] = payload.original
             else:
                 stored += len(payload.data)
-                ref = {"uri": payload.uri, "date": date, "warc": str(warc_rel), "record_id": ids.get(kind)}
-                self._index(payload.sha256, ref)
+                if kind != "request":  # requests are never written as revisits: nothing looks them up
+                    ref = {"uri": payload.uri, "date": date, "warc": str(warc_rel), "record_id": ids.get(kind)}
+                    self._index(payload.sha256, ref)
             records.append(entry)
         doc: dict[str, Any] = {
             "format": FORMAT,
@@ -193,7 +195,7 @@ class EvidenceStore:
         both store them whole, and the index keeps the last: either copy is a valid original."""
         path = self.payload_index(hex_digest)
         self._mkdir(path.parent)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp = path.with_suffix(f".{os.getpid()}-{threading.get_ident()}.tmp")
         tmp.write_text(json.dumps(ref, ensure_ascii=False), encoding="utf-8")
         os.replace(tmp, path)
 
