@@ -26,17 +26,26 @@ from workspace.web import build_app
 log = logging.getLogger("sweep.web")
 
 
-def complaint_counter(settings: Settings) -> Callable[[Lead], int] | None:
-    """Complaints (12315) about a lead's seller, for the priority: the seller as the complaints
-    capability knows it (platform + shop id), and the complaints stored under that seller's keys.
-    None — the term counts 0 — when no complaints were ever imported here or the store cannot open."""
-    if not (settings.data_dir / "complaints.sqlite").exists():
-        return None
+def complaint_stores(settings: Settings) -> tuple[ComplaintStore | None, SellerDirectory | None]:
+    """The complaint records and the seller directory, when there are complaints to show: the complaints
+    index of the search engine in use, or an embedded store that an import has created here. (None, None)
+    — the pages are empty and the priority's complaint term counts 0 — otherwise, or when the store does
+    not open (its personal-data key is not set)."""
+    if not settings.search_url and not (settings.data_dir / "complaints.sqlite").exists():
+        return None, None
     try:
-        complaints = open_complaint_store(settings)
-        sellers = open_seller_directory(settings)
+        return open_complaint_store(settings), open_seller_directory(settings)
     except (RuntimeError, ValueError, OSError) as exc:
-        log.warning("priority without complaints: %s", exc)
+        log.warning("workspace without complaints: %s", exc)
+        return None, None
+
+
+def complaint_counter(
+    complaints: ComplaintStore | None, sellers: SellerDirectory | None
+) -> Callable[[Lead], int] | None:
+    """Complaints (12315) about a lead's seller, for the priority: the seller as the complaints
+    capability knows it (platform + shop id), and the complaints stored under that seller's keys."""
+    if complaints is None or sellers is None:
         return None
     from complaints.matching import seller_keys
 
@@ -47,18 +56,6 @@ def complaint_counter(settings: Settings) -> Callable[[Lead], int] | None:
         return len(complaints.ids_by_keys(seller_keys(seller), limit=1000)) if seller else 0
 
     return count
-
-
-def complaint_stores(settings: Settings) -> tuple[ComplaintStore | None, SellerDirectory | None]:
-    """The complaint records and the seller directory for the complaint pages, when complaints were ever
-    imported here (the pages are empty otherwise) and the store opens (its personal-data key is set)."""
-    if not (settings.data_dir / "complaints.sqlite").exists():
-        return None, None
-    try:
-        return open_complaint_store(settings), open_seller_directory(settings)
-    except (RuntimeError, ValueError, OSError) as exc:
-        log.warning("workspace without complaints: %s", exc)
-        return None, None
 
 
 def operations_wiring(settings: Settings, people_url: str | None = None) -> OperationsWiring:
@@ -90,7 +87,7 @@ def create_app(
         settings=settings,
         store=store or open_lead_store(settings),
         people=people or open_people_store(settings),
-        complaint_count=complaint_counter(settings),
+        complaint_count=complaint_counter(complaints, sellers),
         complaints=complaints,
         sellers=sellers,
         attachments=open_attachment_files(settings),
