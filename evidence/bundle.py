@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
+from urllib.parse import quote
 
 from evidence.custody import listing_dir
 from evidence.store import EvidenceStore, now_local
@@ -76,6 +77,12 @@ class NoEvidenceError(LookupError):
 
 def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def _safe_name(platform: str, listing_id: str) -> str:
+    """A zip member name from crawled ids: quoted, so `../` or `/` in an id cannot leave its folder
+    when the bundle is unpacked (the ids of well-formed listings come out unchanged)."""
+    return f"{quote(platform, safe='')}_{quote(listing_id, safe='')}"
 
 
 def _clean(value: object) -> str:
@@ -138,7 +145,8 @@ def export(
                         if digest not in shots_done:
                             png = store.payload_of(record, manifest)
                             if png is not None:
-                                shots_done[digest] = f"screenshots/{platform}_{listing_id}-{manifest['sequence']}.png"
+                                stem = _safe_name(platform, listing_id)
+                                shots_done[digest] = f"screenshots/{stem}-{manifest['sequence']}.png"
                                 zf.writestr(shots_done[digest], png, compress_type=zipfile.ZIP_STORED)
                                 files[shots_done[digest]] = digest
                         shot_name = shots_done.get(digest)
@@ -165,7 +173,7 @@ def export(
                 )
             if latest_listing is not None:
                 text = listing_text(latest_listing).encode("utf-8")
-                name = f"listings/{platform}_{listing_id}.txt"
+                name = f"listings/{_safe_name(platform, listing_id)}.txt"
                 zf.writestr(name, text)
                 files[name] = _sha(text)
         note = explanation(subject, captures, exported_by, now).encode("utf-8")

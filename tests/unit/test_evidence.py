@@ -317,3 +317,14 @@ def test_cli_exports_a_case_for_an_allowed_actor_and_prune_spares_it(env: Env, t
     assert "pruned 1 capture(s)" in pruned.stdout and "1 listing(s) kept whole" in pruned.stdout
     assert len(store.manifests("demo", "L1")) == 2
     assert len(store.manifests("demo", "L3")) == 1
+
+
+def test_hostile_listing_ids_cannot_leave_their_folder_in_a_bundle(store: EvidenceStore) -> None:
+    capture(store, page(), listing_id="../../etc/passwd")
+    out = io.BytesIO()
+    export(store, Subject("lead", "x", "t", [("demo", "../../etc/passwd")]), out, exported_by="officer")
+    names = zipfile.ZipFile(io.BytesIO(out.getvalue())).namelist()
+    assert "listings/demo_..%2F..%2Fetc%2Fpasswd.txt" in names
+    assert "screenshots/demo_..%2F..%2Fetc%2Fpasswd-1.png" in names
+    assert "manifests/demo/..%2F..%2Fetc%2Fpasswd/00000001.json" in names
+    assert not any(part == ".." for name in names for part in name.split("/"))
