@@ -45,7 +45,13 @@ def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
 
 def listing_dir(platform: str, listing_id: str) -> Path:
     """Relative folder of a listing's chain; ids are quoted so no id can climb out of the store."""
-    return Path("manifests") / quote(platform, safe="") / quote(listing_id, safe="")
+    return Path("manifests") / _segment(platform) / _segment(listing_id)
+
+
+def _segment(value: str) -> str:
+    quoted = quote(value, safe="")
+    # "." and ".." survive quoting and would name this folder or its parent
+    return quoted.replace(".", "%2E") if quoted in ("", ".", "..") else quoted
 
 
 def manifest_name(sequence: int) -> str:

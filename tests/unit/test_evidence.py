@@ -328,3 +328,5 @@ def test_hostile_listing_ids_cannot_leave_their_folder_in_a_bundle(store: Eviden
     assert "screenshots/demo_..%2F..%2Fetc%2Fpasswd-1.png" in names
     assert "manifests/demo/..%2F..%2Fetc%2Fpasswd/00000001.json" in names
     assert not any(part == ".." for name in names for part in name.split("/"))
+    capture(store, page(), listing_id="..")
+    assert [p for p, _ in store.manifests("demo", "..")] == [store.root / "manifests/demo/%2E%2E/00000001.json"]
