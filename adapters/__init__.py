@@ -3,7 +3,8 @@
     bus/     the Bus port: SQLite log (embedded) and Apache Kafka
     store/   the LeadStore port: SQLite + FTS5 (embedded) and Elasticsearch/OpenSearch (searchengine/);
              the ComplaintStore port: SQLite (complaints_sqlite) and the complaints index
-             (searchengine/complaints); the SellerDirectory port: SQLite (complaints_sqlite)
+             (searchengine/complaints); the SellerDirectory port: SQLite (complaints_sqlite) and the
+             sellers index (searchengine/sellers)
     people/  people's state (SQLAlchemy: SQLite or PostgreSQL), which is also the one hash-chained audit log
 
 `open_bus` and `open_lead_store` choose one from settings: the one place that knows every backend. The
@@ -102,10 +103,18 @@ def open_complaint_store(settings: Settings | None = None, *, refresh: bool | st
     return SqliteComplaintStore(settings.data_dir / "complaints.sqlite", pii_key(settings))
 
 
-def open_seller_directory(settings: Settings | None = None) -> SellerDirectory:
+def open_seller_directory(settings: Settings | None = None, *, refresh: bool | str = False) -> SellerDirectory:
+    """The sellers index of `SWEEP_SEARCH_URL` when one is set (so that every workspace and consumer, on
+    any machine, sees the same sellers), else the `sellers` table of `complaints.sqlite` in the data dir.
+    `refresh` ("wait_for") matters only for the search engine; tests use it."""
+    settings = settings or get_settings()
+    if settings.search_url:
+        from adapters.store.searchengine import open_search_store
+        from adapters.store.searchengine.sellers import SearchSellerDirectory
+
+        return SearchSellerDirectory(open_search_store(settings), refresh=refresh)
     from adapters.store.complaints_sqlite import SqliteSellerDirectory
 
-    settings = settings or get_settings()
     return SqliteSellerDirectory(settings.data_dir / "complaints.sqlite")
 
 

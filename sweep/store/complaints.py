@@ -234,6 +234,32 @@ class Seller:
         return f"{self.platform}\x1f{self.shop_id}"
 
 
+MAX_SELLER_URLS = 20
+"""A seller's remembered listing and shop URLs (newest first)."""
+MAX_SELLER_LEADS = 200
+"""A seller's remembered lead ids; the lead store has them all, this is what a match shows."""
+
+
+def merge_seller(old: Seller, new: Seller) -> Seller:
+    """One seller from a stored row and a later observation, the same in every adapter (so that the
+    embedded and the production directory agree on what is "changed"): the later observation's facts win
+    where it has them; URLs and lead ids accumulate, newest first, bounded."""
+
+    def newest_first(recent: Sequence[str], older: Sequence[str], limit: int) -> list[str]:
+        return list(dict.fromkeys([*recent, *older]))[:limit]
+
+    return Seller(
+        platform=old.platform,
+        shop_id=old.shop_id,
+        name=new.name or old.name,
+        company=new.company or old.company,
+        uscc=new.uscc or old.uscc,
+        region=new.region or old.region,
+        urls=newest_first(new.urls, old.urls, MAX_SELLER_URLS),
+        lead_ids=newest_first(new.lead_ids, old.lead_ids, MAX_SELLER_LEADS),
+    )
+
+
 class SellerDirectory(ABC):
     @abstractmethod
     def observe(self, sellers: Iterable[Seller]) -> list[Seller]:
