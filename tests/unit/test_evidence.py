@@ -330,3 +330,16 @@ def test_hostile_listing_ids_cannot_leave_their_folder_in_a_bundle(store: Eviden
     assert not any(part == ".." for name in names for part in name.split("/"))
     capture(store, page(), listing_id="..")
     assert [p for p, _ in store.manifests("demo", "..")] == [store.root / "manifests/demo/%2E%2E/00000001.json"]
+
+
+def test_workspace_fragment_says_what_is_captured(env: Env) -> None:
+    capture(EvidenceStore(env.settings.evidence_path), page())
+    capture(EvidenceStore(env.settings.evidence_path), page(at=TZ8 + timedelta(days=1)))
+    client, _ = env.client("officer")
+    assert 'hx-get="/leads/{}/evidence"'.format(env.ids["L1"]) in client.get(f"/leads/{env.ids['L1']}").text
+    state = client.get(f"/leads/{env.ids['L1']}/evidence").text
+    assert state == '<span id="evidence-count">已取证 2 次，最近一次 2026-03-02T18:00:00+08:00；整页截图 2 张</span>'
+    none = client.get(f"/leads/{env.ids['L2']}/evidence").text
+    assert none == '<span class="muted" id="evidence-none">尚无取证记录（该商品页面未被采集）</span>'
+    qinghai, _ = env.client("qh_officer")
+    assert qinghai.get(f"/leads/{env.ids['L1']}/evidence").status_code == 404

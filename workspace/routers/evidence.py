@@ -2,6 +2,8 @@
 
     GET /leads/{lead_id}/evidence.zip    actor allowed `leads.export` on the lead's region
     GET /cases/{case_id}/evidence.zip    actor allowed `cases.view` on the case's jurisdiction
+    GET /leads/{lead_id}/evidence        what is captured (an htmx fragment of the lead page)
+    GET /cases/{case_id}/evidence        the same for a case's listings
 
 Permission is `sweep.permissions.allowed` through the workspace service (`ws.lead`, `ws.case`: a record
 outside the actor's jurisdiction is "not found"); every download and every refused one is recorded in
@@ -10,12 +12,14 @@ the audit log before any byte leaves. The bundle is built into a temporary file 
 
 from __future__ import annotations
 
+import html
 import tempfile
 from collections.abc import Iterator
+from datetime import datetime
 from typing import IO
 
 from fastapi import APIRouter
-from fastapi.responses import StreamingResponse
+from fastapi.responses import HTMLResponse, StreamingResponse
 
 from evidence.bundle import NoEvidenceError, Subject, export
 from evidence.store import EvidenceStore
@@ -68,6 +72,31 @@ def _event(me: Current, kind: str, rid: str, *, allowed: bool = True, detail: st
 
 def _refused(ws: Workspace, me: Current, kind: str, rid: str) -> None:
     ws.people.record(_event(me, kind, rid, allowed=False))
+
+
+def _state(ws: Workspace, listings: list[tuple[str, str]]) -> HTMLResponse:
+    """How many captures, the latest capture time and how many screenshots: read from the manifests
+    only (numbers and the crawler's times, escaped all the same)."""
+    store = EvidenceStore(ws.settings.evidence_path)
+    captures = [m for key in listings for _, m in store.manifests(*key)]
+    if not captures:
+        return HTMLResponse('<span class="muted" id="evidence-none">尚无取证记录（该商品页面未被采集）</span>')
+    latest = max((m["captured_at"] for m in captures), key=datetime.fromisoformat)
+    shots = sum(1 for m in captures for r in m["records"] if r["kind"] == "screenshot")
+    text = f"已取证 {len(captures)} 次，最近一次 {latest}；整页截图 {shots} 张"
+    return HTMLResponse(f'<span id="evidence-count">{html.escape(text)}</span>')
+
+
+@router.get("/leads/{lead_id}/evidence")
+def lead_evidence_state(ws: WorkspaceDep, me: CurrentDep, lead_id: str) -> HTMLResponse:
+    lead = ws.lead(me.actor, lead_id)
+    return _state(ws, [(lead.platform, lead.listing_id)])
+
+
+@router.get("/cases/{case_id}/evidence")
+def case_evidence_state(ws: WorkspaceDep, me: CurrentDep, case_id: int) -> HTMLResponse:
+    case = ws.case(me.actor, case_id)
+    return _state(ws, case_subject(ws.people, ws.store, case).listings)
 
 
 @router.get("/leads/{lead_id}/evidence.zip")
