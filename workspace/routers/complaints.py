@@ -4,7 +4,9 @@ JSON equivalents under /api/v1.
 Every route goes through `workspace.service` (which asks `sweep.permissions.allowed`): a complaint outside
 the actor's jurisdiction is "not found", like a lead; what is shown is the masked record; the unmasked
 personal data is handed out only on a POST with a stated purpose (CSRF-checked like every change), after
-the view is written to the workspace's hash-chained audit trail.
+the view is written to the workspace's hash-chained audit trail. A complaint's page (and its JSON) lists
+the cases it is linked to that the actor may open; a case of another jurisdiction is left out, as its
+own page would be "not found".
 """
 
 from __future__ import annotations
@@ -17,13 +19,14 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
 from sweep import permissions as perm
+from sweep.casework import Case
 from sweep.models import Complaint, ComplaintMatch, PersonalData
 from sweep.people import Actor
 from sweep.permissions import allowed
 from sweep.store.complaints import ComplaintQuery
 from workspace.deps import CurrentDep, WorkspaceDep
 from workspace.routers.pages import render
-from workspace.service import Forbidden, NotFound, Workspace
+from workspace.service import Forbidden, NotFound, Workspace, case_place
 
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api/v1", tags=["v1"])
@@ -63,6 +66,15 @@ def _leads_of(ws: Workspace, actor: Actor, matches: list[ComplaintMatch], per_ma
             except (NotFound, Forbidden):
                 continue
     return found
+
+
+def _cases_of(ws: Workspace, actor: Actor, complaint_id: str) -> list[Case]:
+    """The cases this complaint is linked to that the actor may open (by case number); a case of another
+    jurisdiction is left out without a trace, as it would be "not found" on its own page."""
+    if not allowed(actor, perm.CASES_VIEW):
+        return []
+    cases = [c for c in ws.people.cases_of_complaint(complaint_id) if allowed(actor, perm.CASES_VIEW, case_place(c))]
+    return sorted(cases, key=lambda c: (c.number, c.id or 0))
 
 
 # -- pages ----------------------------------------------------------------------------------------
@@ -108,6 +120,7 @@ def _detail(
         c=complaint,
         matches=matches,
         leads=_leads_of(ws, me.actor, matches),
+        cases=_cases_of(ws, me.actor, complaint.complaint_id),
         personal=personal,
         may_view_personal=allowed(me.actor, perm.COMPLAINTS_VIEW_PERSONAL_DATA, complaint)
         and bool(complaint.pii_kinds),
@@ -134,6 +147,17 @@ def complaint_personal_page(
 class ComplaintOut(BaseModel):
     complaint: Complaint = Field(description="the masked record")
     matches: list[ComplaintMatch]
+
+
+class CaseRefOut(BaseModel):
+    id: int
+    number: str = Field(description="案件编号")
+    title: str
+    status: str = Field(description="filed, investigating, penalty, no_penalty or closed")
+
+
+class ComplaintDetailOut(ComplaintOut):
+    cases: list[CaseRefOut] = Field(description="the cases it is linked to that the caller may open")
 
 
 class ComplaintsOut(BaseModel):
@@ -169,10 +193,14 @@ def list_complaints(
     )
 
 
-@api.get("/complaints/{complaint_id}", response_model=ComplaintOut)
-def get_complaint(ws: WorkspaceDep, me: CurrentDep, complaint_id: str) -> ComplaintOut:
+@api.get("/complaints/{complaint_id}", response_model=ComplaintDetailOut)
+def get_complaint(ws: WorkspaceDep, me: CurrentDep, complaint_id: str) -> ComplaintDetailOut:
     complaint, matches = ws.complaint(me.actor, complaint_id)
-    return ComplaintOut(complaint=complaint, matches=matches)
+    cases = [
+        CaseRefOut(id=c.id or 0, number=c.number, title=c.title, status=c.status.value)
+        for c in _cases_of(ws, me.actor, complaint.complaint_id)
+    ]
+    return ComplaintDetailOut(complaint=complaint, matches=matches, cases=cases)
 
 
 @api.post("/complaints/{complaint_id}/personal-data", response_model=PersonalData)
