@@ -249,6 +249,10 @@ class EvidenceStore:
         for platform in sorted(p for p in base.iterdir() if p.is_dir()):
             yield from sorted(p for p in platform.iterdir() if p.is_dir())
 
+    def has_chain(self, platform: str, listing_id: str) -> bool:
+        """Whether this listing was ever captured (one stat): such a listing stays under capture."""
+        return (self.root / listing_dir(platform, listing_id)).is_dir()
+
     def manifests(self, platform: str, listing_id: str) -> list[tuple[Path, dict[str, Any]]]:
         """A listing's manifests, oldest first."""
         folder = self.root / listing_dir(platform, listing_id)

@@ -6,7 +6,10 @@
   asks for a full-page PNG screenshot after the spider's own page methods and keeps the rendered DOM
   beside the raw HTTP response of the same URL (the client-rendered shell fetched first).
 * `EvidencePipeline` (item pipeline, 400: after detection, before publishing) stores the page of each
-  listing that produced a finding (setting `evidence_capture = "findings"`) or of every listing
+  listing that produced a finding (setting `evidence_capture = "findings"`) — and, once captured, of
+  that listing at every later crawl, so an unchanged recrawl (which `RecrawlPipeline` lets skip the
+  rulebook) still records the page as a revisit, and a page that no longer shows the violation is
+  on record too — or of every listing
   (`"all"`, which also stores pages that yielded no listing, when they leave the buffer). A listing
   is usually emitted after its shop page, so the buffer bridges the two; a page pushed out of a full
   buffer before its listing arrives is counted in `sweep/evidence_missing`.
@@ -256,7 +259,8 @@ class EvidencePipeline:
             evicted, self.buffer.evicted = self.buffer.evicted, []
             for page in evicted:
                 self._count(await asyncio.wrap_future(self.pool.submit(self._write_page, page)))
-        if self.mode == "findings" and not item.findings:
+        watched = item.findings or self.store.has_chain(listing.platform, listing.listing_id)
+        if self.mode == "findings" and not watched:
             self.buffer.pop(url)
             return item
         page = self.buffer.pop(url)

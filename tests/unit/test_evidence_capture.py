@@ -107,3 +107,25 @@ def test_pipeline_stores_pages_with_findings_only_by_default(tmp_path: Path) -> 
     assert manifest["findings"][0]["rule_id"] == "chem.toxic.sale"
     assert c.stats.get_value("sweep/evidence_captures") == 1
     assert buffer.pages == {}
+
+
+def test_a_captured_listing_stays_under_capture_without_findings(tmp_path: Path) -> None:
+    """An unchanged recrawl skips the rulebook (no findings on the item): the listing captured before
+    is captured again (as revisits), one never captured is not."""
+    c = crawler(tmp_path, SWEEP_EVIDENCE="findings", SWEEP_EVIDENCE_STATIC_SCREENSHOTS=False)
+    pipeline = EvidencePipeline.from_crawler(c)
+    pipeline.open_spider()
+    finding = Finding(platform="demo", listing_id="2", family="chem.toxic", rule_id="chem.toxic.sale", severity="high")
+    toxic = Listing(platform="demo", listing_id="2", title="氰化钾", url="http://m.test/item/2.html")
+    clean = Listing(platform="demo", listing_id="1", title="大米", url="http://m.test/item/1.html")
+    c.sweep_evidence_buffer.put(page("http://m.test/item/2.html", 10))
+    asyncio.run(pipeline.process_item(CrawledListing(toxic, [finding])))
+    for n in (1, 2):
+        c.sweep_evidence_buffer.put(page(f"http://m.test/item/{n}.html", 10))
+    asyncio.run(pipeline.process_item(CrawledListing(clean, recrawl="unchanged")))
+    asyncio.run(pipeline.process_item(CrawledListing(toxic, recrawl="unchanged")))
+    store = EvidenceStore(tmp_path)
+    assert store.manifests("demo", "1") == []
+    chain = [m for _, m in store.manifests("demo", "2")]
+    assert [m["sequence"] for m in chain] == [1, 2]
+    assert [r["revisit"] for r in chain[1]["records"] if r["kind"] == "response"] == [True]
