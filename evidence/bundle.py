@@ -169,6 +169,7 @@ def export(
                         "rulebook_version": manifest.get("rulebook_version"),
                         "job_id": manifest.get("job_id"),
                         "rendered_from": manifest.get("rendered_from"),
+                        "recrawl": manifest.get("recrawl"),
                     }
                 )
             if latest_listing is not None:
@@ -231,6 +232,8 @@ def explanation(subject: Subject, captures: Sequence[dict[str, Any]], exported_b
             f"　　WARC 文件：{c['warc']['path']}（SHA-256 {c['warc']['sha256']}）",
         ]
         out += [f"　　{k} SHA-256：{v}" for k, v in c["payloads"].items()]
+        if c.get("recrawl") == "unchanged":
+            out.append("　　复查采集：商品信息与上次相同，未重新运行规则（命中结果见此前的采集记录）")
         if c["revisits"]:
             out.append("　　与此前采集内容相同（以 revisit 记录引用首次保存的数据）：" + "、".join(c["revisits"]))
         if c["screenshot"]:

@@ -103,9 +103,11 @@ class EvidenceStore:
         crawler: dict[str, Any] | None = None,
         rulebook_version: str | None = None,
         rendered_from: dict[str, Any] | None = None,
+        recrawl: str | None = None,
     ) -> CaptureResult:
         """Store one capture of a listing's page and append its manifest to the listing's chain.
-        `rendered_from` names the earlier capture whose response an on-demand screenshot rendered."""
+        `rendered_from` names the earlier capture whose response an on-demand screenshot rendered;
+        `recrawl` is the crawler's verdict on the listing (new, changed, unchanged: judged before)."""
         payloads = self._payloads(page, listing)
         tmp_dir = self._mkdir(self.root / "tmp")
         fd, tmp_name = tempfile.mkstemp(dir=tmp_dir, suffix=".warc.gz")
@@ -161,6 +163,8 @@ class EvidenceStore:
         }
         if rendered_from is not None:
             doc["rendered_from"] = rendered_from
+        if recrawl is not None:
+            doc["recrawl"] = recrawl
         path, doc = self._append(platform, listing_id, doc)
         revisits = sum(1 for p in payloads.values() if p.original is not None)
         return CaptureResult(doc, path, hashing.size, stored, revisits)

@@ -253,8 +253,12 @@ class EvidencePipeline:
 
         listing = item.listing
         url = listing.url or ""
-        if item.findings:
-            self.rulebook_version = item.findings[0].rulebook_version or self.rulebook_version
+        self.rulebook_version = (
+            (item.findings[0].rulebook_version if item.findings else None)
+            or item.judged_by
+            or getattr(self.crawler, "sweep_rulebook_version", None)
+            or self.rulebook_version
+        )
         if self.buffer.evicted:  # `all` mode: pages pushed out of the buffer are stored as they leave
             evicted, self.buffer.evicted = self.buffer.evicted, []
             for page in evicted:
@@ -291,6 +295,7 @@ class EvidencePipeline:
             listing.model_dump(mode="json"),
             findings,
             self.rulebook_version,
+            item.recrawl,
         )
         self._count(await asyncio.wrap_future(job))
         return item
@@ -303,6 +308,7 @@ class EvidencePipeline:
         listing: dict[str, Any] | None,
         findings: list[dict[str, Any]],
         rulebook_version: str | None,
+        recrawl: str | None = None,
     ) -> CaptureResult | None:
         """One capture into the store (any thread: no stats here, `_count` adds them on the reactor)."""
         if page.job_id is None:
@@ -316,6 +322,7 @@ class EvidencePipeline:
                 findings=findings,
                 crawler=self.crawler_info,
                 rulebook_version=rulebook_version,
+                recrawl=recrawl,
             )
         except Exception:
             logger.exception("evidence: capture of %s failed", page.url)

@@ -129,3 +129,4 @@ def test_a_captured_listing_stays_under_capture_without_findings(tmp_path: Path)
     chain = [m for _, m in store.manifests("demo", "2")]
     assert [m["sequence"] for m in chain] == [1, 2]
     assert [r["revisit"] for r in chain[1]["records"] if r["kind"] == "response"] == [True]
+    assert (chain[0].get("recrawl"), chain[1]["recrawl"]) == (None, "unchanged")
