@@ -193,3 +193,15 @@ def test_a_write_that_lost_a_race_is_merged_not_lost(opener: Opener, request: py
         changed = a.observe([Seller("taobao", "S1", urls=["u3"])])
         assert changed == [Seller("taobao", "S1", name="店", urls=["u3", "u2", "u1"])]
         assert b.get("taobao", "S1") == Seller("taobao", "S1", name="店", urls=["u3", "u2", "u1"])
+
+
+def test_writes_without_refresh_are_read_back_by_searches(opener: Opener) -> None:
+    """As deployed (no refresh on writes): a handle's searches see its own writes, and the matcher's full
+    read (`iter_all`) sees what another handle wrote just before."""
+    opener().close()  # the backend of the case chosen; the handles below use the production defaults
+    with open_seller_directory() as writer, open_seller_directory() as other:
+        writer.observe([Seller("taobao", "S1", uscc=USCC_A), Seller("jd", "J9", uscc=USCC_A)])
+        assert [s.key for s in writer.with_uscc(USCC_A)] == ["jd\x1fJ9", "taobao\x1fS1"]
+        assert [s.key for page in other.iter_all() for s in page] == ["jd\x1fJ9", "taobao\x1fS1"]
+        other.observe([Seller("pdd", "P4", uscc=USCC_A)])
+        assert [s.key for page in writer.iter_all() for s in page] == ["jd\x1fJ9", "pdd\x1fP4", "taobao\x1fS1"]

@@ -16,6 +16,13 @@ to another process (409) is read, merged and written again, so no observation is
 is rebuilt from the bus or the leads (`sweep complaints sync-sellers --from-leads`), so it has no
 template and no `sweep search reindex` kind: a new mapping is a new `-vN` index filled that way.
 
+Reads by key (`get`, and `observe`'s own reads) are real time. Searches (`iter_all`, `with_uscc`) see
+what the engine has refreshed (about a second): a handle that wrote refreshes before its next search, so
+a process reads its own writes (an import that observed sellers then matches against them), and
+`iter_all`, the matcher's one full read per process, refreshes first anyway, so it sees what another
+process observed a moment ago. `with_uscc` on a lead page may lag another process's write by the
+refresh interval.
+
 Only the primitives of `SearchEngineStore` are used (index/create/mget/search, no scripts), so the
 minimal Elasticsearch distribution serves it too.
 """
@@ -109,6 +116,8 @@ class SearchSellerDirectory(SellerDirectory):
         self.refresh_writes = refresh
         self._present = False
         """The alias was seen to exist: readers ask once and never create (read rights suffice)."""
+        self._dirty = False
+        """Written since the last refresh (without `refresh`): refresh before the next search."""
 
     def _has(self) -> bool:
         if not self._present:
@@ -134,6 +143,19 @@ class SearchSellerDirectory(SellerDirectory):
         """Make recent writes searchable (tests, CLI)."""
         if self._has():
             self.engine.refresh_index(self.alias)
+        self._dirty = False
+
+    def _searchable(self, *, always: bool = False) -> None:
+        """Refresh before a search when this handle wrote since (or `always`). An account without the
+        right to refresh searches what the engine refreshed by itself: a second's lag, not an error."""
+        if not (always or self._dirty):
+            return
+        try:
+            self.refresh()
+        except SearchUnavailable:
+            raise
+        except SearchError:
+            self._dirty = False
 
     # -- writes -----------------------------------------------------------------------------------
     def _stored(self, keys: list[str]) -> dict[str, tuple[Seller, int, int]]:
@@ -188,6 +210,7 @@ class SearchSellerDirectory(SellerDirectory):
                     status = int(result.get("status", 500))
                     if status < 300:
                         changed[key] = new
+                        self._dirty = self._dirty or not self.refresh_writes
                     elif status == 409:
                         retry.append(key)  # another writer got there first: read, merge, write again
                     elif status == 429 or status >= 500:
@@ -214,6 +237,7 @@ class SearchSellerDirectory(SellerDirectory):
         """In key order (as the embedded directory), paged with `search_after` (no scroll to keep)."""
         if not self._has():
             return
+        self._searchable(always=True)
         after: list[Any] | None = None
         while True:
             body: dict[str, Any] = {"query": {"match_all": {}}, "size": page_size, "sort": [{"key": "asc"}]}
@@ -232,6 +256,7 @@ class SearchSellerDirectory(SellerDirectory):
         """From the `uscc` keyword: one term query, in key order."""
         if not uscc or not self._has():
             return []
+        self._searchable()
         body = {"query": {"term": {"uscc": uscc}}, "size": limit, "sort": [{"key": "asc"}]}
         return [_seller(h["_source"]) for h in self.engine.search_raw(self.alias, body)["hits"]["hits"]]
 
