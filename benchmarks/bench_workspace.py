@@ -127,6 +127,18 @@ def build(root: Path, n: int, bulk: int, kind: str = "sqlite", search_url: str |
     return app, store, people
 
 
+def reopen(root: Path):
+    """The application over stores `build` left in `root` (`--data`)."""
+    from adapters.people.sql import SqlPeopleStore
+    from adapters.store.sqlite import SqliteLeadStore
+    from app.web import create_app
+    from sweep.settings import Settings
+
+    store = SqliteLeadStore(root / "leads.sqlite")
+    people = SqlPeopleStore(f"sqlite:///{root / 'people.sqlite'}")
+    return create_app(Settings(data_dir=root), store=store, people=people), store, people
+
+
 def client_for(app, username: str):
     import re
 
@@ -170,6 +182,15 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=40, help="requests per page per run")
     parser.add_argument("--store", choices=("sqlite", "opensearch"), default="sqlite")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/out/workspace.json"))
+    parser.add_argument(
+        "--data",
+        type=Path,
+        help="keep the built stores in this folder and reuse them when it already holds them (SQLite only; "
+        "building 100,000 leads takes minutes, so before/after comparisons measure the same data)",
+    )
+    parser.add_argument(
+        "--only", choices=("queue", "bulk"), help="measure only the queue pages, or only the bulk action"
+    )
     args = parser.parse_args()
     if args.runs < MIN_RUNS:
         parser.error(f"--runs must be at least {MIN_RUNS}")
@@ -188,10 +209,18 @@ def main() -> None:
     from workspace.service import QueueParams
 
     with tempfile.TemporaryDirectory() as tmp:
-        print(f"building {args.leads:,} leads ...", flush=True)
         import os
 
-        app, store, people = build(Path(tmp), args.leads, args.bulk, args.store, os.environ.get("SWEEP_SEARCH_URL"))
+        root = Path(tmp)
+        if args.data is not None and args.store == "sqlite":
+            root = args.data / f"{args.leads}-{args.bulk}"
+        if (root / "leads.sqlite").exists() and (root / "people.sqlite").exists():
+            print(f"reusing {args.leads:,} leads in {root}", flush=True)
+            app, store, people = reopen(root)
+        else:
+            print(f"building {args.leads:,} leads ...", flush=True)
+            root.mkdir(parents=True, exist_ok=True)
+            app, store, people = build(root, args.leads, args.bulk, args.store, os.environ.get("SWEEP_SEARCH_URL"))
         try:
             client = client_for(app, "supervisor")
             ws = app.state.workspace
@@ -200,11 +229,14 @@ def main() -> None:
             assert ws.bulk_count(actor, params) == args.bulk or not args.bulk
             for run in range(args.runs):
                 print(f"run {run + 1}:", flush=True)
-                for name, (p50, p95) in measure_pages(client, args.requests).items():
+                cpu = time.process_time()
+                for name, (p50, p95) in ({} if args.only == "bulk" else measure_pages(client, args.requests)).items():
                     pages[name][0].add(p50)
                     pages[name][1].add(p95)
                     print(f"  {name}: p50 {p50:,.0f} ms, p95 {p95:,.0f} ms", flush=True)
-                if not args.bulk:
+                if args.only != "bulk":
+                    print(f"  pages: {time.process_time() - cpu:,.1f} s of CPU; {machine_line()}", flush=True)
+                if not args.bulk or args.only == "queue":
                     continue
                 # each run reassigns the same 10,000 leads (alternating assignee): a real change every time
                 assignee = "officer" if run % 2 == 0 else "supervisor"
@@ -243,6 +275,8 @@ def main() -> None:
     print(f"| workspace, {args.leads:,} leads on {args.store} (median, min–max of {args.runs} runs) | p50 | p95 |")
     print("|---|---:|---:|")
     for name, (p50, p95) in pages.items():
+        if not p50.values:
+            continue
         print(f"| queue: {name} | {p50.summary()} | {p95.summary()} |")
     if bulk_s.values:
         print(
@@ -254,7 +288,7 @@ def main() -> None:
         "leads": args.leads,
         "store": args.store,
         "bulk": args.bulk,
-        "pages": {name: {"p50": p50.stats(), "p95": p95.stats()} for name, (p50, p95) in pages.items()},
+        "pages": {name: {"p50": p50.stats(), "p95": p95.stats()} for name, (p50, p95) in pages.items() if p50.values},
         "bulk_seconds": bulk_s.stats() if bulk_s.values else None,
         "bulk_rate": bulk_rate.stats() if bulk_rate.values else None,
     }

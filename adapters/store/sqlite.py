@@ -13,6 +13,9 @@ Layout, chosen so that a write costs the same at 10 thousand leads as at a milli
   the inserted ones would corrupt it.
 * `facet_counts` keeps the facet counts over all leads, updated in the same transaction as the leads,
   so the triage landing page (no search, no filter) reads 7 x 50 rows instead of counting a million.
+  `region_facet_counts` keeps the same counts per region (leads without a region are in neither), so a
+  landing page restricted to a jurisdiction (a list of region names, and nothing else) sums a few
+  thousand counters instead of counting the tens of thousands of leads inside it.
 
 * `listing_state` keeps each listing's recrawl state (`sweep.recrawl.ListingState`: content fingerprint,
   history, interval) beside `listings`, with the columns that `listings_in_category` and `due_listings`
@@ -30,6 +33,7 @@ import sqlite3
 import threading
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -63,11 +67,12 @@ from sweep.store.base import (
     priority_sort_key,
 )
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 """`PRAGMA user_version` of the layout below; 0 with a `leads.doc` column is the first layout. 3 adds
 `leads.rulebook_version` and `leads.retired_at` (added in place to a layout 2 file, see `_ADDED_COLUMNS`).
 4 adds `leads.neg_priority` (`priority_sort_key`, negated), added in place and filled on open.
-5 adds the `listing_state` table (incremental recrawl), created empty in place."""
+5 adds the `listing_state` table (incremental recrawl), created empty in place. 6 adds
+`region_facet_counts`, created and filled from `leads` in place (`_fill_region_counts`)."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS leads (
@@ -110,6 +115,13 @@ CREATE TABLE IF NOT EXISTS facet_counts (
     value TEXT NOT NULL,
     n INTEGER NOT NULL,
     PRIMARY KEY (facet, value)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS region_facet_counts (
+    region TEXT NOT NULL,
+    facet TEXT NOT NULL,
+    value TEXT NOT NULL,
+    n INTEGER NOT NULL,
+    PRIMARY KEY (region, facet, value)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS meta (
     key TEXT PRIMARY KEY,
@@ -171,6 +183,10 @@ FACET_COLUMNS: dict[str, str] = {
 """Facet name (`sweep.store.base.FACETS`) -> column."""
 assert tuple(FACET_COLUMNS) == FACETS
 
+_Counts = Counter[tuple[str | None, str, str]]
+"""Pending changes of the maintained facet counts: (region, facet, value) -> delta, where a region of
+None is the count over all leads (`facet_counts`) and a region name its count in `region_facet_counts`."""
+
 _FILTER_COLUMNS = {"family": "family", "severity": "severity", "status": "status", "platform": "platform"}
 _FILTER_COLUMNS |= {"region": "region", "category": "category"}
 
@@ -228,6 +244,14 @@ def _facets(lead: Lead) -> dict[str, str | None]:
     return {name: row[column] for name, column in FACET_COLUMNS.items()}
 
 
+def _count_keys(facets: Mapping[str, str | None]) -> list[tuple[str | None, str, str]]:
+    """The maintained counters a lead with these facet values adds one to: each value over all leads,
+    and, when the lead has a region, each value within its region."""
+    region = facets["region"]
+    keys: list[tuple[str | None, str, str]] = [(None, n, v) for n, v in facets.items() if v is not None]
+    return keys + [(region, n, v) for _, n, v in keys] if region is not None else keys
+
+
 def match_expression(query: SearchQuery) -> tuple[str | None, str | None]:
     """(MATCH for the leads to keep, MATCH for the leads to drop) of the query's text part.
 
@@ -271,6 +295,7 @@ class SqliteLeadStore(LeadStore):
         with self._lock:
             self._conn.execute("BEGIN IMMEDIATE")
             try:
+                version = self._conn.execute("PRAGMA user_version").fetchone()[0]
                 legacy = "doc" in {r[1] for r in self._conn.execute("PRAGMA table_info(leads)")}
                 if legacy:  # schema 1: documents inline, FTS keyed by an UNINDEXED lead id
                     self._conn.execute("ALTER TABLE leads RENAME TO leads_v1")
@@ -287,8 +312,10 @@ class SqliteLeadStore(LeadStore):
                 for statement in _ADDED_INDEXES:
                     self._conn.execute(statement)
                 self._fill_priority()
+                if version < 6:
+                    self._fill_region_counts()
                 if legacy:
-                    counts: Counter[tuple[str, str]] = Counter()
+                    counts: _Counts = Counter()
                     for (doc,) in self._conn.execute("SELECT doc FROM leads_v1"):
                         self._write(Lead.model_validate_json(doc), None, counts)
                     self._flush_counts(counts)
@@ -320,6 +347,17 @@ class SqliteLeadStore(LeadStore):
                 for row_id, severity, neg_times, last_seen in rows
             ],
         )
+
+    def _fill_region_counts(self) -> None:
+        """`region_facet_counts` of a file written before layout 6, counted from `leads` (a legacy file
+        has an empty `leads` here; its leads are counted as they are rewritten)."""
+        self._conn.execute("DELETE FROM region_facet_counts")
+        for name, column in FACET_COLUMNS.items():
+            self._conn.execute(
+                f"INSERT INTO region_facet_counts (region, facet, value, n) SELECT region, ?, {column}, COUNT(*) "
+                f"FROM leads WHERE region IS NOT NULL AND {column} IS NOT NULL GROUP BY region, {column}",
+                (name,),
+            )
 
     def _rebuild_fts(self) -> None:
         self._conn.execute("INSERT INTO leads_fts (leads_fts) VALUES ('delete-all')")
@@ -356,7 +394,7 @@ class SqliteLeadStore(LeadStore):
                     changed.add(event.lead_id)
                     if event.lead_id in stored:
                         stats.updated += 1
-            counts: Counter[tuple[str, str]] = Counter()
+            counts: _Counts = Counter()
             for lead_id in changed:
                 self._write(pending[lead_id], stored.get(lead_id), counts)
             self._flush_counts(counts)
@@ -376,7 +414,7 @@ class SqliteLeadStore(LeadStore):
                 out[lead_id] = (row_id, Lead.model_validate_json(doc))
         return out
 
-    def _write(self, lead: Lead, old: tuple[int, Lead] | None, counts: Counter[tuple[str, str]]) -> None:
+    def _write(self, lead: Lead, old: tuple[int, Lead] | None, counts: _Counts) -> None:
         """Insert or update one lead in all tables; only what changed is rewritten (a re-sighting
         touches the sort keys and the document, not the full-text index or the facet counts)."""
         doc = lead.model_dump_json().encode()
@@ -390,9 +428,7 @@ class SqliteLeadStore(LeadStore):
             row_id = cur.lastrowid
             self._conn.execute("INSERT INTO lead_docs (id, doc) VALUES (?, ?)", (row_id, doc))
             self._conn.execute(f"INSERT INTO leads_fts (rowid, {fts_cols}) VALUES ({fts_marks})", (row_id, *text))
-            for name, value in facets.items():
-                if value is not None:
-                    counts[name, value] += 1
+            counts.update(_count_keys(facets))
             return
         row_id, before = old
         changes = [(c, v) for c, v, was in zip(_ROW_COLUMNS, row, _row(before), strict=True) if v != was]
@@ -409,24 +445,33 @@ class SqliteLeadStore(LeadStore):
                 (row_id, *old_text),
             )
             self._conn.execute(f"INSERT INTO leads_fts (rowid, {fts_cols}) VALUES ({fts_marks})", (row_id, *text))
-        for name, was in _facets(before).items():
-            now = facets[name]
-            if now != was:
-                if was is not None:
-                    counts[name, was] -= 1
-                if now is not None:
-                    counts[name, now] += 1
+        was = _facets(before)
+        if was != facets:
+            counts.subtract(_count_keys(was))
+            counts.update(_count_keys(facets))
 
-    def _flush_counts(self, counts: Counter[tuple[str, str]]) -> None:
-        deltas = [(facet, value, n) for (facet, value), n in counts.items() if n]
-        if not deltas:
-            return
-        self._conn.executemany(
-            "INSERT INTO facet_counts (facet, value, n) VALUES (?, ?, ?) "
-            "ON CONFLICT (facet, value) DO UPDATE SET n = n + excluded.n",
-            deltas,
-        )
-        self._conn.execute("DELETE FROM facet_counts WHERE n <= 0")
+    def _flush_counts(self, counts: _Counts) -> None:
+        overall = [(facet, value, n) for (region, facet, value), n in counts.items() if n and region is None]
+        regional = [
+            (region, facet, value, n) for (region, facet, value), n in counts.items() if n and region is not None
+        ]
+        if overall:
+            self._conn.executemany(
+                "INSERT INTO facet_counts (facet, value, n) VALUES (?, ?, ?) "
+                "ON CONFLICT (facet, value) DO UPDATE SET n = n + excluded.n",
+                overall,
+            )
+            self._conn.execute("DELETE FROM facet_counts WHERE n <= 0")
+        if regional:
+            self._conn.executemany(
+                "INSERT INTO region_facet_counts (region, facet, value, n) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (region, facet, value) DO UPDATE SET n = n + excluded.n",
+                regional,
+            )
+            self._conn.executemany(  # only a counter that went down can have reached 0: no scan of the table
+                "DELETE FROM region_facet_counts WHERE region = ? AND facet = ? AND value = ? AND n <= 0",
+                [(region, facet, value) for region, facet, value, n in regional if n < 0],
+            )
 
     def retire(self, judged: Mapping[str, datetime], *, rulebook_version: str, at: datetime) -> int:
         """`Lead.retired` for each judged lead, in one transaction (so a triage or a sighting of the same
@@ -437,7 +482,7 @@ class SqliteLeadStore(LeadStore):
         with self._lock, self._conn:
             self._conn.execute("BEGIN IMMEDIATE")
             stored = self._load(judged)
-            counts: Counter[tuple[str, str]] = Counter()
+            counts: _Counts = Counter()
             for lead_id, (row_id, lead) in stored.items():
                 updated = lead.retired(rulebook_version, at, judged[lead_id])
                 if updated is not lead:
@@ -522,7 +567,7 @@ class SqliteLeadStore(LeadStore):
         per_listing: dict[str, dict[str, Lead]] = {key: {} for key in updates}
         for lead_id, (_row_id, lead) in stored.items():
             per_listing[wanted[lead_id]][lead_id] = lead
-        counts: Counter[tuple[str, str]] = Counter()
+        counts: _Counts = Counter()
         sighted = 0
         severities: dict[str, str | None] = {}
         for key, (state, at) in updates.items():
@@ -621,7 +666,7 @@ class SqliteLeadStore(LeadStore):
             if stored is None:
                 raise KeyError(lead_id)
             lead = stored[1].triaged(status, assignee=assignee, note=note)
-            counts: Counter[tuple[str, str]] = Counter()
+            counts: _Counts = Counter()
             self._write(lead, stored, counts)
             self._flush_counts(counts)
         return lead
@@ -641,7 +686,7 @@ class SqliteLeadStore(LeadStore):
                     continue
                 current[c.lead_id] = current[c.lead_id].triaged(c.status, assignee=c.assignee, note=c.note)
                 out[c.lead_id] = StatusResult(c.lead_id, current[c.lead_id])
-            counts: Counter[tuple[str, str]] = Counter()
+            counts: _Counts = Counter()
             for lead_id, lead in current.items():
                 self._write(lead, stored[lead_id], counts)
             self._flush_counts(counts)
@@ -654,7 +699,7 @@ class SqliteLeadStore(LeadStore):
         with self._lock, self._conn:
             self._conn.execute("BEGIN IMMEDIATE")
             stored = self._load(wanted)
-            counts_delta: Counter[tuple[str, str]] = Counter()
+            counts_delta: _Counts = Counter()
             for lead_id, (row_id, lead) in stored.items():
                 if lead.seller_complaints == wanted[lead_id]:
                     continue
@@ -833,13 +878,54 @@ class SqliteLeadStore(LeadStore):
         total = self._conn.execute("SELECT IFNULL(SUM(n), 0) FROM facet_counts WHERE facet = 'status'").fetchone()[0]
         return total, facets
 
+    def _region_counts(self, regions: list[str]) -> tuple[int, dict[str, dict[str, int]]]:
+        """Total and facets over the leads of these regions, from the maintained per-region counts: what
+        `_facet_counts` finds for a query whose only filter is the region list, without the scan."""
+        marks = ",".join("?" * len(regions))
+        facets: dict[str, dict[str, int]] = {}
+        for name in FACET_COLUMNS:
+            facets[name] = dict(
+                self._conn.execute(
+                    f"SELECT value, SUM(n) AS total FROM region_facet_counts WHERE facet = ? AND region IN ({marks}) "
+                    "GROUP BY value HAVING total > 0 ORDER BY total DESC, value LIMIT ?",
+                    [name, *regions, FACET_SIZE],
+                )
+            )
+        total = self._conn.execute(
+            f"SELECT IFNULL(SUM(n), 0) FROM region_facet_counts WHERE facet = 'status' AND region IN ({marks})",
+            regions,
+        ).fetchone()[0]
+        return total, facets
+
+    def _counts(self, query: LeadQuery, sq: SearchQuery, where: list[str], args: list[Any]):
+        """Total and facets of a search: from the maintained counts when the search has no filter, or
+        only the region list (a jurisdiction's landing page); otherwise counted over the matching rows."""
+        if not where:
+            return self._landing_counts()
+        if query.regions and not sq.values("region") and not sq.excluded_values("region"):
+            others, _, _ = self._filters(replace(query, regions=()), sq)
+            if not others:
+                return self._region_counts([str(r) for r in dict.fromkeys(query.regions)])
+        return self._facet_counts(" WHERE " + " AND ".join(where), args)
+
+    def _walk_pays(self, total: int, size: int) -> bool:
+        """Whether a filtered page is read by walking the sort index and keeping matches (about
+        size x all / total rows read) rather than reading all `total` matches by a filter's index and
+        sorting them: only for many matches, and with a margin of 4 for filters that do not spread evenly
+        over the sort order (a region whose leads are all old, say)."""
+        if total < INDEX_WALK_FROM:
+            return False
+        everything = self._conn.execute("SELECT IFNULL(SUM(n), 0) FROM facet_counts WHERE facet = 'status'").fetchone()[
+            0
+        ]
+        return 4 * max(1, size) * everything <= total * total
+
     def search(self, query: LeadQuery) -> LeadSearchResult:
         sq = parse(query.text)
         where, args, has_match = self._filters(query, sq)
-        base = " WHERE " + " AND ".join(where) if where else ""
         keys = SORT_KEYS[query.sort]
         with self._lock:
-            total, facets = self._facet_counts(base, args) if where else self._landing_counts()
+            total, facets = self._counts(query, sq, where, args)
             page_where, page_args = list(where), list(args)
             if query.search_after:
                 page_where.append(f"({', '.join(keys)}) > ({', '.join('?' * len(keys))})")
@@ -847,7 +933,7 @@ class SqliteLeadStore(LeadStore):
             if has_match and total < INDEX_WALK_FROM:
                 order = ", ".join(f"+{k}" for k in keys)  # unary +: sort the hits, do not walk the index
                 source = "leads"
-            elif has_match:
+            elif has_match or self._walk_pays(total, query.size):
                 order, source = ", ".join(keys), f"leads INDEXED BY {SORT_INDEX[query.sort]}"
             else:
                 order, source = ", ".join(keys), "leads"
