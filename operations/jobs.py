@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from spiders.frontier import enqueue, seed_requests
+from spiders.frontier import SITEMAPS, enqueue, seed_requests
 from sweep.bus.base import Bus
 from sweep.store.operations import Alert, CrawlJob, JobState, OperationsStore, Target, Trigger
 
@@ -29,6 +29,16 @@ def new_job_id(now: datetime | None = None) -> str:
     """Sortable by creation time, unique without coordination: 20250101-080000-3fa2c1."""
     now = now or datetime.now(UTC)
     return f"{now:%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
+
+
+SPIDER_ARGS = "spider_args"
+"""The target setting holding its spider's arguments (`-a`), e.g. {"profile": "shop.yaml"}."""
+
+
+def spider_args(target: Target) -> dict[str, str]:
+    """The spider arguments a target names (`sweep targets add --arg/--profile`), as text."""
+    raw = target.settings.get(SPIDER_ARGS) or {}
+    return {str(k): str(v) for k, v in dict(raw).items()}
 
 
 def launch(
@@ -63,6 +73,8 @@ def launch(
         shops=target.shops,
         listings=target.listings,
         shards=int(target.settings.get("frontier_shards", 1)),
+        spider_args=spider_args(target),
+        sitemaps=target.settings.get(SITEMAPS) or (),
     )
     store.create_job(job)
     try:

@@ -20,6 +20,15 @@ How a request travels, and why each step is where it is:
 * De-duplication per job is the ledger's primary key (job, request key); a replay by the same parent
   publishes again (its first publish may have been lost), which is harmless: listings and leads are
   keyed, so a replay duplicates no lead.
+* Any worker runs any job, whatever spider its worker was started with: a message names its spider and
+  the spider's arguments (``args``: a site profile, a base URL...), and the worker builds one spider
+  object per job from them (`JobSpiders`) whose callbacks parse the job's pages. Otherwise a worker of
+  one spider would take, and have to drop, the requests of another spider's job (one consumer group).
+  A job spider's ``allowed_domains`` filter what it discovers (the offsite middleware only knows the
+  worker's own spider), and its politeness (``DOWNLOAD_DELAY``/``CONCURRENT_REQUESTS_PER_DOMAIN`` of
+  its class, or the site profile's) becomes its hosts' download slot settings. Crawl state a spider
+  keeps in attributes (``FRONTIER_STATE``: product_pages' "follow links now") travels in request meta,
+  so the worker that replays a page knows it too.
 """
 
 from __future__ import annotations
@@ -47,6 +56,11 @@ from sweep.store.operations import FrontierEntry, JobState, JobStats, Operations
 logger = logging.getLogger(__name__)
 
 SEED_PARENT = "seed"
+META_STATE = "sweep_state"
+SITEMAPS = "sitemaps"
+"""The target setting naming sitemaps to start from (spiders with a `parse_sitemap`: product_pages)."""
+FRONTIER_STATE = ("crawling_links",)
+"""Spider attributes that are crawl state (not configuration): carried in request meta between workers."""
 JOB_HEADER = "sweep-job"
 META_JOB = "sweep_job"
 META_ROOT = "sweep_root"
@@ -79,33 +93,56 @@ class FrontierRequest:
     spider: str
     request: dict[str, Any]
     shards: int = 1
+    args: dict[str, Any] = field(default_factory=dict)
+    """The spider's arguments for this job (`-a` of scrapy crawl), e.g. {"profile": ..., "base_url": ...};
+    empty: the worker's own spider as it was started."""
 
     def encode(self) -> bytes:
-        return orjson.dumps(
-            {
-                "job": self.job,
-                "key": self.key,
-                "parent": self.parent,
-                "spider": self.spider,
-                "shards": self.shards,
-                "request": self.request,
-            }
-        )
+        doc = {
+            "job": self.job,
+            "key": self.key,
+            "parent": self.parent,
+            "spider": self.spider,
+            "shards": self.shards,
+            "request": self.request,
+        }
+        if self.args:
+            doc["args"] = self.args
+        return orjson.dumps(doc)
 
     @classmethod
     def decode(cls, value: bytes) -> FrontierRequest:
         d = orjson.loads(value)
-        return cls(d["job"], d["key"], d["parent"], d["spider"], d["request"], int(d.get("shards", 1)))
+        args = dict(d.get("args") or {})
+        return cls(d["job"], d["key"], d["parent"], d["spider"], d["request"], int(d.get("shards", 1)), args)
 
     @property
     def url(self) -> str:
         return str(self.request["url"])
 
 
-def seed(job: str, spider: str, url: str, callback: str | None, *, shards: int = 1) -> FrontierRequest:
+def seed(
+    job: str,
+    spider: str,
+    url: str,
+    callback: str | None,
+    *,
+    shards: int = 1,
+    args: dict[str, Any] | None = None,
+    errback: str | None = None,
+    meta: dict[str, Any] | None = None,
+) -> FrontierRequest:
     """A job's first requests (from its target), with no parent page."""
-    req = {"url": url, "callback": callback, "method": "GET", "meta": {}, "cb_kwargs": {}, "dont_filter": False}
-    return FrontierRequest(job, request_key(url), SEED_PARENT, spider, req, shards)
+    req = {
+        "url": url,
+        "callback": callback,
+        "errback": errback,
+        "method": "GET",
+        "meta": dict(meta or {}),
+        "cb_kwargs": {},
+        "dont_filter": False,
+    }
+    return FrontierRequest(job, request_key(url), SEED_PARENT, spider, req, shards, dict(args or {}))
 
 
 def _json_safe(value: Any) -> bool:
@@ -280,6 +317,9 @@ class _LogCapture(logging.Handler):
 @dataclass
 class _Batch:
     job: str
+    spider: Any = None
+    """The spider object whose callbacks parse this batch's pages (the worker's own or a job spider)."""
+    args: dict[str, Any] = field(default_factory=dict)
     messages: list[Message] = field(default_factory=list)
     keys: list[str] = field(default_factory=list)
     stats_before: dict[str, int] = field(default_factory=dict)
@@ -307,9 +347,55 @@ class FrontierSpiderMiddleware(BaseSpiderMiddleware):
         if request.dont_filter:
             request.meta.setdefault(META_JOB, meta[META_JOB])
             request.meta.setdefault(META_ROOT, meta.get(META_ROOT))
+            request.meta.setdefault("allow_offsite", meta.get("allow_offsite", False))
             return request
         worker.discovered(request, meta)
         return None
+
+
+class JobSpiders:
+    """The spider objects of the jobs this worker has seen, built from each message's spider name and
+    arguments (most recent `size` jobs kept: a job's crawl state lives in its object)."""
+
+    def __init__(self, crawler: Any, size: int = 32) -> None:
+        self.crawler = crawler
+        self.size = size
+        self._by_job: dict[str, Any] = {}
+
+    def get(self, job: str, name: str, args: dict[str, Any]) -> Any:
+        """The job's spider (ValueError/KeyError when the spider or its arguments are wrong)."""
+        host = self.crawler.spider
+        if name == host.name and not args:
+            return host
+        spider = self._by_job.get(job)
+        if spider is None:
+            spider = spider_class(name).from_crawler(self.crawler, **args)
+            self._by_job[job] = spider
+            while len(self._by_job) > self.size:
+                self._by_job.pop(next(iter(self._by_job)))
+        return spider
+
+    @staticmethod
+    def politeness(spider: Any) -> dict[str, float]:
+        """A job spider's per-host pace: its class's settings, or its site profile's politeness."""
+        custom = getattr(type(spider), "custom_settings", None) or {}
+        out: dict[str, float] = {}
+        if "DOWNLOAD_DELAY" in custom:
+            out["delay"] = float(custom["DOWNLOAD_DELAY"])
+        if "CONCURRENT_REQUESTS_PER_DOMAIN" in custom:
+            out["concurrency"] = int(custom["CONCURRENT_REQUESTS_PER_DOMAIN"])
+        pol = getattr(getattr(spider, "profile", None), "politeness", None)
+        if pol is not None:
+            out = {"delay": float(pol.delay), "concurrency": int(pol.concurrency)}
+        return out
+
+
+def offsite(url: str, spider: Any) -> bool:
+    """True when a job spider's allowed_domains (if any) do not cover `url`'s host (or a subdomain).
+    By host name, port aside: scrapy's url_is_from_any_domain compares host:port with a bare host."""
+    domains = [d.lower().lstrip(".") for d in getattr(spider, "allowed_domains", None) or [] if d]
+    host = (urlsplit(url).hostname or "").lower()
+    return bool(domains) and not any(host == d or host.endswith("." + d) for d in domains)
 
 
 class FrontierWorker:
@@ -346,6 +432,7 @@ class FrontierWorker:
         self.capture = _LogCapture()
         self.failed: str | None = None
         self.batches = 0
+        self.spiders = JobSpiders(crawler)
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(self.spider_idle, signal=signals.spider_idle)
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
@@ -372,11 +459,24 @@ class FrontierWorker:
         if batch is None or batch.job != job:
             logger.warning("a request outside its batch was dropped: %s", request.url)
             return
-        d = request_to_dict(request, self.crawler.spider)
-        d["meta"] = {k: v for k, v in d["meta"].items() if k not in (META_JOB, META_ROOT)}
+        spider = batch.spider or self.crawler.spider
+        stats = self.crawler.stats
+        if spider is not self.crawler.spider:
+            if offsite(request.url, spider):
+                stats.inc_value("sweep/frontier_offsite")
+                return
+            limit = int((getattr(type(spider), "custom_settings", None) or {}).get("DEPTH_LIMIT", 0))
+            if limit and int(request.meta.get("depth", 0)) > limit:
+                stats.inc_value("sweep/frontier_too_deep")
+                return
+        d = request_to_dict(request, spider)
+        d["meta"] = {k: v for k, v in d["meta"].items() if k not in (META_JOB, META_ROOT, "allow_offsite")}
+        state = {a: getattr(spider, a) for a in FRONTIER_STATE if getattr(spider, a, None)}
+        if state:
+            d["meta"][META_STATE] = state
         key = request_key(request.url, request.method, request.body)
         shards = int(meta.get("sweep_shards", 1))
-        batch.discovered.append(FrontierRequest(job, key, meta[META_ROOT], self.crawler.spider.name, d, shards))
+        batch.discovered.append(FrontierRequest(job, key, meta[META_ROOT], spider.name, d, shards, batch.args))
 
     # -- the batch cycle -------------------------------------------------------------------------
     def spider_idle(self, spider: Any) -> None:
@@ -455,9 +555,11 @@ class FrontierWorker:
             if state is None or state in (JobState.CANCELLED, JobState.FAILED):
                 skip.append(m)  # an unknown or stopped job: nothing to do
                 continue
-            if fr.spider != self.crawler.spider.name:
-                logger.error("job %s needs spider %r; this worker runs %r", fr.job, fr.spider, self.crawler.spider.name)
-                self.store.append_log(fr.job, [("ERROR", f"no worker for spider {fr.spider!r} took {fr.url}")])
+            try:
+                self.spiders.get(fr.job, fr.spider, fr.args)
+            except Exception as exc:  # an unknown spider or arguments it refuses: the job cannot run
+                logger.error("job %s: spider %r could not be built: %s", fr.job, fr.spider, exc)
+                self.store.append_log(fr.job, [("ERROR", f"spider {fr.spider!r} could not crawl {fr.url}: {exc}")])
                 skip.append(m)
                 continue
             if job is None:
@@ -479,9 +581,13 @@ class FrontierWorker:
             return bool(self.buffer) and self._start_batch()
         if states.get(job) == JobState.QUEUED:
             self.store.set_job_state(job, JobState.RUNNING, only_from=[JobState.QUEUED])
-        spider = self.crawler.spider
-        batch = _Batch(job, stats_before=stats_snapshot(self.crawler.stats.get_stats()))
+        first = taken[0][1]
+        spider = self.spiders.get(job, first.spider, first.args)
+        batch = _Batch(job, spider, first.args, stats_before=stats_snapshot(self.crawler.stats.get_stats()))
         self.batch = batch
+        foreign = spider is not self.crawler.spider
+        slots = self.crawler.engine.downloader
+        pace = JobSpiders.politeness(spider) if foreign else {}
         self.tagging.job = job
         self.capture.lines = []
         for m, fr in taken:
@@ -495,6 +601,14 @@ class FrontierWorker:
             request.meta[META_JOB] = job
             request.meta[META_ROOT] = fr.key
             request.meta["sweep_shards"] = fr.shards
+            if foreign:
+                for attr, value in (request.meta.pop(META_STATE, None) or {}).items():
+                    if attr in FRONTIER_STATE:
+                        setattr(spider, attr, value)
+                request.meta["allow_offsite"] = True  # the job spider's own domains were checked
+                host = (urlsplit(request.url).hostname or "").lower()
+                if pace and host not in slots.slots:
+                    slots.per_slot_settings.setdefault(host, dict(pace))
             request.dont_filter = True  # the ledger de-duplicates; a replay must be crawled again
             self.crawler.engine.crawl(request)
         return True
@@ -551,24 +665,67 @@ def seed_requests(
     shops: Sequence[str] = (),
     listings: Sequence[str] = (),
     shards: int = 1,
+    spider_args: dict[str, Any] | None = None,
+    sitemaps: Sequence[str] = (),
 ) -> list[FrontierRequest]:
-    """A job's first requests from its target, through the spider's `frontier_seeds` (a spider without
-    one can be seeded with start URLs only, parsed by its default callback)."""
+    """A job's first requests from its target, through the spider's `frontier_seeds` (the demo mall's
+    categories, keywords, listings...). Any other spider is seeded with what its own `start()` yields
+    when built with the target's arguments (`base_url`, `start_urls` and `spider_args`, e.g. a site
+    profile): product_pages' robots.txt/sitemap or given pages, a profile's start pages; `sitemaps`
+    start there instead (a spider with `parse_sitemap`). The worker
+    builds the same spider from `base_url` and `spider_args` (never the start URLs: they are seeds,
+    not configuration, and would ride along in every message of the job)."""
     cls = spider_class(spider)
     seeds_of = getattr(cls, "frontier_seeds", None)
-    if seeds_of is None:
-        if categories or keywords or shops or listings:
-            raise ValueError(f"spider {spider!r} takes start URLs only")
-        pairs: list[tuple[str, str | None]] = [(u, None) for u in (start_urls or [base_url])]
-    else:
-        pairs = list(
-            seeds_of(
-                base_url,
-                start_urls=list(start_urls),
-                categories=list(categories),
-                keywords=list(keywords),
-                shops=list(shops),
-                listings=list(listings),
-            )
+    if seeds_of is not None and not spider_args and not sitemaps:
+        pairs = seeds_of(
+            base_url,
+            start_urls=list(start_urls),
+            categories=list(categories),
+            keywords=list(keywords),
+            shops=list(shops),
+            listings=list(listings),
         )
-    return [seed(job, spider, url, callback, shards=shards) for url, callback in pairs]
+        return [seed(job, spider, url, callback, shards=shards) for url, callback in pairs]
+    if categories or keywords or shops or listings:
+        raise ValueError(f"spider {spider!r} takes start URLs only (no categories, keywords, shops or listings)")
+    args: dict[str, Any] = {"base_url": base_url, **(spider_args or {})}
+    built = cls(**args, **({"start_urls": list(start_urls)} if start_urls else {}))
+    if sitemaps:
+        if not hasattr(built, "parse_sitemap"):
+            raise ValueError(f"spider {spider!r} does not read sitemaps")
+        errback = getattr(built, "no_sitemap", None)
+        requests = [Request(u, callback=built.parse_sitemap, errback=errback) for u in sitemaps]
+        requests += _drain(built.start()) if start_urls else []
+    else:
+        requests = _drain(built.start())
+    state = {a: getattr(built, a) for a in FRONTIER_STATE if getattr(built, a, None)}
+    out: list[FrontierRequest] = []
+    for request in requests:
+        if not isinstance(request, Request):
+            continue
+        d = request_to_dict(request, built)
+        if state:
+            d["meta"][META_STATE] = state
+        key = request_key(request.url, request.method, request.body)
+        out.append(FrontierRequest(job, key, SEED_PARENT, spider, d | {"dont_filter": False}, shards, args))
+    if not out:
+        raise ValueError(f"spider {spider!r} made no start request for {base_url}")
+    return out
+
+
+def _drain(agen: Any) -> list[Any]:
+    """What an async generator that never really awaits yields (a spider's `start()`), read without an
+    event loop: seeding runs in CLIs, the scheduler and web handlers alike."""
+    out: list[Any] = []
+    while True:
+        step = agen.__anext__()
+        try:
+            step.send(None)
+        except StopIteration as done:
+            out.append(done.value)
+            continue
+        except StopAsyncIteration:
+            return out
+        step.close()
+        raise RuntimeError("the spider's start() waits on something: it cannot seed a frontier job")

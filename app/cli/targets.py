@@ -62,11 +62,48 @@ def _parse_settings(values: list[str]) -> dict[str, object]:
 Many = Annotated[list[str] | None, typer.Option()]
 
 
+def _spider_args(spider: str, profile: str | None, args: list[str]) -> tuple[str, dict[str, str]]:
+    """The spider and its arguments of a target: `--profile` (a packaged profile's name or a YAML file,
+    whose absolute path is kept: workers read it there) runs the `profile` spider unless another
+    spider is named (product_pages takes a profile as selector fallback)."""
+    out: dict[str, str] = {}
+    for kv in args:
+        key, sep, value = kv.partition("=")
+        if not sep or not key:
+            raise typer.BadParameter(f"{kv!r}: expected KEY=VALUE")
+        out[key] = value
+    if profile:
+        from pathlib import Path
+
+        from spiders.profiles import ProfileError, load_profile
+
+        try:
+            load_profile(profile)
+        except ProfileError as exc:
+            raise typer.BadParameter(str(exc)) from None
+        path = Path(profile)
+        out["profile"] = str(path.resolve()) if path.exists() else profile
+        if spider == "demo_mall":  # the default spider: a profile means the profile spider
+            spider = "profile"
+    return spider, out
+
+
 @app.command("add")
 def add(
     name: Annotated[str, typer.Argument(help="A name operators will recognise, e.g. 'chem-daily'.")],
     base_url: Annotated[str, typer.Option("--base-url", help="The site, e.g. http://127.0.0.1:8000")],
-    spider: Annotated[str, typer.Option(help="Spider that crawls the site.")] = "demo_mall",
+    spider: Annotated[
+        str, typer.Option(help="Spider that crawls the site: demo_mall, product_pages, profile, a profile's name.")
+    ] = "demo_mall",
+    profile: Annotated[
+        str | None, typer.Option(help="Site profile (packaged name or YAML file): the profile spider runs it.")
+    ] = None,
+    arg: Annotated[
+        list[str] | None, typer.Option("--arg", "-a", help="Spider argument KEY=VALUE, as scrapy crawl -a.")
+    ] = None,
+    sitemap: Annotated[
+        list[str] | None, typer.Option(help="Sitemap URL to start from (product_pages; repeatable).")
+    ] = None,
     start_url: Many = None,
     category: Annotated[list[str] | None, typer.Option(help="Category key (repeatable).")] = None,
     keyword: Annotated[list[str] | None, typer.Option(help="Keyword search (repeatable).")] = None,
@@ -76,17 +113,25 @@ def add(
         list[str] | None, typer.Option("--set", help="NAME=VALUE, e.g. frontier_shards=4 (repeatable).")
     ] = None,
 ) -> None:
-    """Add a target. With nothing narrower named, the whole site is crawled from its home page."""
-    from spiders.frontier import spider_class
+    """Add a target. With nothing narrower named, the whole site is crawled from its home page (the
+    demo mall), from robots.txt's sitemaps (product_pages) or from the profile's start pages."""
+    from operations.jobs import SPIDER_ARGS
+    from spiders.frontier import SITEMAPS, seed_requests, spider_class
 
     try:
+        spider, spider_args = _spider_args(spider, profile, arg or [])
         spider_class(spider)
-    except KeyError as exc:
+    except (KeyError, typer.BadParameter) as exc:
         err.print(message("error:", exc.args[0]))
         raise typer.Exit(2) from None
     if not base_url.startswith(("http://", "https://")):
         err.print(message("error:", f"--base-url must be http(s): {base_url}"))
         raise typer.Exit(2)
+    extra = _parse_settings(setting or [])
+    if spider_args:
+        extra[SPIDER_ARGS] = spider_args
+    if sitemap:
+        extra[SITEMAPS] = list(sitemap)
     target = Target(
         name=name,
         spider=spider,
@@ -96,8 +141,24 @@ def add(
         keywords=keyword or [],
         shops=shop or [],
         listings=listing or [],
-        settings=_parse_settings(setting or []),
+        settings=extra,
     )
+    try:  # the seeds a run would start from: a target that cannot start is refused now, not at 8 am
+        seed_requests(
+            "check",
+            spider,
+            base_url,
+            start_urls=target.start_urls,
+            categories=target.categories,
+            keywords=target.keywords,
+            shops=target.shops,
+            listings=target.listings,
+            spider_args=spider_args,
+            sitemaps=target.settings.get(SITEMAPS) or (),
+        )
+    except (ValueError, TypeError) as exc:
+        err.print(message("error:", exc))
+        raise typer.Exit(2) from None
     store = ops_store()
     try:
         store.add_target(target)
@@ -121,7 +182,9 @@ def list_(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
         return
     table = Table("id", "name", "spider", "site", "scope")
     for t in targets:
-        table.add_row(str(t.id), cell(t.name), cell(t.spider), cell(t.base_url), cell(_scope(t)))
+        args = t.settings.get("spider_args") or {}
+        spider = t.spider + "".join(f" {k}={v}" for k, v in sorted(dict(args).items()))
+        table.add_row(str(t.id), cell(t.name), cell(spider), cell(t.base_url), cell(_scope(t)))
     console.print(table)
 
 
