@@ -29,7 +29,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from evidence.custody import FORMAT, canonical, listing_dir, manifest_name, self_hash
+from evidence.custody import ANCHOR, FORMAT, canonical, listing_dir, manifest_name, self_hash
 from evidence.warc import CapturedPage, Payload, sha256_hex, warc_date, write_capture
 
 
@@ -239,8 +239,6 @@ class EvidenceStore:
 
     @staticmethod
     def _anchor(folder: Path) -> dict[str, Any] | None:
-        from evidence.custody import ANCHOR
-
         try:
             return json.loads((folder / ANCHOR).read_text(encoding="utf-8"))
         except FileNotFoundError:

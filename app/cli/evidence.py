@@ -44,7 +44,7 @@ DirOpt = Annotated[Path | None, typer.Option("--evidence-dir", help="default: th
 def verify(evidence_dir: DirOpt = None) -> None:
     """Recompute the SHA-256 of every WARC file and payload and follow every listing's manifest chain.
     Exit 1 listing each altered or missing file."""
-    from evidence.custody import verify as verify_store
+    from evidence.verify import verify as verify_store
 
     store = _store(evidence_dir)
     checked, problems = verify_store(store.root)

@@ -17,9 +17,9 @@ import pytest
 from warcio.archiveiterator import ArchiveIterator
 
 from evidence.bundle import Subject, export, listing_text
-from evidence.custody import verify
 from evidence.retention import prune
 from evidence.store import EvidenceStore
+from evidence.verify import verify
 from evidence.warc import CapturedPage
 from sweep.models import lead_id_for
 from tests.unit.test_workspace_support import Env, make_env
