@@ -1,7 +1,8 @@
 """`sweep crawl-worker`: one member of the crawl frontier's consumer group, running Scrapy.
 
 Start as many as the hosts being crawled allow (per-host politeness keeps one host's requests in one
-partition, so at one worker at a time). Stop with Ctrl-C/SIGTERM; a killed worker loses nothing: what it
+partition, so at one worker at a time). Every worker runs every job: the demo mall's, product_pages'
+and site profiles' (`spiders.frontier.JobSpiders`). Stop with Ctrl-C/SIGTERM; a killed worker loses nothing: what it
 had not confirmed goes to the others.
 """
 
@@ -19,9 +20,13 @@ from sweep.settings import get_settings
 
 
 def crawl_worker(
-    spider: Annotated[str, typer.Option(help="Spider this worker runs (jobs of other spiders wait for theirs).")] = (
-        "demo_mall"
-    ),
+    spider: Annotated[
+        str,
+        typer.Option(
+            help="The worker's own spider; a job of another spider (product_pages, a site profile) runs too, "
+            "built from the spider name and arguments its requests carry."
+        ),
+    ] = "demo_mall",
     batch: Annotated[int, typer.Option(help="Pages taken from the frontier per batch.")] = 200,
     idle_exit: Annotated[
         float, typer.Option(help="Exit after this many seconds with an empty frontier (0: run until stopped).")
