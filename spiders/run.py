@@ -99,8 +99,11 @@ def crawl(
     settings_overrides: dict[str, Any] | None = None,
     progress: bool = False,
     render_js: bool = True,
+    spider_args: dict[str, str] | None = None,
 ) -> CrawlStats:
     """Crawl `base_url` with the named spider in this process (once per process: see module doc).
+    `spider_args` are the spider's arguments, as `scrapy crawl -a NAME=VALUE` gives them (e.g. the
+    profile spider's `profile`); they win over `base_url` and `render_js`.
 
     Raises `BrowserNotFoundError` before starting when JavaScript rendering is on and no Chromium is
     found, and `CrawlFailedError` after the crawl when publishing failed.
@@ -113,10 +116,10 @@ def crawl(
     process = CrawlerProcess(settings)
     crawler = process.create_crawler(spider)
     started = time.monotonic()
-    if base_url:
-        process.crawl(crawler, base_url=base_url, render_js=render_js)
-    else:  # a frontier worker: the spider's own default address (its requests come from the bus)
-        process.crawl(crawler, render_js=render_js)
+    kwargs: dict[str, Any] = {"render_js": render_js}
+    if base_url:  # none: the spider's own default address (a frontier worker, a site profile)
+        kwargs["base_url"] = base_url
+    process.crawl(crawler, **(kwargs | (spider_args or {})))
     process.start()
     elapsed = time.monotonic() - started
     s = crawler.stats.get_stats()
@@ -199,6 +202,17 @@ def work(
     )
 
 
+def parse_spider_args(values: list[str]) -> dict[str, str]:
+    """`-a NAME=VALUE` pairs as scrapy crawl reads them: text values, the last one of a name wins."""
+    out: dict[str, str] = {}
+    for kv in values:
+        key, sep, value = kv.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"spider argument {kv!r}: expected NAME=VALUE")
+        out[key.strip()] = value
+    return out
+
+
 def _parse_set(values: list[str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for kv in values:
@@ -213,7 +227,8 @@ def _parse_set(values: list[str]) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m spiders.run", description="Run one sweep spider.")
     ap.add_argument("spider")
-    ap.add_argument("--base-url", required=True)
+    ap.add_argument("--base-url", default="", help="the site (optional for spiders that know theirs)")
+    ap.add_argument("-a", dest="spider_args", action="append", default=[], metavar="NAME=VALUE", help="spider argument")
     ap.add_argument("-o", "--output", type=Path, help="JSON-lines feed of the listings (replaced)")
     ap.add_argument("--no-publish", action="store_true", help="do not publish to the bus")
     ap.add_argument("--no-detect", action="store_true", help="do not run the rulebook")
@@ -230,6 +245,7 @@ def main(argv: list[str] | None = None) -> int:
             settings_overrides={"SWEEP_DETECT": not args.no_detect} | _parse_set(args.set),
             progress=args.progress,
             render_js=not args.no_js,
+            spider_args=parse_spider_args(args.spider_args),
         )
     except Exception as exc:
         print(f"crawl failed: {exc}", file=sys.stderr)

@@ -83,15 +83,36 @@ def demo_mall(
 
 
 def crawl(
-    spider: Annotated[str, typer.Argument(help="Spider name, e.g. demo_mall.")],
-    base_url: Annotated[str, typer.Option(help="Where the platform is, e.g. http://127.0.0.1:8000.")],
+    spider: Annotated[str, typer.Argument(help="Spider name, e.g. demo_mall, product_pages, profile.")],
+    base_url: Annotated[
+        str | None, typer.Option(help="Where the platform is, e.g. http://127.0.0.1:8000 (a profile knows its own).")
+    ] = None,
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Also write listings as JSON lines.")] = None,
     publish: Annotated[bool, typer.Option(help="Publish listings and findings to the bus.")] = True,
+    arg: Annotated[
+        list[str] | None,
+        typer.Option("-a", "--arg", help="Spider argument NAME=VALUE, as scrapy crawl -a (e.g. -a profile=FILE)."),
+    ] = None,
+    js: Annotated[bool, typer.Option("--js/--no-js", help="Render client-side pages with Chromium.")] = True,
 ) -> None:
+    """Crawl with one spider in this process, e.g. `sweep crawl profile -a profile=shop.yaml`."""
     from spiders.run import crawl as run_crawl
+    from spiders.run import parse_spider_args
 
+    try:
+        spider_args = parse_spider_args(arg or [])
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
     clean_log_messages()  # the spider logs crawled URLs and errors quoting crawled text
-    stats = run_crawl(spider, base_url=base_url, output=output, publish=publish, progress=True)
+    stats = run_crawl(
+        spider,
+        base_url=base_url or "",
+        output=output,
+        publish=publish,
+        progress=True,
+        spider_args=spider_args,
+        render_js=js,
+    )
     console.print(crawl_table(stats))
     if stats.errors or stats.invalid:
         raise typer.Exit(1)
