@@ -41,6 +41,8 @@ logger = logging.getLogger(__name__)
 
 MIDDLEWARE = "spiders.capture.EvidenceCaptureMiddleware"
 PIPELINE = "spiders.capture.EvidencePipeline"
+ABORT_FOR_SPEED = "spiders.browser_hooks.abort_request"
+ABORT_FOR_EVIDENCE = "spiders.browser_hooks.abort_media_only"
 META_REQUESTED_AT = "sweep_requested_at"
 META_JOB = "sweep_job"
 """The frontier's job id on a request (spiders.frontier.META_JOB)."""
@@ -66,6 +68,15 @@ class EvidenceCapture:
             components = dict(settings.getdict(name))
             components.setdefault(path, order)
             settings.set(name, components, priority=settings.getpriority(name) or "project")
+        if settings.getbool("SWEEP_EVIDENCE_SCREENSHOTS", True) and settings.get("PLAYWRIGHT_ABORT_REQUEST") == (
+            ABORT_FOR_SPEED
+        ):
+            # a screenshot for evidence shows the product photos and the page's styles, not a bare DOM
+            settings.set(
+                "PLAYWRIGHT_ABORT_REQUEST",
+                ABORT_FOR_EVIDENCE,
+                priority=settings.getpriority("PLAYWRIGHT_ABORT_REQUEST") or "project",
+            )
 
 
 class PageBuffer:

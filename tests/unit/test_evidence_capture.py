@@ -38,6 +38,25 @@ def test_the_addon_enables_both_components_unless_capture_is_off() -> None:
     off = settings(SWEEP_EVIDENCE="off")
     EvidenceCapture().update_settings(off)
     assert "spiders.capture.EvidenceCaptureMiddleware" not in off.getdict("DOWNLOADER_MIDDLEWARES")
+
+
+def test_captured_browser_pages_load_their_images_and_styles_for_the_screenshot() -> None:
+    """Crawling for speed, the browser skips images, fonts and styles; a screenshot kept as evidence must
+    show the product photos, so capture lets them load (only audio and video stay out)."""
+    from spiders.browser_hooks import abort_media_only, abort_request
+
+    on = settings(SWEEP_EVIDENCE="findings")
+    EvidenceCapture().update_settings(on)
+    assert on.get("PLAYWRIGHT_ABORT_REQUEST") == "spiders.browser_hooks.abort_media_only"
+    no_pictures = settings(SWEEP_EVIDENCE="findings", SWEEP_EVIDENCE_SCREENSHOTS=False)
+    EvidenceCapture().update_settings(no_pictures)
+    assert no_pictures.get("PLAYWRIGHT_ABORT_REQUEST") == "spiders.browser_hooks.abort_request"
+    off = settings(SWEEP_EVIDENCE="off")
+    EvidenceCapture().update_settings(off)
+    assert off.get("PLAYWRIGHT_ABORT_REQUEST") == "spiders.browser_hooks.abort_request"
+    image, video = SimpleNamespace(resource_type="image"), SimpleNamespace(resource_type="media")
+    assert abort_request(image) and not abort_media_only(image)
+    assert abort_media_only(video)
     assert "spiders.capture.EvidencePipeline" not in off.getdict("ITEM_PIPELINES")
 
 
