@@ -197,7 +197,7 @@ def test_an_officers_day_in_the_browser(served: Served, browser: object, tmp_pat
     page.click('#assign-form button[type="submit"]')
     page.wait_for_selector("#lead-assignee")
     assert page.inner_text("#lead-assignee") == "officer"
-    page.screenshot(path=str(shots / "lead.png"), full_page=True)
+    page.screenshot(path=str(tmp_path / "lead.png"), full_page=True)  # the README's is the casework test's
 
     # dismiss with the shop as scope
     page.select_option('#dismiss-form select[name="reason"]', "lawful_seller")
@@ -246,7 +246,7 @@ def test_an_officers_day_in_the_browser(served: Served, browser: object, tmp_pat
     page.wait_for_selector("#case-number")
     number = page.inner_text("#case-number")
     assert page.locator("#case-leads tbody tr").count() == 2
-    page.screenshot(path=str(shots / "case.png"), full_page=True)
+    page.screenshot(path=str(tmp_path / "case.png"), full_page=True)  # the README's is the casework test's
     with page.expect_download(timeout=120_000) as download:
         page.click("#export-pdf")
     pdf = tmp_path / "case.pdf"
