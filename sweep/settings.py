@@ -134,6 +134,9 @@ class Settings(BaseSettings):
     ops_recrawl_initial_hours: float = Field(
         default=24.0, gt=0, description="recrawl interval of a listing seen for the first time"
     )
+    ops_recrawl_max_per_run: int = Field(
+        default=500, ge=1, description="most listings one run of a recrawl-due target rechecks (most overdue first)"
+    )
     # -- evidence capture (evidence/, spiders/capture.py, sweep evidence) --
     evidence_dir: Path | None = Field(
         default=None, description="content-addressed WARC store of captured pages; default {data_dir}/evidence"
