@@ -34,7 +34,7 @@ import operator
 import time
 from abc import ABC, abstractmethod
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -750,31 +750,59 @@ class SearchEngineStore(LeadStore, ABC):
     def retire(self, judged: Mapping[str, datetime], *, rulebook_version: str, at: datetime) -> int:
         """Read, `Lead.retired`, write guarded by seq_no (as sightings are): a triage update or sighting
         that lands in between makes the write fail with 409, and that lead is read and judged again."""
-        retired = 0
-        pending = list(judged)
+        return self._rewrite_guarded(
+            list(judged), lambda lead: lead.retired(rulebook_version, at, judged[lead.lead_id]), refresh=None
+        )
+
+    def set_seller_complaints(self, counts: Mapping[str, int], *, chunk: int = 500) -> int:
+        """As `retire`: read, change `seller_complaints` (and so `priority_key`), write guarded by seq_no; a
+        sighting or triage that lands in between makes that write fail with 409 and the lead is read and
+        counted again. One refresh at the end, so the queue sorts by the new keys."""
+        wanted = {lead_id: max(0, int(n)) for lead_id, n in counts.items()}
+
+        def count(lead: Lead) -> Lead:
+            n = wanted[lead.lead_id]
+            return lead if lead.seller_complaints == n else lead.model_copy(update={"seller_complaints": n})
+
+        ids = list(wanted)
+        changed = sum(
+            self._rewrite_guarded(ids[start : start + chunk], count, refresh=False)
+            for start in range(0, len(ids), chunk)
+        )
+        if changed:
+            self.refresh_index(self.leads_alias)
+        return changed
+
+    def _rewrite_guarded(self, lead_ids: list[str], change: Callable[[Lead], Lead], *, refresh: bool | None) -> int:
+        """Read each lead, apply `change` (returning the lead itself means nothing to write), write it
+        guarded by seq_no; a lead whose write conflicts (409) or is refused as overloaded (429, 5xx) is
+        read and changed again, up to MAX_ROUNDS rounds with back-off. Returns how many were written.
+        `refresh` None: as the store's writes are configured."""
+        written = 0
+        pending = lead_ids
         delay = 0.05
         for _round in range(MAX_ROUNDS):
             if not pending:
-                return retired
+                return written
             ops: list[dict[str, Any]] = []
             op_leads: list[Lead] = []
             for lead_id, (lead, seq) in self._read_leads(pending).items():
-                updated = lead.retired(rulebook_version, at, judged[lead_id])
+                updated = change(lead)
                 if updated is lead:
                     continue
                 meta = {"_index": self.leads_alias, "_id": lead_id, "if_seq_no": seq[0], "if_primary_term": seq[1]}
                 ops += [{"index": meta}, queries.lead_document(updated)]
                 op_leads.append(updated)
-            if not ops:
-                return retired
-            response = self.bulk(ops, refresh=self.refresh_writes)
             pending = []
+            if not ops:
+                return written
+            response = self.bulk(ops, refresh=self.refresh_writes if refresh is None else refresh)
             overloaded = False
             for lead, item in zip(op_leads, response["items"], strict=True):
                 result = next(iter(item.values()))
                 status = int(result.get("status", 500))
                 if status < 300:
-                    retired += 1
+                    written += 1
                     self._remember(lead.lead_id, lead, result.get("_seq_no"), result.get("_primary_term"))
                 elif status == 409 or status == 429 or status >= 500:
                     self._recent.pop(lead.lead_id, None)
@@ -787,55 +815,7 @@ class SearchEngineStore(LeadStore, ABC):
                 delay = min(delay * 4, 2.0)
         if pending:
             raise SearchUnavailable(f"{len(pending)} leads still conflicting/rejected after {MAX_ROUNDS} rounds")
-        return retired
-
-    def set_seller_complaints(self, counts: Mapping[str, int], *, chunk: int = 500) -> int:
-        """As `retire`: read, change `seller_complaints` (and so `priority_key`), write guarded by seq_no; a
-        sighting or triage that lands in between makes that write fail with 409 and the lead is read and
-        counted again. One refresh at the end, so the queue sorts by the new keys."""
-        wanted = {lead_id: max(0, int(n)) for lead_id, n in counts.items()}
-        changed = 0
-        ids = list(wanted)
-        for start in range(0, len(ids), chunk):
-            pending = ids[start : start + chunk]
-            delay = 0.05
-            for _round in range(MAX_ROUNDS):
-                if not pending:
-                    break
-                ops: list[dict[str, Any]] = []
-                op_leads: list[Lead] = []
-                for lead_id, (lead, seq) in self._read_leads(pending).items():
-                    if lead.seller_complaints == wanted[lead_id]:
-                        continue
-                    updated = lead.model_copy(update={"seller_complaints": wanted[lead_id]})
-                    meta = {"_index": self.leads_alias, "_id": lead_id, "if_seq_no": seq[0], "if_primary_term": seq[1]}
-                    ops += [{"index": meta}, queries.lead_document(updated)]
-                    op_leads.append(updated)
-                pending = []
-                if not ops:
-                    break
-                response = self.bulk(ops, refresh=False)
-                overloaded = False
-                for lead, item in zip(op_leads, response["items"], strict=True):
-                    result = next(iter(item.values()))
-                    status = int(result.get("status", 500))
-                    if status < 300:
-                        changed += 1
-                        self._remember(lead.lead_id, lead, result.get("_seq_no"), result.get("_primary_term"))
-                    elif status == 409 or status == 429 or status >= 500:
-                        self._recent.pop(lead.lead_id, None)
-                        pending.append(lead.lead_id)
-                        overloaded = overloaded or status != 409
-                    else:
-                        raise SearchError(f"lead {lead.lead_id} rejected ({status}): {result.get('error')}")
-                if overloaded:
-                    time.sleep(delay)
-                    delay = min(delay * 4, 2.0)
-            if pending:
-                raise SearchUnavailable(f"{len(pending)} leads still conflicting/rejected after {MAX_ROUNDS} rounds")
-        if changed:
-            self.refresh_index(self.leads_alias)
-        return changed
+        return written
 
     def iter_listings(self, since: datetime | None = None, *, batch: int = 500) -> Iterator[Listing]:
         """A range query on `crawled_at` (a date field; malformed values are not indexed, so they only
