@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 
 from spiders.frontier import SITEMAPS, enqueue, seed_requests
 from sweep.bus.base import Bus
+from sweep.store.base import LeadStore
 from sweep.store.operations import Alert, CrawlJob, JobState, OperationsStore, Target, Trigger
 
 logger = logging.getLogger(__name__)
@@ -51,8 +52,22 @@ def launch(
     requested_by: str = "",
     schedule_id: int | None = None,
     fire_time: datetime | None = None,
+    leads: LeadStore | None = None,
+    recrawl_max_per_run: int | None = None,
 ) -> CrawlJob:
-    """Create the job of one run of `target` and put its seed requests on the frontier (flushed)."""
+    """Create the job of one run of `target` and put its seed requests on the frontier (flushed).
+
+    A recrawl-due target (`operations.recrawl`) runs over the listings due at `fire_time` (else now)
+    in `leads` (default: the configured lead store), at most `recrawl_max_per_run` (default: setting
+    `ops_recrawl_max_per_run`); with none due its job is recorded finished at once, with a log line
+    saying so (the run happened and found nothing to do)."""
+    from operations.recrawl import recrawl_due_spec
+
+    if recrawl_due_spec(target) is not None:
+        run = _due_run(target, fire_time, leads, recrawl_max_per_run)
+        if run is None:
+            return _nothing_due(store, target, trigger, requested_by, schedule_id, fire_time)
+        target = run
     job = CrawlJob(
         id=new_job_id(),
         target_id=target.id,
@@ -84,6 +99,50 @@ def launch(
         raise
     store.append_log(job.id, [("INFO", f"{n} seed request(s) on the frontier ({trigger}; {requested_by or '-'})")])
     return job
+
+
+def _due_run(
+    target: Target, fire_time: datetime | None, leads: LeadStore | None, max_per_run: int | None
+) -> Target | None:
+    from operations.recrawl import due_run
+    from sweep.settings import get_settings
+
+    if max_per_run is None:
+        max_per_run = get_settings().ops_recrawl_max_per_run
+    now = fire_time or datetime.now(UTC)
+    if leads is not None:
+        return due_run(leads, target, now=now, default_max=max_per_run)
+    from adapters import open_lead_store
+
+    own = open_lead_store()
+    try:
+        return due_run(own, target, now=now, default_max=max_per_run)
+    finally:
+        own.close()
+
+
+def _nothing_due(
+    store: OperationsStore,
+    target: Target,
+    trigger: Trigger,
+    requested_by: str,
+    schedule_id: int | None,
+    fire_time: datetime | None,
+) -> CrawlJob:
+    job = CrawlJob(
+        id=new_job_id(),
+        target_id=target.id,
+        target_name=target.name,
+        spider=target.spider,
+        trigger=trigger,
+        requested_by=requested_by,
+        schedule_id=schedule_id,
+        fire_time=fire_time,
+    )
+    store.create_job(job)
+    store.append_log(job.id, [("INFO", "no listing is due for a recrawl: nothing to crawl")])
+    store.set_job_state(job.id, JobState.FINISHED, message="nothing due", only_from=[JobState.QUEUED])
+    return store.get_job(job.id) or job
 
 
 def cancel(store: OperationsStore, job_id: str) -> bool:

@@ -88,6 +88,30 @@ def _spider_args(spider: str, profile: str | None, args: list[str]) -> tuple[str
     return spider, out
 
 
+def _recrawl_due(spider: str, platform: str | None, max_per_run: int | None, *, narrowed: bool) -> dict[str, object]:
+    """The settings of a recrawl-due target, or exit 2 saying what is wrong with it."""
+    import inspect
+
+    from operations.recrawl import rechecks_by_url, recrawl_due_settings
+    from spiders.frontier import spider_class
+
+    problem = None
+    cls = spider_class(spider)
+    if not platform:
+        problem = "--recrawl-due needs --platform (the platform whose due listings each run rechecks)"
+    elif narrowed:
+        problem = "a --recrawl-due target crawls the listings due at each run: no start URLs, categories, ..."
+    elif rechecks_by_url(cls) and "start_urls" not in inspect.signature(cls.__init__).parameters:
+        problem = f"spider {spider!r} cannot recheck listings (by id or page address)"
+    if problem is None:
+        try:
+            return recrawl_due_settings(str(platform), max_per_run)
+        except ValueError as exc:
+            problem = str(exc)
+    err.print(message("error:", problem))
+    raise typer.Exit(2)
+
+
 @app.command("add")
 def add(
     name: Annotated[str, typer.Argument(help="A name operators will recognise, e.g. 'chem-daily'.")],
@@ -103,6 +127,16 @@ def add(
     ] = None,
     sitemap: Annotated[
         list[str] | None, typer.Option(help="Sitemap URL to start from (product_pages; repeatable).")
+    ] = None,
+    recrawl_due: Annotated[
+        bool,
+        typer.Option(
+            "--recrawl-due", help="Each run rechecks the listings of --platform due for a recrawl at its time."
+        ),
+    ] = False,
+    platform: Annotated[str | None, typer.Option(help="Platform of a --recrawl-due target, e.g. demo-mall.")] = None,
+    max_per_run: Annotated[
+        int | None, typer.Option(help="Most listings one --recrawl-due run rechecks (default ops_recrawl_max_per_run).")
     ] = None,
     start_url: Many = None,
     category: Annotated[list[str] | None, typer.Option(help="Category key (repeatable).")] = None,
@@ -132,6 +166,12 @@ def add(
         extra[SPIDER_ARGS] = spider_args
     if sitemap:
         extra[SITEMAPS] = list(sitemap)
+    if recrawl_due:
+        narrowed = bool(start_url or category or keyword or shop or listing or sitemap)
+        extra |= _recrawl_due(spider, platform, max_per_run, narrowed=narrowed)
+    elif platform or max_per_run is not None:
+        err.print(message("error:", "--platform and --max-per-run go with --recrawl-due"))
+        raise typer.Exit(2)
     target = Target(
         name=name,
         spider=spider,
@@ -144,18 +184,19 @@ def add(
         settings=extra,
     )
     try:  # the seeds a run would start from: a target that cannot start is refused now, not at 8 am
-        seed_requests(
-            "check",
-            spider,
-            base_url,
-            start_urls=target.start_urls,
-            categories=target.categories,
-            keywords=target.keywords,
-            shops=target.shops,
-            listings=target.listings,
-            spider_args=spider_args,
-            sitemaps=target.settings.get(SITEMAPS) or (),
-        )
+        if not recrawl_due:  # (a recrawl-due target's seeds are the listings due at each run)
+            seed_requests(
+                "check",
+                spider,
+                base_url,
+                start_urls=target.start_urls,
+                categories=target.categories,
+                keywords=target.keywords,
+                shops=target.shops,
+                listings=target.listings,
+                spider_args=spider_args,
+                sitemaps=target.settings.get(SITEMAPS) or (),
+            )
     except (ValueError, TypeError) as exc:
         err.print(message("error:", exc))
         raise typer.Exit(2) from None
@@ -189,6 +230,12 @@ def list_(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
 
 
 def _scope(t: Target) -> str:
+    from operations.recrawl import recrawl_due_spec
+
+    due = recrawl_due_spec(t)
+    if due is not None:
+        most = f", at most {due['max_per_run']}" if due.get("max_per_run") else ""
+        return f"listings due on {due['platform']}{most}"
     parts = [
         f"{label} {len(values)}"
         for label, values in (
