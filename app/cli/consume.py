@@ -21,6 +21,14 @@ from rich.text import Text
 
 from app.cli.display import TerminalSafeFormatter, cell
 
+UntilIdleOpt = typer.Option(False, "--until-idle", help="exit once nothing arrived for --idle seconds")
+IdleOpt = typer.Option(2.0, "--idle", help="idle seconds before --until-idle exits")
+EveryOpt = typer.Option(5.0, "--every", help="seconds between progress lines")
+QuietOpt = typer.Option(False, "--quiet", "-q", help="only the final summary")
+StuckAfterOpt = typer.Option(
+    120.0, "--stuck-after", help="seconds one batch may keep failing before the health says stuck"
+)
+"""Options every consumer command takes, defined once so that they read the same in every --help."""
 TopicsOpt = typer.Option(
     [], "--topic", help="topics to consume (repeatable; default: {SWEEP_TOPIC_PREFIX}.leads and .listings)"
 )
@@ -60,18 +68,16 @@ def indexer(
     group: str = typer.Option(
         "sweep-indexer", "--group", help="consumer group; processes in one group share partitions"
     ),
-    until_idle: bool = typer.Option(False, "--until-idle", help="exit once nothing arrived for --idle seconds"),
-    idle: float = typer.Option(2.0, "--idle", help="idle seconds before --until-idle exits"),
+    until_idle: bool = UntilIdleOpt,
+    idle: float = IdleOpt,
     batch: int = typer.Option(1000, "--batch", help="max messages per poll / store call"),
-    every: float = typer.Option(5.0, "--every", help="seconds between progress lines"),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="only the final summary"),
+    every: float = EveryOpt,
+    quiet: bool = QuietOpt,
     topic: list[str] = TopicsOpt,
     deadletter_topic: str | None = typer.Option(
         None, "--deadletter-topic", help="where poison goes (default: {SWEEP_TOPIC_PREFIX}.deadletter)"
     ),
-    stuck_after: float = typer.Option(
-        120.0, "--stuck-after", help="seconds one batch may keep failing before the health says stuck"
-    ),
+    stuck_after: float = StuckAfterOpt,
 ) -> None:
     """Index lead events and listings from the bus into the lead store (at-least-once, idempotent).
 
@@ -124,14 +130,12 @@ def detector(
         "sweep-detector", "--group", help="consumer group; processes in one group share the listings partitions"
     ),
     rulebook: Path | None = RulebookOpt,
-    until_idle: bool = typer.Option(False, "--until-idle", help="exit once nothing arrived for --idle seconds"),
-    idle: float = typer.Option(2.0, "--idle", help="idle seconds before --until-idle exits"),
+    until_idle: bool = UntilIdleOpt,
+    idle: float = IdleOpt,
     batch: int = typer.Option(500, "--batch", help="max listings per poll / flush"),
-    every: float = typer.Option(5.0, "--every", help="seconds between progress lines"),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="only the final summary"),
-    stuck_after: float = typer.Option(
-        120.0, "--stuck-after", help="seconds one batch may keep failing before the health says stuck"
-    ),
+    every: float = EveryOpt,
+    quiet: bool = QuietOpt,
+    stuck_after: float = StuckAfterOpt,
 ) -> None:
     """Judge {SWEEP_TOPIC_PREFIX}.listings with the rulebook and publish lead events to .leads.
 
@@ -197,17 +201,15 @@ def complaints(
     group: str = typer.Option(
         "sweep-complaints", "--group", help="consumer group; processes in one group share partitions"
     ),
-    until_idle: bool = typer.Option(False, "--until-idle", help="exit once nothing arrived for --idle seconds"),
-    idle: float = typer.Option(2.0, "--idle", help="idle seconds before --until-idle exits"),
+    until_idle: bool = UntilIdleOpt,
+    idle: float = IdleOpt,
     batch: int = typer.Option(1000, "--batch", help="max messages per poll / store call"),
-    every: float = typer.Option(5.0, "--every", help="seconds between progress lines"),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="only the final summary"),
+    every: float = EveryOpt,
+    quiet: bool = QuietOpt,
     rematch: bool = typer.Option(
         True, "--rematch/--no-rematch", help="also read .leads and .listings: new sellers re-match complaints"
     ),
-    stuck_after: float = typer.Option(
-        120.0, "--stuck-after", help="seconds one batch may keep failing before the health says stuck"
-    ),
+    stuck_after: float = StuckAfterOpt,
 ) -> None:
     """Store {SWEEP_TOPIC_PREFIX}.complaints in the complaint store (the complaints index with
     SWEEP_SEARCH_URL) and match them to sellers; re-match when leads bring new sellers.
