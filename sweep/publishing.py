@@ -1,11 +1,14 @@
 """Turns listings and findings into bus messages. Used by the spider's publish pipeline and by
-`sweep scan --publish`, so both speak the same envelope, keys and topic names."""
+`sweep scan --publish`, so both speak the same envelope, keys and topic names. This is where a listing
+becomes a lead event, so the lead's region is normalised here to its GB/T 2260 full name
+(`sweep.regions.normalise`: 浙江 -> 浙江省), whatever spelling the page or feed used."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
 
+from sweep import regions as divisions
 from sweep.bus import envelope
 from sweep.bus.base import Bus, Topics
 from sweep.models import Finding, LeadEvent, Listing
@@ -43,6 +46,9 @@ class Publisher:
     ) -> None:
         for finding in findings:
             event = LeadEvent.of(finding, listing, observed_at)
+            region = divisions.normalise(event.listing.region)
+            if region != event.listing.region:  # 浙江 -> 浙江省: the queue's filter and reports count it
+                event = event.model_copy(update={"listing": event.listing.model_copy(update={"region": region})})
             self.bus.publish(self.topics.leads, event.lead_id, envelope.encode(KIND_LEAD_EVENT, event))
             self.lead_events += 1
 

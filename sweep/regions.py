@@ -88,24 +88,74 @@ def _match(text: str, parent: str) -> tuple[str, int] | None:
     return None
 
 
+_PLACEHOLDERS = ("市辖区", "县")
+"""Names in the table that stand for a grouping, not a place (330101 市辖区): never matched on their own."""
+_BARE_SUFFIXES = ("自治州", "自治县", "自治旗", "地区", "新区", "林区", "市", "区", "县", "盟", "州", "旗")
+
+
+def _bare(name: str) -> str:
+    """A prefecture's or county's name without its suffix, as people write it (杭州 for 杭州市)."""
+    for suffix in _BARE_SUFFIXES:
+        if name.endswith(suffix) and len(name) > len(suffix) + 1:
+            return name[: -len(suffix)]
+    return name
+
+
+@lru_cache(maxsize=1)
+def _below_province() -> dict[str, frozenset[str]]:
+    """Full and bare name -> the codes of every prefecture and county so named (several: 西湖区, 朝阳)."""
+    index: dict[str, set[str]] = {}
+    for code, name in names().items():
+        if level(code) < 2 or name in _PLACEHOLDERS or "直辖" in name:
+            continue
+        for key in {name, _bare(name)}:
+            index.setdefault(key, set()).add(code)
+    return {key: frozenset(codes) for key, codes in index.items()}
+
+
+def _match_below_province(text: str) -> tuple[str, int] | None:
+    """A region written without its province (杭州, 杭州市西湖区): the longest name it starts with, taken
+    only when one place has it. An ambiguous name (朝阳: a city in Liaoning, districts in Beijing and
+    Changchun) is no region rather than a guess: precision first, as jurisdiction depends on it."""
+    index = _below_province()
+    for n in range(min(len(text), 16), 1, -1):
+        codes = index.get(text[:n])
+        if codes is not None:
+            return (next(iter(codes)), n) if len(codes) == 1 else None
+    return None
+
+
 @lru_cache(maxsize=65536)
 def code_for(region: str | None) -> str | None:
     """The most specific code a region name spells out ("西藏自治区拉萨市城关区" -> 540102,
-    "青海省" -> 630000, "上海市" -> 310000), or None when even the province is not recognised."""
+    "青海省" -> 630000, "上海市" -> 310000, "浙江杭州" -> 330100, "杭州" -> 330100), or None when no
+    province is recognised and no prefecture or county of that name is the only one."""
     if not region:
         return None
     text = "".join(region.split())
-    found = _match(text, "")
+    found = _match(text, "") or _match_below_province(text)
     if found is None:
         return None
     code, used = found
-    for _ in range(2):
+    for _ in range(3 - level(code)):
         nxt = _match(text[used:], _prefix(code))
         if nxt is None:
             break
         code, step = nxt
         used += step
     return code
+
+
+def normalise(region: str | None) -> str | None:
+    """A region as listings and leads store it: the GB/T 2260 full name of the most specific division it
+    spells out (浙江 and 浙江省 -> 浙江省; 杭州, 杭州市 and 浙江杭州 -> 浙江省杭州市), so that the queue's
+    jurisdiction filter and the reports (`names_under`, exact names) count it. Text past the county (a
+    street) is dropped: the field is the division, the address is on the listing. A region no division
+    is recognised in is kept as written (stripped), for a person to read."""
+    if region is None:
+        return None
+    code = code_for(region)
+    return full_name(code) if code else (region.strip() or None)
 
 
 def full_name(code: str) -> str:
