@@ -20,20 +20,27 @@ conclusive check since that decision. So each decision gets one recheck; confirm
 
 Site knowledge (what a 下架 page looks like, where a shop's listings are, how to search) is a
 `SiteProfile` per platform; a platform without one is checked by HTTP status alone (no relist search).
+
+Etiquette, as the crawler's (`PoliteFetch`): the crawler's user agent (settings `crawl_bureau`,
+`crawl_contact`), each host's robots.txt read once per recheck and obeyed (a page it disallows is not
+fetched: the check is *unreachable*, nothing concluded), and at least the crawler's `DOWNLOAD_DELAY`
+between two requests to one host, or robots.txt's Crawl-delay when longer.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import time
 import unicodedata
 import urllib.error
 import urllib.request
+import urllib.robotparser
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
-from urllib.parse import quote, urljoin
+from urllib.parse import quote, urljoin, urlsplit
 
 from parsel import Selector
 from rapidfuzz import fuzz
@@ -81,11 +88,12 @@ class Page:
 Fetch = Callable[[str], Page]
 
 
-def http_fetch(url: str) -> Page:
-    """GET one page (stdlib: a recheck fetches tens of pages, not a crawl's thousands)."""
+def http_fetch(url: str, user_agent: str = "sweep-takedown-check") -> Page:
+    """GET one page (stdlib: a recheck fetches tens of pages, not a crawl's thousands); no etiquette:
+    `PoliteFetch` adds it."""
     if not url.startswith(("http://", "https://")):
         return Page(url, None, error="not an http(s) URL")
-    request = urllib.request.Request(url, headers={"User-Agent": "sweep-takedown-check"})
+    request = urllib.request.Request(url, headers={"User-Agent": user_agent})
     try:
         with urllib.request.urlopen(request, timeout=FETCH_TIMEOUT_S) as resp:
             body = resp.read(MAX_BYTES)
@@ -95,6 +103,83 @@ def http_fetch(url: str) -> Page:
         return Page(url, exc.code, body.decode("utf-8", "replace"))
     except (urllib.error.URLError, OSError, ValueError) as exc:
         return Page(url, None, error=str(exc)[:200])
+
+
+ROBOTS_DISALLOWED = "robots.txt disallows this page"
+
+
+class PoliteFetch:
+    """A `Fetch` with the crawler's etiquette (see the module doc): one per recheck job, so robots.txt
+    is read once per host and job, and each host's requests are spaced by its delay. The clock and
+    the sleep are injectable (tests)."""
+
+    def __init__(
+        self,
+        user_agent: str,
+        *,
+        delay_s: float = 0.25,
+        raw: Callable[[str, str], Page] = http_fetch,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.user_agent = user_agent
+        self.header = user_agent.encode("utf-8").decode("latin-1")
+        """The same bytes as the crawler sends (UTF-8): urllib writes header text as Latin-1."""
+        self.delay_s = delay_s
+        self.raw = raw
+        self.clock = clock
+        self.sleep = sleep
+        self.robots: dict[str, urllib.robotparser.RobotFileParser] = {}
+        self.last: dict[str, float] = {}
+        """When each host was last asked for something (robots.txt included)."""
+
+    @classmethod
+    def from_settings(cls) -> PoliteFetch:
+        """The crawler's user agent (settings crawl_bureau / crawl_contact) and download delay."""
+        from spiders import settings as crawl_settings
+        from spiders.blocking import user_agent
+        from sweep.settings import get_settings
+
+        cfg = get_settings()
+        return cls(user_agent(cfg.crawl_bureau, cfg.crawl_contact), delay_s=float(crawl_settings.DOWNLOAD_DELAY))
+
+    def __call__(self, url: str) -> Page:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            return Page(url, None, error="not an http(s) URL")
+        origin = f"{parts.scheme}://{parts.netloc}"
+        rules = self._robots(origin)
+        if not rules.can_fetch(self.user_agent, url):
+            return Page(url, None, error=ROBOTS_DISALLOWED)
+        return self._get(origin, url, rules)
+
+    def _robots(self, origin: str) -> urllib.robotparser.RobotFileParser:
+        rules = self.robots.get(origin)
+        if rules is None:
+            rules = urllib.robotparser.RobotFileParser(origin + "/robots.txt")
+            page = self._get(origin, origin + "/robots.txt", None)
+            if page.status in (401, 403):
+                rules.disallow_all = True  # as urllib's own reading: the site refuses robots
+            elif page.status is not None and 200 <= page.status < 300:
+                rules.parse(page.text.splitlines())
+            else:
+                rules.allow_all = True  # none (404) or unreadable: as Scrapy, nothing is disallowed
+            self.robots[origin] = rules
+        return rules
+
+    def _get(self, host: str, url: str, rules: urllib.robotparser.RobotFileParser | None) -> Page:
+        delay = self.delay_s
+        if rules is not None:
+            delay = max(delay, float(rules.crawl_delay(self.user_agent) or 0.0))
+        last = self.last.get(host)
+        if last is not None:
+            wait = last + delay - self.clock()
+            if wait > 0:
+                self.sleep(wait)
+        try:
+            return self.raw(url, self.header)
+        finally:
+            self.last[host] = self.clock()
 
 
 # -- what a listing is, and when two are the same offer -----------------------------------------------
@@ -424,13 +509,15 @@ def recheck(
     targets: Iterable[Lead],
     *,
     people: PeopleStore | None = None,
-    fetch: Fetch = http_fetch,
+    fetch: Fetch | None = None,
     profiles: dict[str, SiteProfile] | None = None,
     requested_by: str = "system",
     now: datetime | None = None,
 ) -> RecheckReport:
-    """Run one recheck job over `targets`: record each outcome on the lead and, as a note, on its cases."""
+    """Run one recheck job over `targets`: record each outcome on the lead and, as a note, on its cases.
+    Pages come through `fetch` (default: a `PoliteFetch` with the crawler's etiquette)."""
     now = now or datetime.now(UTC)
+    fetch = fetch or PoliteFetch.from_settings()
     profiles = PROFILES if profiles is None else profiles
     chosen: Sequence[Lead] = list(targets)
     job = CrawlJob(
@@ -522,7 +609,7 @@ def takedown_pass(
     after: timedelta,
     every: timedelta,
     claimer: str,
-    fetch: Fetch = http_fetch,
+    fetch: Fetch | None = None,
 ) -> RecheckReport | None:
     """One periodic pass: claim this period (one claimer wins it, however many watchers run), then
     recheck what is due. None when another watcher has the period or nothing is due."""
