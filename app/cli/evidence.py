@@ -1,6 +1,7 @@
 """`sweep evidence`: verify the evidence store, export a lead's or a case's bundle, prune old captures.
 
-    sweep evidence verify                       every hash and every chain; exit 1 naming each bad file
+    sweep evidence verify                       every hash, chain and seal; exit 1 naming each bad file
+    sweep evidence seal                         fix every chain's head; its hash goes into the audit log
     sweep evidence export LEAD_ID|CASE_ID -o FILE.zip [--user U --role R --region 540100]
     sweep evidence prune [--days N] [--dry-run] never a capture of a lead in a case
 
@@ -44,16 +45,44 @@ DirOpt = Annotated[Path | None, typer.Option("--evidence-dir", help="default: th
 def verify(evidence_dir: DirOpt = None) -> None:
     """Recompute the SHA-256 of every WARC file and payload and follow every listing's manifest chain.
     Exit 1 listing each altered or missing file."""
+    from adapters import open_audit_log
+    from evidence.seal import AUDIT_ACTION, verify_seals
     from evidence.verify import verify as verify_store
 
     store = _store(evidence_dir)
     checked, problems = verify_store(store.root)
+    audited = {r.event.resource_id for r in open_audit_log().query(action=AUDIT_ACTION, limit=1_000_000)}
+    problems += verify_seals(store.root, audited)
     for path, what in problems:
         typer.echo(f"FAILED {safe_text(path, limit=None)}: {safe_text(what, limit=None)}")
     if problems:
         typer.echo(f"evidence NOT verified: {len(problems)} problem(s) in {checked} manifests")
         raise typer.Exit(1)
     typer.echo(f"evidence OK: {checked} manifests, every hash and chain verified ({store.root})")
+
+
+@app.command("seal")
+def seal(evidence_dir: DirOpt = None) -> None:
+    """Seal the newest manifest of every chain and record the seal's SHA-256 in the audit log, so that
+    no sealed manifest can be rewritten unnoticed (run it daily, or after each crawl)."""
+    from adapters import open_audit_log
+    from evidence.seal import AUDIT_ACTION, write_seal
+    from sweep.audit import AuditEvent
+
+    store = _store(evidence_dir)
+    path, digest, chains = write_seal(store)
+    open_audit_log().record(
+        AuditEvent(
+            actor=os.environ.get("SWEEP_USER") or getpass.getuser(),
+            role="system",
+            action=AUDIT_ACTION,
+            resource_type="evidence",
+            resource_id=digest,
+            detail=f"{chains} chains; {path.relative_to(store.root)}",
+            source="cli",
+        )
+    )
+    typer.echo(f"sealed {chains} chains: {safe_text(str(path), limit=None)} sha256 {digest} (in the audit log)")
 
 
 @app.command("export")

@@ -169,6 +169,42 @@ def test_the_cli_exits_non_zero_naming_the_file(store: EvidenceStore) -> None:
     assert f"FAILED {result.manifest['warc']['path']}: WARC altered" in bad.output
 
 
+def test_a_seal_in_the_audit_log_catches_a_rewritten_newest_manifest(store: EvidenceStore) -> None:
+    """The newest manifest of a chain is protected by its own hash only: a forger who rewrites it and
+    recomputes that hash passes the chain check. Once sealed (its hash in the audit log), they do not."""
+    from typer.testing import CliRunner
+
+    from app.cli.main import app
+    from evidence.custody import canonical, self_hash
+
+    capture(store, page())
+    newest = capture(store, page(BODY + b" ", at=TZ8 + timedelta(days=1)))
+    runner = CliRunner()
+    sealed = runner.invoke(app, ["evidence", "seal", "--evidence-dir", str(store.root)])
+    assert sealed.exit_code == 0 and "sealed 1 chains" in sealed.output
+    ok = runner.invoke(app, ["evidence", "verify", "--evidence-dir", str(store.root)])
+    assert ok.exit_code == 0, ok.output
+
+    doc = json.loads(newest.manifest_path.read_bytes())
+    doc["status"] = 404  # the page "was already gone"
+    doc["self_sha256"] = self_hash(doc)
+    newest.manifest_path.write_bytes(canonical(doc))
+    assert verify(store.root) == (2, [])  # the chain alone cannot tell
+    bad = runner.invoke(app, ["evidence", "verify", "--evidence-dir", str(store.root)])
+    assert bad.exit_code == 1
+    assert "FAILED manifests/demo/L1/00000002.json: sealed manifest altered" in bad.output
+
+    # re-sealing over the forgery does not help: the forger cannot put the new seal into the audit log
+    seal_file = next((store.root / "seals").glob("*.json"))
+    forged = json.loads(seal_file.read_bytes())
+    forged["heads"]["manifests/demo/L1"][1] = hashlib.sha256(newest.manifest_path.read_bytes()).hexdigest()
+    seal_file.write_bytes(canonical(forged))
+    again = runner.invoke(app, ["evidence", "verify", "--evidence-dir", str(store.root)])
+    assert again.exit_code == 1
+    assert f"FAILED seals/{seal_file.name}: seal altered or forged" in again.output
+    assert "is in the audit log but its file is missing" in again.output
+
+
 def test_bundle_holds_warcs_screenshots_manifests_explanation_and_listing(store: EvidenceStore) -> None:
     first = capture(store, page())
     second = capture(store, page(at=TZ8 + timedelta(days=1)))
