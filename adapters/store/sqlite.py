@@ -13,9 +13,10 @@ Layout, chosen so that a write costs the same at 10 thousand leads as at a milli
   the inserted ones would corrupt it.
 * `facet_counts` keeps the facet counts over all leads, updated in the same transaction as the leads,
   so the triage landing page (no search, no filter) reads 7 x 50 rows instead of counting a million.
-  `region_facet_counts` keeps the same counts per region (leads without a region are in neither), so a
-  landing page restricted to a jurisdiction (a list of region names, and nothing else) sums a few
-  thousand counters instead of counting the tens of thousands of leads inside it.
+  `region_facet_counts` keeps the same counts per region and triage status (leads without a region are
+  in none), so a landing page restricted to a jurisdiction (a list of region names, perhaps statuses,
+  and nothing else) sums a few thousand counters instead of counting the tens of thousands of leads
+  inside it.
 
 * `listing_state` keeps each listing's recrawl state (`sweep.recrawl.ListingState`: content fingerprint,
   history, interval) beside `listings`, with the columns that `listings_in_category` and `due_listings`
@@ -117,11 +118,12 @@ CREATE TABLE IF NOT EXISTS facet_counts (
     PRIMARY KEY (facet, value)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS region_facet_counts (
-    region TEXT NOT NULL,
     facet TEXT NOT NULL,
+    region TEXT NOT NULL,
+    status TEXT NOT NULL,
     value TEXT NOT NULL,
     n INTEGER NOT NULL,
-    PRIMARY KEY (region, facet, value)
+    PRIMARY KEY (facet, region, status, value)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS meta (
     key TEXT PRIMARY KEY,
@@ -183,9 +185,11 @@ FACET_COLUMNS: dict[str, str] = {
 """Facet name (`sweep.store.base.FACETS`) -> column."""
 assert tuple(FACET_COLUMNS) == FACETS
 
-_Counts = Counter[tuple[str | None, str, str]]
-"""Pending changes of the maintained facet counts: (region, facet, value) -> delta, where a region of
-None is the count over all leads (`facet_counts`) and a region name its count in `region_facet_counts`."""
+_CountKey = tuple[str | None, str | None, str, str]
+_Counts = Counter[_CountKey]
+"""Pending changes of the maintained facet counts: (region, status, facet, value) -> delta, where
+(None, None, ...) is the count over all leads (`facet_counts`) and a region and status the count among
+the leads of that region and status (`region_facet_counts`)."""
 
 _FILTER_COLUMNS = {"family": "family", "severity": "severity", "status": "status", "platform": "platform"}
 _FILTER_COLUMNS |= {"region": "region", "category": "category"}
@@ -244,12 +248,14 @@ def _facets(lead: Lead) -> dict[str, str | None]:
     return {name: row[column] for name, column in FACET_COLUMNS.items()}
 
 
-def _count_keys(facets: Mapping[str, str | None]) -> list[tuple[str | None, str, str]]:
+def _count_keys(facets: Mapping[str, str | None]) -> list[_CountKey]:
     """The maintained counters a lead with these facet values adds one to: each value over all leads,
-    and, when the lead has a region, each value within its region."""
-    region = facets["region"]
-    keys: list[tuple[str | None, str, str]] = [(None, n, v) for n, v in facets.items() if v is not None]
-    return keys + [(region, n, v) for _, n, v in keys] if region is not None else keys
+    and, when the lead has a region, each value among the leads of its region and status."""
+    region, status = facets["region"], facets["status"]
+    keys: list[_CountKey] = [(None, None, n, v) for n, v in facets.items() if v is not None]
+    if region is None or status is None:
+        return keys
+    return keys + [(region, status, n, v) for _, _, n, v in keys]
 
 
 def match_expression(query: SearchQuery) -> tuple[str | None, str | None]:
@@ -296,6 +302,9 @@ class SqliteLeadStore(LeadStore):
             self._conn.execute("BEGIN IMMEDIATE")
             try:
                 version = self._conn.execute("PRAGMA user_version").fetchone()[0]
+                if "status" not in {r[1] for r in self._conn.execute("PRAGMA table_info(region_facet_counts)")}:
+                    self._conn.execute("DROP TABLE IF EXISTS region_facet_counts")  # a first draft: per region only
+                    version = min(version, 5)
                 legacy = "doc" in {r[1] for r in self._conn.execute("PRAGMA table_info(leads)")}
                 if legacy:  # schema 1: documents inline, FTS keyed by an UNINDEXED lead id
                     self._conn.execute("ALTER TABLE leads RENAME TO leads_v1")
@@ -354,8 +363,9 @@ class SqliteLeadStore(LeadStore):
         self._conn.execute("DELETE FROM region_facet_counts")
         for name, column in FACET_COLUMNS.items():
             self._conn.execute(
-                f"INSERT INTO region_facet_counts (region, facet, value, n) SELECT region, ?, {column}, COUNT(*) "
-                f"FROM leads WHERE region IS NOT NULL AND {column} IS NOT NULL GROUP BY region, {column}",
+                "INSERT INTO region_facet_counts (facet, region, status, value, n) "
+                f"SELECT ?, region, status, {column}, COUNT(*) FROM leads "
+                f"WHERE region IS NOT NULL AND {column} IS NOT NULL GROUP BY region, status, {column}",
                 (name,),
             )
 
@@ -451,9 +461,11 @@ class SqliteLeadStore(LeadStore):
             counts.update(_count_keys(facets))
 
     def _flush_counts(self, counts: _Counts) -> None:
-        overall = [(facet, value, n) for (region, facet, value), n in counts.items() if n and region is None]
+        overall = [(facet, value, n) for (region, _, facet, value), n in counts.items() if n and region is None]
         regional = [
-            (region, facet, value, n) for (region, facet, value), n in counts.items() if n and region is not None
+            (facet, region, status, value, n)
+            for (region, status, facet, value), n in counts.items()
+            if n and region is not None
         ]
         if overall:
             self._conn.executemany(
@@ -464,13 +476,14 @@ class SqliteLeadStore(LeadStore):
             self._conn.execute("DELETE FROM facet_counts WHERE n <= 0")
         if regional:
             self._conn.executemany(
-                "INSERT INTO region_facet_counts (region, facet, value, n) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (region, facet, value) DO UPDATE SET n = n + excluded.n",
+                "INSERT INTO region_facet_counts (facet, region, status, value, n) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT (facet, region, status, value) DO UPDATE SET n = n + excluded.n",
                 regional,
             )
             self._conn.executemany(  # only a counter that went down can have reached 0: no scan of the table
-                "DELETE FROM region_facet_counts WHERE region = ? AND facet = ? AND value = ? AND n <= 0",
-                [(region, facet, value) for region, facet, value, n in regional if n < 0],
+                "DELETE FROM region_facet_counts "
+                "WHERE facet = ? AND region = ? AND status = ? AND value = ? AND n <= 0",
+                [key for *key, n in regional if n < 0],
             )
 
     def retire(self, judged: Mapping[str, datetime], *, rulebook_version: str, at: datetime) -> int:
@@ -878,34 +891,41 @@ class SqliteLeadStore(LeadStore):
         total = self._conn.execute("SELECT IFNULL(SUM(n), 0) FROM facet_counts WHERE facet = 'status'").fetchone()[0]
         return total, facets
 
-    def _region_counts(self, regions: list[str]) -> tuple[int, dict[str, dict[str, int]]]:
-        """Total and facets over the leads of these regions, from the maintained per-region counts: what
-        `_facet_counts` finds for a query whose only filter is the region list, without the scan."""
-        marks = ",".join("?" * len(regions))
+    def _region_counts(self, regions: list[str], statuses: list[str]) -> tuple[int, dict[str, dict[str, int]]]:
+        """Total and facets over the leads of these regions (and of these statuses, if any), from the
+        maintained per-region counts: what `_facet_counts` finds for a query whose only filters are the
+        region list and the status list, without the scan."""
+        where = f"region IN ({','.join('?' * len(regions))})"
+        if statuses:
+            where += f" AND status IN ({','.join('?' * len(statuses))})"
+        args = [*regions, *statuses]
         facets: dict[str, dict[str, int]] = {}
         for name in FACET_COLUMNS:
             facets[name] = dict(
                 self._conn.execute(
-                    f"SELECT value, SUM(n) AS total FROM region_facet_counts WHERE facet = ? AND region IN ({marks}) "
+                    f"SELECT value, SUM(n) AS total FROM region_facet_counts WHERE facet = ? AND {where} "
                     "GROUP BY value HAVING total > 0 ORDER BY total DESC, value LIMIT ?",
-                    [name, *regions, FACET_SIZE],
+                    [name, *args, FACET_SIZE],
                 )
             )
         total = self._conn.execute(
-            f"SELECT IFNULL(SUM(n), 0) FROM region_facet_counts WHERE facet = 'status' AND region IN ({marks})",
-            regions,
+            f"SELECT IFNULL(SUM(n), 0) FROM region_facet_counts WHERE facet = 'status' AND {where}", args
         ).fetchone()[0]
         return total, facets
 
     def _counts(self, query: LeadQuery, sq: SearchQuery, where: list[str], args: list[Any]):
         """Total and facets of a search: from the maintained counts when the search has no filter, or
-        only the region list (a jurisdiction's landing page); otherwise counted over the matching rows."""
+        only the region list and perhaps statuses (a jurisdiction's landing page, its 新线索); otherwise
+        counted over the matching rows."""
         if not where:
             return self._landing_counts()
-        if query.regions and not sq.values("region") and not sq.excluded_values("region"):
-            others, _, _ = self._filters(replace(query, regions=()), sq)
+        field_filters = any(sq.values(f) or sq.excluded_values(f) for f in ("region", "status"))
+        if query.regions and not field_filters:
+            others, _, _ = self._filters(replace(query, regions=(), statuses=()), sq)
             if not others:
-                return self._region_counts([str(r) for r in dict.fromkeys(query.regions)])
+                return self._region_counts(
+                    [str(r) for r in dict.fromkeys(query.regions)], [str(s) for s in dict.fromkeys(query.statuses)]
+                )
         return self._facet_counts(" WHERE " + " AND ".join(where), args)
 
     def _walk_pays(self, total: int, size: int) -> bool:

@@ -86,6 +86,20 @@ def test_counts_follow_triage_and_a_shop_that_moves(store: SqliteLeadStore) -> N
     assert xining.total == 2
 
 
+def test_jurisdiction_and_status_filter_read_the_counters(store: SqliteLeadStore) -> None:
+    store.set_status(event("B", LHASA, family="food.sanwu").lead_id, TriageStatus.triaged)
+    statements: list[str] = []
+    store._conn.set_trace_callback(statements.append)
+    new = store.search(LeadQuery(regions=TIBET, statuses=["new"], sort="priority"))
+    assert (new.total, [lead.listing_id for lead in new.leads]) == (2, ["C", "A"])
+    assert new.facets["status"] == {"new": 2}
+    assert new.facets["family"] == {"chem.toxic": 2}
+    assert new.facets["shop"] == {"雪域商行": 1, "鑫达化工": 1}
+    either = store.search(LeadQuery(regions=[LHASA], statuses=["new", "triaged"]))
+    assert either.facets["status"] == {"new": 1, "triaged": 1}
+    assert not any("MATERIALIZED" in sql for sql in statements)  # no scan of the matching leads
+
+
 def test_counters_match_a_filtered_count(store: SqliteLeadStore) -> None:
     """A region list with another filter is counted over the rows; both ways agree where they overlap."""
     counted = store.search(LeadQuery(regions=TIBET, families=["chem.toxic"]))
@@ -111,6 +125,23 @@ def test_a_layout_5_file_gets_its_region_counts_on_open(tmp_path) -> None:
     again = SqliteLeadStore(path)  # opening a layout 6 file again counts nothing twice
     assert again.search(LeadQuery(regions=[LHASA, NAQU])).total == 3
     again.close()
+
+
+def test_a_first_draft_of_the_counters_is_rebuilt(tmp_path) -> None:
+    path = tmp_path / "leads.sqlite"
+    first = SqliteLeadStore(path)
+    first.apply_events([event("A", LHASA), event("B", NAQU)])
+    first.close()
+    with sqlite3.connect(path) as conn:  # counters per region only, without the status
+        conn.execute("DROP TABLE region_facet_counts")
+        conn.execute(
+            "CREATE TABLE region_facet_counts (region TEXT NOT NULL, facet TEXT NOT NULL, value TEXT NOT NULL, "
+            "n INTEGER NOT NULL, PRIMARY KEY (region, facet, value)) WITHOUT ROWID"
+        )
+    reopened = SqliteLeadStore(path)
+    result = reopened.search(LeadQuery(regions=TIBET, statuses=["new"]))
+    assert (result.total, result.facets["region"]) == (2, {LHASA: 1, NAQU: 1})
+    reopened.close()
 
 
 def test_wide_filters_walk_the_sort_index_with_the_same_pages(tmp_path, monkeypatch) -> None:
