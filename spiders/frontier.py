@@ -33,6 +33,7 @@ How a request travels, and why each step is where it is:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import time
@@ -558,8 +559,13 @@ class FrontierWorker:
             try:
                 self.spiders.get(fr.job, fr.spider, fr.args)
             except Exception as exc:  # an unknown spider or arguments it refuses: the job cannot run
-                logger.error("job %s: spider %r could not be built: %s", fr.job, fr.spider, exc)
-                self.store.append_log(fr.job, [("ERROR", f"spider {fr.spider!r} could not crawl {fr.url}: {exc}")])
+                why = f"spider {fr.spider!r} could not be built: {exc}"
+                logger.error("job %s: %s", fr.job, why)
+                self.store.append_log(fr.job, [("ERROR", why)])
+                self.store.set_job_state(
+                    fr.job, JobState.FAILED, message=why, only_from=[JobState.QUEUED, JobState.RUNNING]
+                )
+                states[fr.job] = JobState.FAILED  # its other requests are skipped, not rebuilt again
                 skip.append(m)
                 continue
             if job is None:
@@ -640,14 +646,20 @@ class FrontierWorker:
 
 
 # ---- seeds ----------------------------------------------------------------------------------------
-def spider_class(name: str) -> Any:
-    """The spider class of this project named `name` (KeyError with the known names otherwise)."""
+@functools.cache
+def _spider_loader() -> Any:
+    """The project's spider loader (it imports every spider module: once per process)."""
     from scrapy.settings import Settings
     from scrapy.spiderloader import SpiderLoader
 
     settings = Settings()
     settings.setmodule("spiders.settings", priority="project")
-    loader = SpiderLoader.from_settings(settings)
+    return SpiderLoader.from_settings(settings)
+
+
+def spider_class(name: str) -> Any:
+    """The spider class of this project named `name` (KeyError with the known names otherwise)."""
+    loader = _spider_loader()
     try:
         return loader.load(name)
     except KeyError:

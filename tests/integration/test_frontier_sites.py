@@ -146,3 +146,23 @@ def test_a_target_whose_spider_cannot_start_is_refused(tmp_path: Path) -> None:
     missing = _sweep(tmp_path, "targets", "add", "y", "--profile", str(tmp_path / "nope.yaml"),
                      "--base-url", "http://127.0.0.1:1")  # fmt: skip
     assert missing.returncode == 2
+
+
+def test_a_job_whose_spider_cannot_be_built_fails_instead_of_hanging(shop: TinyShop, tmp_path: Path) -> None:
+    profile = tmp_path / "tiny_shop.yaml"
+    profile.write_text(PROFILE, encoding="utf-8")
+    added = _sweep(tmp_path, "targets", "add", "tiny", "--profile", str(profile), "--base-url", shop.url)
+    assert added.returncode == 0, added.stderr
+    store = SqlOperationsStore(f"sqlite:///{(tmp_path / 'people.sqlite').resolve()}")
+    target = store.get_target("tiny")
+    assert target is not None
+    bus = SqliteBus(tmp_path / "bus.sqlite")
+    job = launch(store, bus, Topics("emb").crawl_requests, target, trigger=Trigger.PERSON, requested_by="test")
+    bus.close()
+    profile.unlink()  # the worker cannot read the profile any more
+    worker = _sweep(tmp_path, "crawl-worker", "--no-js", "--idle-exit", "3", timeout=300)
+    assert worker.returncode == 0, worker.stderr[-3000:]
+    failed = store.get_job(job.id)
+    assert failed is not None and failed.state == JobState.FAILED
+    assert "could not be built" in failed.message and "cannot read the profile" in failed.message
+    assert shop.hits == []
