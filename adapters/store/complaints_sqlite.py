@@ -31,6 +31,7 @@ from sweep.store.complaints import (
     Seller,
     SellerDirectory,
     aggregate_complaints,
+    merge_seller,
 )
 
 _SCHEMA = """
@@ -72,9 +73,6 @@ _USCC_EXPR = "json_extract(CAST(doc AS TEXT), '$.uscc')"
 FACET_FIELDS = ("platform", "status", "category_code", "region")
 MONTHS_SHOWN = 24
 """The `month` facet (YYYY-MM of received_at, newest first) counts at most this many months."""
-MAX_SELLER_URLS = 20
-MAX_SELLER_LEADS = 200
-"""A seller's remembered lead ids; the lead store has them all, this is what a match shows."""
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -342,10 +340,6 @@ def _seller(doc: bytes) -> Seller:
     return Seller(**orjson.loads(doc))
 
 
-def _newest_first(new: Sequence[str], old: Sequence[str], limit: int) -> list[str]:
-    return list(dict.fromkeys([*new, *old]))[:limit]
-
-
 class SqliteSellerDirectory(SellerDirectory):
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
@@ -356,7 +350,7 @@ class SqliteSellerDirectory(SellerDirectory):
         merged: dict[str, Seller] = {}
         for s in sellers:
             seen = merged.get(s.key)
-            merged[s.key] = s if seen is None else _merge(seen, s)
+            merged[s.key] = s if seen is None else merge_seller(seen, s)
         if not merged:
             return []
         changed: list[Seller] = []
@@ -372,7 +366,7 @@ class SqliteSellerDirectory(SellerDirectory):
             writes = []
             for key, obs in merged.items():
                 old = stored.get(key)
-                new = obs if old is None else _merge(old, obs)
+                new = obs if old is None else merge_seller(old, obs)
                 if old is None or new != old:
                     changed.append(new)
                     writes.append((key, _seller_doc(new)))
@@ -407,17 +401,3 @@ class SqliteSellerDirectory(SellerDirectory):
 
     def close(self) -> None:
         self._conn.close()
-
-
-def _merge(old: Seller, new: Seller) -> Seller:
-    """`new` is the later observation: its facts win where it has them; URLs and lead ids accumulate."""
-    return Seller(
-        platform=old.platform,
-        shop_id=old.shop_id,
-        name=new.name or old.name,
-        company=new.company or old.company,
-        uscc=new.uscc or old.uscc,
-        region=new.region or old.region,
-        urls=_newest_first(new.urls, old.urls, MAX_SELLER_URLS),
-        lead_ids=_newest_first(new.lead_ids, old.lead_ids, MAX_SELLER_LEADS),
-    )
