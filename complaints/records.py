@@ -25,6 +25,7 @@ from sweep.privacy import (
     mask_phone,
     mask_text,
 )
+from sweep.regions import normalise
 from sweep.store.complaints import ComplaintRecord
 
 TEXT_LIMIT = 20_000
@@ -70,7 +71,9 @@ def region_of(text: str | None) -> str | None:
     if not text:
         return None
     m = _ADMIN.match(text.replace(" ", ""))
-    return m.group(0) if m else text
+    # short and full names alike (浙江 / 浙江省, 杭州 / 浙江杭州), as leads store them: the queue's jurisdiction
+    # and the reports then count complaints and leads of one place together
+    return normalise(m.group(0) if m else text)
 
 
 def build_record(number: int, values: dict[str, Any]) -> ComplaintRecord | RowError:

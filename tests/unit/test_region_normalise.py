@@ -126,3 +126,16 @@ def test_the_queue_filter_and_the_provincial_report_count_the_same_leads(env: En
     assert province.leads.by_region == {"浙江省杭州市": 2, "浙江省": 1, "浙江省杭州市西湖区": 1}
     city = fig.compute("daily", day, fig.Scope.parse("330100"), leads=env.store)
     assert city.leads.total == 3
+
+
+def test_complaints_store_regions_as_leads_do() -> None:
+    """A 12315 row names its place as people type it, or as the bureau that handled it; the record keeps
+    the full division name that leads carry, so one jurisdiction counts both."""
+    from complaints.records import region_of
+
+    assert region_of("浙江") == "浙江省"
+    assert region_of("杭州市") == "浙江省杭州市"
+    assert region_of("浙江杭州西湖区") == "浙江省杭州市西湖区"
+    assert region_of("宁夏回族自治区银川市兴庆区市场监督管理局") == "宁夏回族自治区银川市兴庆区"
+    assert region_of("某某地方") == "某某地方"
+    assert region_of("") is None
