@@ -1,6 +1,8 @@
-# The sweep image: the `sweep` CLI with every consumer (the indexer by default, see docker-compose.yml).
-# Crawling with a browser needs Chromium, which this image leaves out on purpose: crawlers run on
-# their own hosts and publish to Kafka; this image only consumes and indexes.
+# The sweep images: the `sweep` CLI with every consumer (the indexer by default, see docker-compose.yml).
+#   target runtime    consumers (indexer, complaints): no browser
+#   target workspace  the workspace and the scheduler: Debian's Chromium and Noto CJK fonts, because case
+#                     files and reports are printed to PDF by Chromium (the last stage: the default build)
+# Crawling with a browser also needs Chromium; crawlers run on their own hosts and publish to Kafka.
 FROM python:3.11-slim AS build
 WORKDIR /src
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
@@ -20,7 +22,7 @@ COPY demomall ./demomall
 COPY services ./services
 RUN pip wheel --wheel-dir /wheels .
 
-FROM python:3.11-slim
+FROM python:3.11-slim AS runtime
 ENV PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 SWEEP_DATA_DIR=/var/lib/sweep
 COPY --from=build /wheels /wheels
 RUN pip install /wheels/*.whl && rm -rf /wheels \
@@ -29,3 +31,11 @@ USER sweep
 WORKDIR /var/lib/sweep
 ENTRYPOINT ["sweep"]
 CMD ["consume", "indexer"]
+
+FROM runtime AS workspace
+USER root
+RUN apt-get update \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium fonts-noto-cjk \
+    && rm -rf /var/lib/apt/lists/*
+ENV SWEEP_CHROMIUM=/usr/bin/chromium
+USER sweep

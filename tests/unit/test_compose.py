@@ -19,6 +19,8 @@ from sweep.settings import Settings
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE = REPO / "docker-compose.yml"
 DOCKERFILE = REPO / "Dockerfile"
+ENV_ONLY_SECRETS = {"SWEEP_PII_KEY", "SWEEP_METRICS_TOKEN", "SWEEP_CRAWL_PROXY"}
+"""Secrets read from the environment where they are used, never through Settings (nor a config file)."""
 
 
 @pytest.fixture(scope="module")
@@ -59,9 +61,29 @@ def test_indexer_env_matches_settings(compose: dict[str, Any]) -> None:
     assert not unknown, f"not Settings fields (would be ignored): {unknown}"
     assert {"SWEEP_KAFKA", "SWEEP_SEARCH_URL", "SWEEP_SEARCH_USERNAME", "SWEEP_SEARCH_PASSWORD"} <= sweep_vars
     assert indexer["command"] == ["consume", "indexer"]
-    assert indexer.get("build") == "." and DOCKERFILE.exists()
+    assert indexer.get("build") == {"context": ".", "target": "runtime"} and DOCKERFILE.exists()
     for dep in ("kafka", "elasticsearch"):
         assert indexer["depends_on"][dep]["condition"] == "service_healthy"
+
+
+def test_services_that_print_pdfs_run_the_image_with_chromium_and_cjk_fonts(compose: dict[str, Any]) -> None:
+    """Case files and reports are printed by Chromium: the workspace and the scheduler (scheduled
+    reports) must run the Dockerfile stage that installs it, every SWEEP_* variable of theirs must be a
+    Settings field, and every stage a service names must exist."""
+    stages = dict(re.findall(r"^FROM (\S+) AS (\w+)$", DOCKERFILE.read_text(), flags=re.M))
+    workspace_stage = DOCKERFILE.read_text().split("AS workspace", 1)[1]
+    assert "chromium" in workspace_stage and "fonts-noto-cjk" in workspace_stage
+    fields = set(Settings.model_fields)
+    for name, svc in compose["services"].items():
+        build = svc.get("build")
+        if build is None:
+            continue
+        assert build["target"] in stages.values(), name
+        if name in ("workspace", "scheduler"):
+            assert build["target"] == "workspace", name
+        for key in _env(svc):
+            if key.startswith("SWEEP_") and key not in ENV_ONLY_SECRETS:
+                assert key.removeprefix("SWEEP_").lower() in fields, (name, key)
 
 
 def test_indexer_addresses_point_at_the_servers(compose: dict[str, Any]) -> None:
