@@ -391,6 +391,25 @@ class JobSpiders:
         return out
 
 
+def pace_host(downloader: Any, host: str, pace: dict[str, float]) -> None:
+    """A job spider's pace as `host`'s download slot settings (the slot is made with them), or, when
+    the host already has a slot (an earlier job), set on it now."""
+    slot = downloader.slots.get(host)
+    if slot is None:
+        downloader.per_slot_settings[host] = dict(pace)
+        return
+    if "concurrency" in pace:
+        slot.concurrency = int(pace["concurrency"])
+    if "delay" in pace:
+        slot.delay = float(pace["delay"])
+
+
+def keep_floor(slot: Any, floor: float) -> None:
+    """After AutoThrottle adjusted a slot: not below the job spider's delay."""
+    if slot is not None and slot.delay < floor:
+        slot.delay = floor
+
+
 def offsite(url: str, spider: Any) -> bool:
     """True when a job spider's allowed_domains (if any) do not cover `url`'s host (or a subdomain).
     By host name, port aside: scrapy's url_is_from_any_domain compares host:port with a bare host."""
@@ -437,6 +456,10 @@ class FrontierWorker:
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(self.spider_idle, signal=signals.spider_idle)
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
+        self.floors: dict[str, float] = {}
+        """Per host, the delay a job spider's politeness asks for: AutoThrottle (connected before this
+        extension, so adjusted first) may raise a slot's delay but never take it below this."""
+        crawler.signals.connect(self.response_downloaded, signal=signals.response_downloaded)
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> FrontierWorker:
@@ -452,6 +475,11 @@ class FrontierWorker:
         if self.consumer is not None:
             self.consumer.close()
         self.crawler.stats.set_value("sweep/frontier_batches", self.batches)
+
+    def response_downloaded(self, response: Any, request: Request, spider: Any) -> None:
+        key = request.meta.get("download_slot")
+        if key in self.floors:
+            keep_floor(self.crawler.engine.downloader.slots.get(key), self.floors[key])
 
     # -- discovered requests ---------------------------------------------------------------------
     def discovered(self, request: Request, meta: dict[str, Any]) -> None:
@@ -613,8 +641,9 @@ class FrontierWorker:
                         setattr(spider, attr, value)
                 request.meta["allow_offsite"] = True  # the job spider's own domains were checked
                 host = (urlsplit(request.url).hostname or "").lower()
-                if pace and host not in slots.slots:
-                    slots.per_slot_settings.setdefault(host, dict(pace))
+                if pace and host not in self.floors:
+                    pace_host(slots, host, pace)
+                    self.floors[host] = float(pace.get("delay", 0.0))
             request.dont_filter = True  # the ledger de-duplicates; a replay must be crawled again
             self.crawler.engine.crawl(request)
         return True

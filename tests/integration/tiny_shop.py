@@ -49,7 +49,9 @@ class TinyShop:
     with_sitemap: bool = True
 
     @classmethod
-    def start(cls, *, with_sitemap: bool = True) -> TinyShop:
+    def start(cls, *, with_sitemap: bool = True, host: str = "127.0.0.1") -> TinyShop:
+        """Serve on a free port of `host` (another loopback address is another host to a crawler's
+        per-host politeness)."""
         hits: list[tuple[str, str]] = []
         lock = threading.Lock()
 
@@ -87,9 +89,9 @@ class TinyShop:
             def log_message(self, *args: object) -> None:
                 pass
 
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        server = ThreadingHTTPServer((host, 0), Handler)
         threading.Thread(target=server.serve_forever, daemon=True).start()
-        return cls(f"http://127.0.0.1:{server.server_address[1]}", server, hits, with_sitemap)
+        return cls(f"http://{host}:{server.server_address[1]}", server, hits, with_sitemap)
 
     def fetched(self, path: str) -> int:
         return sum(1 for p, _ in self.hits if p == path)

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from spiders.frontier import FrontierRequest, JobSpiders, offsite, seed_requests
+from spiders.frontier import FrontierRequest, JobSpiders, keep_floor, offsite, pace_host, seed_requests
 from spiders.spiders.product_pages import ProductPagesSpider
 from spiders.spiders.profile import ProfileSpider
 
@@ -63,3 +63,18 @@ def test_job_spider_politeness_from_its_class_or_its_profile() -> None:
     assert JobSpiders.politeness(pages) == {"delay": 1.0, "concurrency": 2}
     profiled = ProfileSpider(profile="demo_mall", base_url=SITE)
     assert JobSpiders.politeness(profiled) == {"delay": 0.0, "concurrency": 16}  # demo_mall.yaml's politeness
+
+
+def test_a_job_spiders_pace_becomes_its_hosts_slot_and_autothrottle_keeps_above_it() -> None:
+    downloader = SimpleNamespace(slots={"old.test": SimpleNamespace(delay=0.25, concurrency=8)}, per_slot_settings={})
+    pace_host(downloader, "new.test", {"delay": 1.0, "concurrency": 2})
+    assert downloader.per_slot_settings == {"new.test": {"delay": 1.0, "concurrency": 2}}  # the slot is made so
+    pace_host(downloader, "old.test", {"delay": 1.0, "concurrency": 2})
+    old = downloader.slots["old.test"]
+    assert (old.delay, old.concurrency) == (1.0, 2)  # an existing slot is set now
+    old.delay = 0.4  # AutoThrottle lowered it
+    keep_floor(old, 1.0)
+    assert old.delay == 1.0
+    old.delay = 3.0  # raised (a slow site): kept
+    keep_floor(old, 1.0)
+    assert old.delay == 3.0
