@@ -59,9 +59,6 @@ def _parse_settings(values: list[str]) -> dict[str, object]:
     return out
 
 
-Many = Annotated[list[str] | None, typer.Option()]
-
-
 def _spider_args(spider: str, profile: str | None, args: list[str]) -> tuple[str, dict[str, str]]:
     """The spider and its arguments of a target: `--profile` (a packaged profile's name or a YAML file,
     whose absolute path is kept: workers read it there) runs the `profile` spider unless another
@@ -138,7 +135,7 @@ def add(
     max_per_run: Annotated[
         int | None, typer.Option(help="Most listings one --recrawl-due run rechecks (default ops_recrawl_max_per_run).")
     ] = None,
-    start_url: Many = None,
+    start_url: Annotated[list[str] | None, typer.Option(help="Page to start from (repeatable).")] = None,
     category: Annotated[list[str] | None, typer.Option(help="Category key (repeatable).")] = None,
     keyword: Annotated[list[str] | None, typer.Option(help="Keyword search (repeatable).")] = None,
     shop: Annotated[list[str] | None, typer.Option(help="Shop id (repeatable).")] = None,
