@@ -888,8 +888,11 @@ class SqliteLeadStore(LeadStore):
                 (name, FACET_SIZE),
             ):
                 facets[name][value] = n
-        total = self._conn.execute("SELECT IFNULL(SUM(n), 0) FROM facet_counts WHERE facet = 'status'").fetchone()[0]
-        return total, facets
+        return self._lead_total(), facets
+
+    def _lead_total(self) -> int:
+        """How many leads there are, from the maintained counts (every lead has a status)."""
+        return self._conn.execute("SELECT IFNULL(SUM(n), 0) FROM facet_counts WHERE facet = 'status'").fetchone()[0]
 
     def _region_counts(self, regions: list[str], statuses: list[str]) -> tuple[int, dict[str, dict[str, int]]]:
         """Total and facets over the leads of these regions (and of these statuses, if any), from the
@@ -913,7 +916,9 @@ class SqliteLeadStore(LeadStore):
         ).fetchone()[0]
         return total, facets
 
-    def _counts(self, query: LeadQuery, sq: SearchQuery, where: list[str], args: list[Any]):
+    def _counts(
+        self, query: LeadQuery, sq: SearchQuery, where: list[str], args: list[Any]
+    ) -> tuple[int, dict[str, dict[str, int]]]:
         """Total and facets of a search: from the maintained counts when the search has no filter, or
         only the region list and perhaps statuses (a jurisdiction's landing page, its 新线索); otherwise
         counted over the matching rows."""
@@ -935,10 +940,7 @@ class SqliteLeadStore(LeadStore):
         over the sort order (a region whose leads are all old, say)."""
         if total < INDEX_WALK_FROM:
             return False
-        everything = self._conn.execute("SELECT IFNULL(SUM(n), 0) FROM facet_counts WHERE facet = 'status'").fetchone()[
-            0
-        ]
-        return 4 * max(1, size) * everything <= total * total
+        return 4 * max(1, size) * self._lead_total() <= total * total
 
     def search(self, query: LeadQuery) -> LeadSearchResult:
         sq = parse(query.text)
