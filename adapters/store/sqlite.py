@@ -16,7 +16,8 @@ Layout, chosen so that a write costs the same at 10 thousand leads as at a milli
   `region_facet_counts` keeps the same counts per region and triage status (leads without a region are
   in none), so a landing page restricted to a jurisdiction (a list of region names, perhaps statuses,
   and nothing else) sums a few thousand counters instead of counting the tens of thousands of leads
-  inside it.
+  inside it. `status_facet_counts` keeps them per triage status over all leads, for the same page of a
+  nationwide account narrowed to statuses.
 
 * `listing_state` keeps each listing's recrawl state (`sweep.recrawl.ListingState`: content fingerprint,
   history, interval) beside `listings`, with the columns that `listings_in_category` and `due_listings`
@@ -68,12 +69,13 @@ from sweep.store.base import (
     priority_sort_key,
 )
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 """`PRAGMA user_version` of the layout below; 0 with a `leads.doc` column is the first layout. 3 adds
 `leads.rulebook_version` and `leads.retired_at` (added in place to a layout 2 file, see `_ADDED_COLUMNS`).
 4 adds `leads.neg_priority` (`priority_sort_key`, negated), added in place and filled on open.
 5 adds the `listing_state` table (incremental recrawl), created empty in place. 6 adds
-`region_facet_counts`, created and filled from `leads` in place (`_fill_region_counts`)."""
+`region_facet_counts`, created and filled from `leads` in place (`_fill_region_counts`); 7 adds
+`status_facet_counts` the same way."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS leads (
@@ -124,6 +126,13 @@ CREATE TABLE IF NOT EXISTS region_facet_counts (
     value TEXT NOT NULL,
     n INTEGER NOT NULL,
     PRIMARY KEY (facet, region, status, value)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS status_facet_counts (
+    facet TEXT NOT NULL,
+    status TEXT NOT NULL,
+    value TEXT NOT NULL,
+    n INTEGER NOT NULL,
+    PRIMARY KEY (facet, status, value)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS meta (
     key TEXT PRIMARY KEY,
@@ -188,8 +197,9 @@ assert tuple(FACET_COLUMNS) == FACETS
 _CountKey = tuple[str | None, str | None, str, str]
 _Counts = Counter[_CountKey]
 """Pending changes of the maintained facet counts: (region, status, facet, value) -> delta, where
-(None, None, ...) is the count over all leads (`facet_counts`) and a region and status the count among
-the leads of that region and status (`region_facet_counts`)."""
+(None, None, ...) is the count over all leads (`facet_counts`), (None, status, ...) the count among the
+leads of that status (`status_facet_counts`) and a region and status the count among the leads of that
+region and status (`region_facet_counts`)."""
 
 _FILTER_COLUMNS = {"family": "family", "severity": "severity", "status": "status", "platform": "platform"}
 _FILTER_COLUMNS |= {"region": "region", "category": "category"}
@@ -250,12 +260,16 @@ def _facets(lead: Lead) -> dict[str, str | None]:
 
 def _count_keys(facets: Mapping[str, str | None]) -> list[_CountKey]:
     """The maintained counters a lead with these facet values adds one to: each value over all leads,
-    and, when the lead has a region, each value among the leads of its region and status."""
+    among the leads of its status, and, when the lead has a region, among the leads of its region and
+    status."""
     region, status = facets["region"], facets["status"]
     keys: list[_CountKey] = [(None, None, n, v) for n, v in facets.items() if v is not None]
-    if region is None or status is None:
+    if status is None:
         return keys
-    return keys + [(region, status, n, v) for _, _, n, v in keys]
+    scoped = [(None, status, n, v) for _, _, n, v in keys]
+    if region is not None:
+        scoped += [(region, status, n, v) for _, _, n, v in keys]
+    return keys + scoped
 
 
 def match_expression(query: SearchQuery) -> tuple[str | None, str | None]:
@@ -323,6 +337,8 @@ class SqliteLeadStore(LeadStore):
                 self._fill_priority()
                 if version < 6:
                     self._fill_region_counts()
+                if version < 7:
+                    self._fill_status_counts()
                 if legacy:
                     counts: _Counts = Counter()
                     for (doc,) in self._conn.execute("SELECT doc FROM leads_v1"):
@@ -366,6 +382,16 @@ class SqliteLeadStore(LeadStore):
                 "INSERT INTO region_facet_counts (facet, region, status, value, n) "
                 f"SELECT ?, region, status, {column}, COUNT(*) FROM leads "
                 f"WHERE region IS NOT NULL AND {column} IS NOT NULL GROUP BY region, status, {column}",
+                (name,),
+            )
+
+    def _fill_status_counts(self) -> None:
+        """`status_facet_counts` of a file written before layout 7, counted from `leads`."""
+        self._conn.execute("DELETE FROM status_facet_counts")
+        for name, column in FACET_COLUMNS.items():
+            self._conn.execute(
+                "INSERT INTO status_facet_counts (facet, status, value, n) "
+                f"SELECT ?, status, {column}, COUNT(*) FROM leads WHERE {column} IS NOT NULL GROUP BY status, {column}",
                 (name,),
             )
 
@@ -461,7 +487,12 @@ class SqliteLeadStore(LeadStore):
             counts.update(_count_keys(facets))
 
     def _flush_counts(self, counts: _Counts) -> None:
-        overall = [(facet, value, n) for (region, _, facet, value), n in counts.items() if n and region is None]
+        overall = [(facet, value, n) for (region, status, facet, value), n in counts.items() if n and status is None]
+        by_status = [
+            (facet, status, value, n)
+            for (region, status, facet, value), n in counts.items()
+            if n and region is None and status is not None
+        ]
         regional = [
             (facet, region, status, value, n)
             for (region, status, facet, value), n in counts.items()
@@ -474,6 +505,16 @@ class SqliteLeadStore(LeadStore):
                 overall,
             )
             self._conn.execute("DELETE FROM facet_counts WHERE n <= 0")
+        if by_status:
+            self._conn.executemany(
+                "INSERT INTO status_facet_counts (facet, status, value, n) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (facet, status, value) DO UPDATE SET n = n + excluded.n",
+                by_status,
+            )
+            self._conn.executemany(
+                "DELETE FROM status_facet_counts WHERE facet = ? AND status = ? AND value = ? AND n <= 0",
+                [key for *key, n in by_status if n < 0],
+            )
         if regional:
             self._conn.executemany(
                 "INSERT INTO region_facet_counts (facet, region, status, value, n) VALUES (?, ?, ?, ?, ?) "
@@ -894,25 +935,28 @@ class SqliteLeadStore(LeadStore):
         """How many leads there are, from the maintained counts (every lead has a status)."""
         return self._conn.execute("SELECT IFNULL(SUM(n), 0) FROM facet_counts WHERE facet = 'status'").fetchone()[0]
 
-    def _region_counts(self, regions: list[str], statuses: list[str]) -> tuple[int, dict[str, dict[str, int]]]:
-        """Total and facets over the leads of these regions (and of these statuses, if any), from the
-        maintained per-region counts: what `_facet_counts` finds for a query whose only filters are the
-        region list and the status list, without the scan."""
-        where = f"region IN ({','.join('?' * len(regions))})"
+    def _scoped_counts(self, regions: list[str], statuses: list[str]) -> tuple[int, dict[str, dict[str, int]]]:
+        """Total and facets over the leads of these regions and statuses (either list may be empty: any),
+        from the maintained per-region or per-status counts: what `_facet_counts` finds for a query
+        whose only filters are the region list and the status list, without the scan."""
+        clauses, args = [], [*regions, *statuses]
+        if regions:
+            clauses.append(f"region IN ({','.join('?' * len(regions))})")
         if statuses:
-            where += f" AND status IN ({','.join('?' * len(statuses))})"
-        args = [*regions, *statuses]
+            clauses.append(f"status IN ({','.join('?' * len(statuses))})")
+        table = "region_facet_counts" if regions else "status_facet_counts"
+        where = " AND ".join(clauses)
         facets: dict[str, dict[str, int]] = {}
         for name in FACET_COLUMNS:
             facets[name] = dict(
                 self._conn.execute(
-                    f"SELECT value, SUM(n) AS total FROM region_facet_counts WHERE facet = ? AND {where} "
+                    f"SELECT value, SUM(n) AS total FROM {table} WHERE facet = ? AND {where} "
                     "GROUP BY value HAVING total > 0 ORDER BY total DESC, value LIMIT ?",
                     [name, *args, FACET_SIZE],
                 )
             )
         total = self._conn.execute(
-            f"SELECT IFNULL(SUM(n), 0) FROM region_facet_counts WHERE facet = 'status' AND {where}", args
+            f"SELECT IFNULL(SUM(n), 0) FROM {table} WHERE facet = 'status' AND {where}", args
         ).fetchone()[0]
         return total, facets
 
@@ -920,15 +964,15 @@ class SqliteLeadStore(LeadStore):
         self, query: LeadQuery, sq: SearchQuery, where: list[str], args: list[Any]
     ) -> tuple[int, dict[str, dict[str, int]]]:
         """Total and facets of a search: from the maintained counts when the search has no filter, or
-        only the region list and perhaps statuses (a jurisdiction's landing page, its 新线索); otherwise
+        only a region list and/or a status list (a jurisdiction's landing page, its 新线索); otherwise
         counted over the matching rows."""
         if not where:
             return self._landing_counts()
         field_filters = any(sq.values(f) or sq.excluded_values(f) for f in ("region", "status"))
-        if query.regions and not field_filters:
+        if (query.regions or query.statuses) and not field_filters:
             others, _, _ = self._filters(replace(query, regions=(), statuses=()), sq)
             if not others:
-                return self._region_counts(
+                return self._scoped_counts(
                     [str(r) for r in dict.fromkeys(query.regions)], [str(s) for s in dict.fromkeys(query.statuses)]
                 )
         return self._facet_counts(" WHERE " + " AND ".join(where), args)

@@ -100,6 +100,20 @@ def test_jurisdiction_and_status_filter_read_the_counters(store: SqliteLeadStore
     assert not any("MATERIALIZED" in sql for sql in statements)  # no scan of the matching leads
 
 
+def test_nationwide_status_filter_reads_the_counters(store: SqliteLeadStore) -> None:
+    """Without a region list the per-status counters answer, region-less leads included."""
+    store.set_status(lead_id("E"), TriageStatus.dismissed)
+    statements: list[str] = []
+    store._conn.set_trace_callback(statements.append)
+    new = store.search(LeadQuery(statuses=["new"], sort="priority"))
+    assert (new.total, [lead.listing_id for lead in new.leads]) == (4, ["D", "C", "B", "A"])
+    assert new.facets["region"] == {LHASA: 2, NAQU: 1, XINING: 1}
+    assert new.facets["shop"] == {"鑫达化工": 3, "雪域商行": 1}
+    dismissed = store.search(LeadQuery(statuses=["dismissed"]))
+    assert (dismissed.total, dismissed.facets["shop"], dismissed.facets["region"]) == (1, {"无名店": 1}, {})
+    assert not any("MATERIALIZED" in sql for sql in statements)
+
+
 def test_counters_match_a_filtered_count(store: SqliteLeadStore) -> None:
     """A region list with another filter is counted over the rows; both ways agree where they overlap."""
     counted = store.search(LeadQuery(regions=TIBET, families=["chem.toxic"]))
@@ -120,11 +134,25 @@ def test_a_layout_5_file_gets_its_region_counts_on_open(tmp_path) -> None:
     result = upgraded.search(LeadQuery(regions=[LHASA]))
     assert result.total == 2
     assert result.facets["family"] == {"chem.toxic": 1, "food.sanwu": 1}
-    assert upgraded._conn.execute("PRAGMA user_version").fetchone()[0] == 6
+    assert upgraded._conn.execute("PRAGMA user_version").fetchone()[0] == 7
     upgraded.close()
     again = SqliteLeadStore(path)  # opening a layout 6 file again counts nothing twice
     assert again.search(LeadQuery(regions=[LHASA, NAQU])).total == 3
     again.close()
+
+
+def test_a_layout_6_file_gets_its_status_counts_on_open(tmp_path) -> None:
+    path = tmp_path / "leads.sqlite"
+    first = SqliteLeadStore(path)
+    first.apply_events([event("A", LHASA), event("B", None)])
+    first.close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("DROP TABLE status_facet_counts")
+        conn.execute("PRAGMA user_version = 6")
+    upgraded = SqliteLeadStore(path)
+    result = upgraded.search(LeadQuery(statuses=["new"]))
+    assert (result.total, result.facets["region"]) == (2, {LHASA: 1})
+    upgraded.close()
 
 
 def test_a_first_draft_of_the_counters_is_rebuilt(tmp_path) -> None:
