@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import logging
 import operator
+import random
 import time
 from abc import ABC, abstractmethod
 from collections import OrderedDict
@@ -847,8 +848,13 @@ class SearchEngineStore(LeadStore, ABC):
         self, lead_id: str, status: TriageStatus, *, assignee: str | None = None, note: str | None = None
     ) -> Lead:
         """Partial update of the triage fields only, guarded by seq_no so a concurrent detection write
-        is never lost either (we re-read and retry)."""
-        for _attempt in range(MAX_ROUNDS):
+        is never lost either (we re-read and retry). Retries back off with jitter: a person's decision
+        must not fail because indexers are busy sighting the same lead."""
+        delay = 0.02
+        for attempt in range(MAX_ROUNDS):
+            if attempt:
+                time.sleep(delay * (0.5 + random.random()))
+                delay = min(delay * 2, 0.5)
             doc = self.get_doc(self.leads_alias, lead_id)
             if doc is None:
                 raise KeyError(lead_id)
