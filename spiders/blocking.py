@@ -46,9 +46,10 @@ PROJECT_AGENT = "sweep/0.1"
 # markup of bot challenges (reCAPTCHA, hCaptcha, Cloudflare, Alibaba's slider, DataDome, PerimeterX ...)
 _CHALLENGE = re.compile(
     rb"(g-recaptcha|h-captcha|hcaptcha\.com/1/api|cf-chl-|challenge-platform|cf_captcha|"
-    rb"/_____tmd_____/|x5secdata|punish\?|nc_1_n1z|geetest_|px-captcha|distil_r_captcha|captcha-delivery\.com)",
-    re.IGNORECASE,
+    rb"/_____tmd_____/|x5secdata|punish\?|nc_1_n1z|geetest_|px-captcha|distil_r_captcha|captcha-delivery\.com)"
 )
+"""Searched in the lower-cased page: a case-sensitive search of lower-cased bytes is several times
+faster than IGNORECASE, and every small page of a crawl passes through here."""
 # page titles that only block pages have (a product may well be called "短信验证码…": not these)
 _BLOCK_TITLE = re.compile(
     r"(访问验证|安全验证|人机验证|滑块验证|验证码拦截|访问受限|访问被拒绝|请求过于频繁|訪問受限|安全驗證|"
@@ -62,9 +63,9 @@ _CAPTCHA_TITLE = re.compile(r"^\W*(captcha|验证码|驗證碼)\W*(\s[-|–_]\s.
 _BLOCK_SENTENCE = re.compile(
     r"(unusual traffic from your (computer )?network|we have detected unusual|verify you are (a )?human|"
     r"are you a robot|enable javascript and cookies to continue|请完成(下方)?(安全)?验证|请拖动(下方)?滑块|"
-    r"请输入验证码(后)?继续访问|访问过于频繁|滑块验证后继续)",
-    re.IGNORECASE,
+    r"请输入验证码(后)?继续访问|访问过于频繁|滑块验证后继续)"
 )
+"""Searched in the lower-cased text, as `_CHALLENGE`."""
 _TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 SMALL_PAGE = 64_000
 """Bytes under which a page with challenge markup or a block page's sentence is taken for a block
@@ -82,7 +83,8 @@ def block_kind(response: Response) -> str | None:
         title_text = " ".join(title.group(1).decode("utf-8", "replace").split()) if title else ""
         if _BLOCK_TITLE.search(title_text) or _CAPTCHA_TITLE.match(title_text):
             return "captcha"
-        if small and (_CHALLENGE.search(head) or _BLOCK_SENTENCE.search(head.decode("utf-8", "replace"))):
+        lower = head.lower() if small else b""
+        if small and (_CHALLENGE.search(lower) or _BLOCK_SENTENCE.search(lower.decode("utf-8", "replace"))):
             return "captcha"
     if response.status == 403:
         return "403"
