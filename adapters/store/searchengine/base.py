@@ -818,31 +818,38 @@ class SearchEngineStore(LeadStore, ABC):
             raise SearchUnavailable(f"{len(pending)} leads still conflicting/rejected after {MAX_ROUNDS} rounds")
         return written
 
-    def iter_listings(self, since: datetime | None = None, *, batch: int = 500) -> Iterator[Listing]:
-        """A range query on `crawled_at` (a date field; malformed values are not indexed, so they only
-        come with `since=None`), paged with search_after over (platform, listing_id), which is unique
-        and needs no scroll context kept open. Sees what was refreshed (about a second behind writes)."""
-        if not self.exists(self.listings_alias):
-            return
-        query: dict[str, Any] = {"match_all": {}}
-        if since is not None:
-            query = {"range": {"crawled_at": {"gte": since.isoformat()}}}
+    def pages_of(
+        self, index: str, sort: list[dict[str, str]], *, query: dict[str, Any] | None = None, size: int = 1000
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Every matching document's `_source`, a page at a time, paged with search_after over `sort`
+        (which must end in a unique field): no scroll context is kept open, and a page sees what was
+        refreshed (about a second behind writes)."""
         after: list[Any] | None = None
         while True:
             body: dict[str, Any] = {
-                "query": query,
-                "size": batch,
-                "sort": [{"platform": "asc"}, {"listing_id": "asc"}],
+                "query": query or {"match_all": {}},
+                "size": size,
+                "sort": sort,
                 "track_total_hits": False,
             }
             if after is not None:
                 body["search_after"] = after
-            hits = self.search_raw(self.listings_alias, body)["hits"]["hits"]
-            for hit in hits:
-                yield Listing.model_validate(hit["_source"])
-            if len(hits) < batch:
+            hits = self.search_raw(index, body)["hits"]["hits"]
+            if hits:
+                yield [hit["_source"] for hit in hits]
+            if len(hits) < size:
                 return
             after = hits[-1]["sort"]
+
+    def iter_listings(self, since: datetime | None = None, *, batch: int = 500) -> Iterator[Listing]:
+        """A range query on `crawled_at` (a date field; malformed values are not indexed, so they only
+        come with `since=None`), in (platform, listing_id) order."""
+        if not self.exists(self.listings_alias):
+            return
+        query = {"range": {"crawled_at": {"gte": since.isoformat()}}} if since is not None else None
+        sort = [{"platform": "asc"}, {"listing_id": "asc"}]
+        for page in self.pages_of(self.listings_alias, sort, query=query, size=batch):
+            yield from (Listing.model_validate(source) for source in page)
 
     def set_status(
         self, lead_id: str, status: TriageStatus, *, assignee: str | None = None, note: str | None = None

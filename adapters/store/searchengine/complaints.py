@@ -368,16 +368,8 @@ class SearchComplaintStore(ComplaintStore):
     def iter_all(self, page_size: int = 1000) -> Iterator[list[Complaint]]:
         if not self._has(self.alias):
             return
-        after: list[Any] | None = None
-        while True:
-            body: dict[str, Any] = {"query": {"match_all": {}}, "size": page_size, "sort": [{"complaint_id": "asc"}]}
-            if after is not None:
-                body["search_after"] = after
-            hits = self.engine.search_raw(self.alias, body)["hits"]["hits"]
-            if not hits:
-                return
-            after = hits[-1]["sort"]
-            yield [_complaint(h["_source"]) for h in hits]
+        for page in self.engine.pages_of(self.alias, [{"complaint_id": "asc"}], size=page_size):
+            yield [_complaint(source) for source in page]
 
     def count(self) -> int:
         return self.engine.count_index(self.alias) if self._has(self.alias) else 0

@@ -238,16 +238,8 @@ class SearchSellerDirectory(SellerDirectory):
         if not self._has():
             return
         self._searchable(always=True)
-        after: list[Any] | None = None
-        while True:
-            body: dict[str, Any] = {"query": {"match_all": {}}, "size": page_size, "sort": [{"key": "asc"}]}
-            if after is not None:
-                body["search_after"] = after
-            hits = self.engine.search_raw(self.alias, body)["hits"]["hits"]
-            if not hits:
-                return
-            after = hits[-1]["sort"]
-            yield [_seller(h["_source"]) for h in hits]
+        for page in self.engine.pages_of(self.alias, [{"key": "asc"}], size=page_size):
+            yield [_seller(source) for source in page]
 
     def count(self) -> int:
         return self.engine.count_index(self.alias) if self._has() else 0
