@@ -68,16 +68,7 @@ def launch(
         if run is None:
             return _nothing_due(store, target, trigger, requested_by, schedule_id, fire_time)
         target = run
-    job = CrawlJob(
-        id=new_job_id(),
-        target_id=target.id,
-        target_name=target.name,
-        spider=target.spider,
-        trigger=trigger,
-        requested_by=requested_by,
-        schedule_id=schedule_id,
-        fire_time=fire_time,
-    )
+    job = _new_job(target, trigger, requested_by, schedule_id, fire_time)
     seeds = seed_requests(
         job.id,
         target.spider,
@@ -99,6 +90,21 @@ def launch(
         raise
     store.append_log(job.id, [("INFO", f"{n} seed request(s) on the frontier ({trigger}; {requested_by or '-'})")])
     return job
+
+
+def _new_job(
+    target: Target, trigger: Trigger, requested_by: str, schedule_id: int | None, fire_time: datetime | None
+) -> CrawlJob:
+    return CrawlJob(
+        id=new_job_id(),
+        target_id=target.id,
+        target_name=target.name,
+        spider=target.spider,
+        trigger=trigger,
+        requested_by=requested_by,
+        schedule_id=schedule_id,
+        fire_time=fire_time,
+    )
 
 
 def _due_run(
@@ -129,16 +135,7 @@ def _nothing_due(
     schedule_id: int | None,
     fire_time: datetime | None,
 ) -> CrawlJob:
-    job = CrawlJob(
-        id=new_job_id(),
-        target_id=target.id,
-        target_name=target.name,
-        spider=target.spider,
-        trigger=trigger,
-        requested_by=requested_by,
-        schedule_id=schedule_id,
-        fire_time=fire_time,
-    )
+    job = _new_job(target, trigger, requested_by, schedule_id, fire_time)
     store.create_job(job)
     store.append_log(job.id, [("INFO", "no listing is due for a recrawl: nothing to crawl")])
     store.set_job_state(job.id, JobState.FINISHED, message="nothing due", only_from=[JobState.QUEUED])
