@@ -11,7 +11,11 @@ it anywhere (spider pipelines, `sweep scan`, notebooks, backtests).
 
 from __future__ import annotations
 
-from rules.book import Rulebook, load_rulebook
-from rules.errors import RulebookError
+from rules import native
+
+native.activate()  # before the engine's modules are imported: compiled, or the source (rules/native.py)
+
+from rules.book import Rulebook, load_rulebook  # noqa: E402
+from rules.errors import RulebookError  # noqa: E402
 
 __all__ = ["Rulebook", "RulebookError", "load_rulebook"]

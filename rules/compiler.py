@@ -224,6 +224,7 @@ def compile_rules(specs: list[tuple[RuleSpec, str, int]], catalogs: dict[str, Ca
                 )
             )
         scope = spec.scope
+        xcats: tuple[str, ...]
         if scope == "any":
             cats, xcats, unknown = None, (), True
         else:

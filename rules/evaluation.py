@@ -215,10 +215,10 @@ def resolve(listing: Listing, results: list[RuleResult]) -> tuple[list[Finding],
                 break
     findings = []
     for fam in FAMILIES:
-        res = best.get(fam)
-        if res is None or fam in suppressed:
+        got = best.get(fam)
+        if got is None or fam in suppressed:
             continue
-        spec = res.rule.spec
+        spec = got.rule.spec
         findings.append(
             # validated construction is the fast path: pydantic-core takes the already-built Evidence as they
             # are and runs ~3x faster than `model_construct`'s Python loop (1.3 µs against 3.6 µs, measured)
@@ -228,7 +228,7 @@ def resolve(listing: Listing, results: list[RuleResult]) -> tuple[list[Finding],
                 family=fam,
                 rule_id=spec.id,
                 severity=spec.severity,
-                evidence=res.get_evidence(),
+                evidence=got.get_evidence(),
                 legal_basis=spec.legal_basis,
                 title_zh=spec.title,
             )
