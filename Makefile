@@ -5,7 +5,7 @@ SERVICES ?= kafka opensearch elasticsearch postgresql
 
 .PHONY: install install-browser demo test test-unit test-integration services-up services-down lint bench
 
-install:  ## the Python package with its dev tools (editable)
+install:  ## the Python package with its dev tools (editable; compiles the rulebook engine, see rules/native.py)
 	$(PIP) install -q -e '.[dev]'
 
 install-browser:  ## Debian's chromium (JavaScript pages, case PDFs), Noto CJK fonts and poppler-utils (report PDF checks) (Playwright cannot download a browser here)
