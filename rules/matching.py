@@ -12,7 +12,6 @@ from __future__ import annotations
 import unicodedata
 from bisect import bisect_right
 from dataclasses import dataclass
-from functools import lru_cache
 
 import ahocorasick_rs
 
@@ -91,15 +90,33 @@ class Prepared:
         return Evidence(field=seg.name, text=seg.text[s:e], start=s, end=e, matched=matched)
 
 
-@lru_cache(maxsize=8192)
+_ATTR_FIELDS: dict[str, str] = {}
+"""Field names of attribute keys ("attributes.产地"): few distinct keys, looked up for every attribute of
+every listing. A plain dict, because an `lru_cache` call costs more than building the string; emptied
+when full, as its keys come from crawled pages."""
+
+
 def _attr_field(key: str) -> str:
-    return f"attributes.{key}"
+    name = _ATTR_FIELDS.get(key)
+    if name is None:
+        if len(_ATTR_FIELDS) >= 8192:
+            _ATTR_FIELDS.clear()
+        name = _ATTR_FIELDS[key] = f"attributes.{key}"
+    return name
 
 
-@lru_cache(maxsize=4096)
+_CATEGORY_NORMS: dict[str, str] = {}
+
+
 def category_norm(value: str) -> str:
-    """A category (crawled or from a rule's scope) as scope comparisons see it."""
-    return norm_term(value).strip()
+    """A category (crawled or from a rule's scope) as scope comparisons see it; remembered per string in a
+    plain dict (emptied when full: categories come from crawled pages)."""
+    norm = _CATEGORY_NORMS.get(value)
+    if norm is None:
+        if len(_CATEGORY_NORMS) >= 4096:
+            _CATEGORY_NORMS.clear()
+        norm = _CATEGORY_NORMS[value] = norm_term(value).strip()
+    return norm
 
 
 AutomatonValue = tuple[str, list[Ref], tuple[int, ...], int, str | None, frozenset[str] | None]
@@ -111,7 +128,7 @@ class Automaton:
     """All dictionary terms in one Aho-Corasick automaton; `values[i]` is what pattern i stands for:
     (term, refs, lexicon ids, ASCII-edge flags, case-sensitive form, pruning group)."""
 
-    def __init__(self, values: list[tuple]) -> None:
+    def __init__(self, values: list[AutomatonValue]) -> None:
         self.values = values
         self._ac = ahocorasick_rs.AhoCorasick([v[0] for v in values])
 
@@ -140,15 +157,20 @@ class TermMatcher:
         self.cas_index = cas_index
         self.wanted_fields = wanted_fields
         self.want_attributes = any(f.startswith("attributes") for f in wanted_fields)
+        # one flag per optional field, decided once: `_segments` runs for every listing
+        self.want_description = "description" in wanted_fields
+        self.want_category = "category" in wanted_fields
+        self.want_unit = "unit" in wanted_fields
+        self.want_shop_name = "shop.name" in wanted_fields
+        self.want_shop_company = "shop.licence_company" in wanted_fields
         self.other_fields = bool(wanted_fields & {"category", "unit", "shop.name", "shop.licence_company"})
         self.cas_group: frozenset[str] | None = frozenset({"chem"})
 
     def _segments(self, listing: Listing) -> tuple[list[FieldSeg], str]:
-        wanted = self.wanted_fields
         segs: list[FieldSeg] = []
         parts: list[str] = []
         pos = 0
-        title = listing.title
+        title: str = listing.title
         if title:
             if SEP in title:
                 title = title.replace(SEP, " ")
@@ -156,20 +178,23 @@ class TermMatcher:
             parts.append(title)
             pos = len(title) + 1
         extra: list[tuple[str, str | None]] = []
-        if "description" in wanted:
+        if self.want_description:
             extra.append(("description", listing.description))
-        if self.want_attributes and listing.attributes:
-            extra.extend((_attr_field(k), v) for k, v in listing.attributes.items())
+        if self.want_attributes:
+            attributes: dict[str, str] | None = listing.attributes
+            if attributes:
+                for k, v in attributes.items():
+                    extra.append((_attr_field(k), v))
         if self.other_fields:
-            if "category" in wanted:
+            if self.want_category:
                 extra.append(("category", listing.category))
-            if "unit" in wanted:
+            if self.want_unit:
                 extra.append(("unit", listing.unit))
             shop = listing.shop
             if shop is not None:
-                if "shop.name" in wanted:
+                if self.want_shop_name:
                     extra.append(("shop.name", shop.name))
-                if "shop.licence_company" in wanted:
+                if self.want_shop_company:
                     extra.append(("shop.licence_company", shop.licence_company))
         for name, text in extra:
             if not text:
@@ -188,14 +213,12 @@ class TermMatcher:
         # segment boundaries in normalised text: separators survive normalisation one-to-one
         starts: list[int] = []
         p = 0
-        for seg in segs:
+        for seg, part in zip(segs, text.split(SEP), strict=False):  # no fields: no segments, one empty part
             starts.append(p)
             seg.norm_start = p
-            q = text.find(SEP, p)
-            if q < 0:
-                q = len(text)
-            seg.norm_end = q
-            p = q + 1
+            p += len(part)
+            seg.norm_end = p
+            p += 1
         if not segs:
             segs.append(FieldSeg("title", "", 0))
             starts.append(0)
@@ -203,15 +226,27 @@ class TermMatcher:
         hits = self.find_hits(norm)
         by_lex: dict[int, list[Hit]] = {}
         any_lex: dict[int, list[Hit]] = {}
-        one_seg = len(segs) == 1
+        # hits come sorted by start: walk the segments alongside instead of a bisection per hit
+        i, last = 0, len(segs) - 1
         for h in hits:
-            h.field = segs[0].name if one_seg else segs[bisect_right(starts, h.start) - 1].name
+            while i < last and starts[i + 1] <= h.start:
+                i += 1
+            h.field = segs[i].name
             live = h.pruned_by is None
             for lex in h.lex_ids:
-                any_lex.setdefault(lex, []).append(h)
+                found = any_lex.get(lex)
+                if found is None:
+                    any_lex[lex] = [h]
+                else:
+                    found.append(h)
                 if live:
-                    by_lex.setdefault(lex, []).append(h)
-        category = category_norm(listing.category) if listing.category else None
+                    found = by_lex.get(lex)
+                    if found is None:
+                        by_lex[lex] = [h]
+                    else:
+                        found.append(h)
+        raw_category: str | None = listing.category
+        category = category_norm(raw_category) if raw_category else None
         return Prepared(listing, norm, segs, starts, hits, by_lex, any_lex, category)
 
     def find_hits(self, norm: Normalized) -> list[Hit]:
@@ -248,9 +283,9 @@ class TermMatcher:
                 hits.append(Hit(sh.start, sh.end, text[sh.start : sh.end], refs, lex_ids, group=group, via=sh.via))
         if self.cas_index:
             for s, e, cas in find_cas(text):
-                refs = self.cas_index.get(cas)
-                if refs:
-                    hits.append(Hit(s, e, cas, refs, tuple({r.lexicon for r in refs}), group=self.cas_group))
+                cas_refs = self.cas_index.get(cas)
+                if cas_refs:
+                    hits.append(Hit(s, e, cas, cas_refs, tuple({r.lexicon for r in cas_refs}), group=self.cas_group))
         if len(hits) > 1:
             hits.sort(key=lambda h: (h.start, -h.end))
             # longest match wins: a hit inside a longer one is dropped (硝酸 in 硝酸铵钙, 第一 in 第一次), except
