@@ -146,7 +146,7 @@ def detector(
     from adapters import open_bus
     from consumers.detector import Detector
     from consumers.indexer import tune_gc
-    from rules import RulebookError, load_rulebook
+    from rules import RulebookError, load_rulebook, native
     from sweep.settings import get_settings
 
     console = _consumer_console()
@@ -158,7 +158,10 @@ def detector(
         raise typer.Exit(2) from exc
     names = settings.topics
     if not quiet:
-        console.print(cell(f"detector [{group}] {names.listings} -> {names.leads}, rulebook {book.version}"))
+        engine = "compiled" if native.mode() == "compiled" else "Python source (not compiled: slower)"
+        console.print(
+            cell(f"detector [{group}] {names.listings} -> {names.leads}, rulebook {book.version}, engine {engine}")
+        )
     stop = _stop_on_signals(console)
     on_batch = _progress(
         console, None if quiet else every, ("messages", "listings", "lead_events", "deadlettered", "retries")
