@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from bisect import bisect_right
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -27,8 +28,8 @@ _FILLER_CHARS = (
     r"*\-_.·•・~|/\\+#@^=`'\"°"
     "\u2190-\u21ff\u2460-\u24ff\u2500-\u27bf\u2b00-\u2bff\U0001f000-\U0001faff\ufe0f"
 )
-_FILLER_RUN = re.compile(f"(?<=[{_CJK}])[{_FILLER_CHARS}]+(?=[{_CJK}])")
-_ZERO_WIDTH = re.compile("[\u200b-\u200f\u2060-\u2064\ufeff\u00ad]+")
+_ZERO_WIDTH_CHARS = "\u200b-\u200f\u2060-\u2064\ufeff\u00ad"
+_ZERO_WIDTH = re.compile(f"[{_ZERO_WIDTH_CHARS}]+")
 # Characters spelled out with sentence punctuation between them (出售氰，化，钠现货 / 氰、化、钾): runs of
 # at least three where every middle element is a lone character. Prose almost never lists lone
 # characters like this, and a join matters only when it forms a catalog term, so precision holds.
@@ -36,6 +37,20 @@ _SEP = "\\s*[,，、;；]\\s*"
 _SPELLED_RUN = re.compile(f"[{_CJK}](?:{_SEP}[{_CJK}](?={_SEP}))+{_SEP}[{_CJK}]")
 _SPELLED_SEP = re.compile(_SEP)
 _LONE_CHAR = re.compile(f"[,，、;；]\\s*[{_CJK}]\\s*[,，、;；]")
+_FILLER_RUN = re.compile(
+    f"[{_FILLER_CHARS},，、;；]"
+    f"(?:(?<=[{_CJK}][{_FILLER_CHARS}])[{_FILLER_CHARS}]*(?=[{_CJK}])"  # group 1 unset: a filler run
+    f"|(?<=[,，、;；])(\\s*[{_CJK}]\\s*[,，、;；]))"  # group 1 set: a lone character (as _LONE_CHAR)
+)
+"""Runs of fillers between CJK characters (removed) and, in the same scan, whether a lone character
+between separators exists (`_LONE_CHAR`: only then is the spelled-out pass worth running).
+
+The pattern starts with a character class, so sre skips ahead over text that cannot start a match with
+its quick charset scan instead of trying the whole pattern at every position; the CJK character before a
+run is checked by a lookbehind placed after that first character. A filler run never contains a
+separator and a lone-character match never contains a filler run (its spaces touch a separator, not two
+CJK characters), so neither branch hides a match of the other: the filler runs found are exactly those of
+`(?<=[CJK])[fillers]+(?=[CJK])`, and a lone-character match is found when `_LONE_CHAR` would find one."""
 
 
 def _spelled_out_separators(text: str) -> list[tuple[int, int]]:
@@ -82,19 +97,58 @@ def _nfkc_re() -> re.Pattern[str]:
     # CJK unified ideographs, Hangul syllables and the private/surrogate areas have no compatibility
     # mappings; skipping them keeps this one-off table build at ~20 ms
     candidates = [*range(0x80, 0x3400), *range(0xA000, 0xAC00), *range(0xF900, 0x10000)]
-    chars = [chr(c) for c in candidates if chr(c) not in _NFKC_SKIP and unicodedata.normalize("NFKC", chr(c)) != chr(c)]
-    body = "".join(re.escape(c) for c in chars)
-    return re.compile(f"[{body}\U0001d400-\U0001d7ff\U0001f100-\U0001f1ff]")
+    codes = [c for c in candidates if chr(c) not in _NFKC_SKIP and unicodedata.normalize("NFKC", chr(c)) != chr(c)]
+    return re.compile(f"[{_class_body(codes)}\U0001d400-\U0001d7ff\U0001f100-\U0001f1ff]")
+
+
+def _translate_re() -> re.Pattern[str]:
+    global _TRANSLATE_RE
+    if _TRANSLATE_RE is None:
+        _TRANSLATE_RE = re.compile(f"[{_class_body(translate_table())}]")
+    return _TRANSLATE_RE
+
+
+def _class_body(codes: Iterable[int]) -> str:
+    """A regex character class body for these code points, consecutive ones written as ranges."""
+    parts: list[str] = []
+    run: list[int] = []
+    for c in sorted(set(codes)):
+        if run and c != run[-1] + 1:
+            parts.append(_range(run[0], run[-1]))
+            run = []
+        run.append(c)
+    if run:
+        parts.append(_range(run[0], run[-1]))
+    return "".join(parts)
+
+
+def _range(first: int, last: int) -> str:
+    a, b = re.escape(chr(first)), re.escape(chr(last))
+    return a if first == last else f"{a}{b}" if last == first + 1 else f"{a}-{b}"
 
 
 def _needs_translate(text: str) -> bool:
     """Whether `text` has a character the translate table changes (a regex class test is ~10x faster
     than `str.translate` with a 2,700-entry dict, and most listings are already simplified)."""
-    global _TRANSLATE_RE
-    if _TRANSLATE_RE is None:
-        chars = "".join(re.escape(chr(c)) for c in sorted(translate_table()))
-        _TRANSLATE_RE = re.compile(f"[{chars}]")
-    return _TRANSLATE_RE.search(text) is not None
+    return _translate_re().search(text) is not None
+
+
+_RARE_RE: re.Pattern[str] | None = None
+_TABLE: dict[int, str] | None = None
+
+
+def _rare_re() -> re.Pattern[str]:
+    """One class of every character that NFKC, the translate table or the zero-width pass would change.
+
+    Most listings have none: one class scan then replaces the three (NFKC test, translate test and
+    zero-width finditer), and `lower()` never produces such a character (checked over all code points in
+    tests/unit/test_rules_normalize_speedpaths.py), so the zero-width pass can be skipped too."""
+    global _RARE_RE, _TABLE
+    if _RARE_RE is None:
+        _TABLE = translate_table()
+        nfkc = _nfkc_re().pattern[1:-1]  # its class body, with the astral ranges
+        _RARE_RE = re.compile(f"[{nfkc}{_class_body(_TABLE)}{_ZERO_WIDTH_CHARS}]")
+    return _RARE_RE
 
 
 @dataclass(slots=True)
@@ -138,40 +192,65 @@ def _per_char(text: str, index: list[int] | None, fn) -> tuple[str, list[int]]:
     return "".join(out), idx
 
 
+def _remove(text: str, spans: list[tuple[int, int]], stages: list[tuple[list[int], list[int]]]) -> str:
+    """`text` without the characters in `spans` (sorted, disjoint); records the removal in `stages`."""
+    pieces: list[str] = []
+    bps: list[int] = []
+    cums: list[int] = []
+    prev = 0
+    removed = 0
+    for s, e in spans:
+        pieces.append(text[prev:s])
+        bps.append(s - removed)
+        removed += e - s
+        cums.append(removed)
+        prev = e
+    pieces.append(text[prev:])
+    stages.append((bps, cums))
+    return "".join(pieces)
+
+
 def normalize(text: str) -> Normalized:
     """Normalise `text` for matching: NFKC, traditional->simplified, lower case, fillers removed
     between CJK characters, zero-width characters removed everywhere."""
     original = text
     index: list[int] | None = None
+    rare = False
     if not text.isascii():
-        nf = unicodedata.normalize("NFKC", text) if _nfkc_re().search(text) else text
-        if len(nf) != len(text):
-            nf, index = _per_char(text, None, lambda c: unicodedata.normalize("NFKC", c))
-        text = nf.translate(translate_table()) if _needs_translate(nf) else nf
+        rare_re = _RARE_RE
+        if rare_re is None:
+            rare_re = _rare_re()
+        rare = rare_re.search(text) is not None
+        if rare:
+            nf = unicodedata.normalize("NFKC", text) if _nfkc_re().search(text) else text
+            if len(nf) != len(text):
+                nf, index = _per_char(text, None, lambda c: unicodedata.normalize("NFKC", c))
+            text = nf.translate(translate_table()) if _needs_translate(nf) else nf
     low = text.lower()
     if len(low) != len(text):
         low, index = _per_char(text, index, str.lower)
     text = low
     stages: list[tuple[list[int], list[int]]] = []
     if not text.isascii():
-        for find in (_ZERO_WIDTH, _FILLER_RUN, _spelled_out_separators):
-            spans = find(text) if callable(find) else [m.span() for m in find.finditer(text)]
-            if not spans:
-                continue
-            pieces: list[str] = []
-            bps: list[int] = []
-            cums: list[int] = []
-            prev = 0
-            removed = 0
-            for s, e in spans:
-                pieces.append(text[prev:s])
-                bps.append(s - removed)
-                removed += e - s
-                cums.append(removed)
-                prev = e
-            pieces.append(text[prev:])
-            text = "".join(pieces)
-            stages.append((bps, cums))
+        if rare:  # otherwise there is no zero-width character (see _rare_re)
+            spans = [m.span() for m in _ZERO_WIDTH.finditer(text)]
+            if spans:
+                text = _remove(text, spans, stages)
+        fillers: list[tuple[int, int]] = []
+        lone = False
+        for m in _FILLER_RUN.finditer(text):
+            if m.start(1) < 0:
+                fillers.append(m.span())
+            else:
+                lone = True
+        if fillers:
+            text = _remove(text, fillers, stages)
+        # removing fillers never creates a lone character between separators (the removed runs sat between
+        # two CJK characters, a lone-character match has no two adjacent), so no lone one before: none after
+        if lone:
+            spans = _spelled_out_separators(text)
+            if spans:
+                text = _remove(text, spans, stages)
     return Normalized(original, text, index, stages)
 
 
@@ -188,7 +267,13 @@ def norm_term(term: str) -> str:
     return normalize(term).text
 
 
-CAS_RE = re.compile(r"(?<![\d-])(\d{2,7})\s*-\s*(\d{2})\s*-\s*(\d)(?![\d-])")
+CAS_RE = re.compile(r"(\d(?<![\d-]\d)\d{1,6})\s*-\s*(\d{2})\s*-\s*(\d)(?![\d-])")
+r"""NNNNNNN-NN-N not inside a longer run of digits and dashes. Same matches as
+`(?<![\d-])(\d{2,7})\s*-...`, but starting with a digit lets sre skip to the next digit with its quick
+charset scan; the character before the number is checked by a lookbehind after the first digit."""
+_CAS_TAIL = re.compile(r"-\s*\d\d\s*-\s*\d(?![\d-])")
+"""The end of every CAS_RE match: it starts with a literal, which sre finds fast, and only about one listing
+in six has it (dates like 2024-05-01 are cut by the last part), so most texts skip CAS_RE."""
 CAS_FORM_RE = re.compile(r"[0-9]{2,7}-[0-9]{2}-[0-9]")
 
 
@@ -205,11 +290,21 @@ def cas_valid(cas: str) -> bool:
 
 def find_cas(text: str) -> list[tuple[int, int, str]]:
     """Valid CAS numbers in normalised text as (start, end, canonical 'NNN-NN-N')."""
-    if "-" not in text:
+    if "-" not in text or _CAS_TAIL.search(text) is None:
         return []
-    found = []
+    found: list[tuple[int, int, str]] = []
+    seen = _CAS_SEEN
     for m in CAS_RE.finditer(text):
         cas = f"{int(m.group(1))}-{m.group(2)}-{m.group(3)}"
-        if cas_valid(cas):
+        ok = seen.get(cas)
+        if ok is None:
+            if len(seen) >= 4096:
+                seen.clear()
+            ok = seen[cas] = cas_valid(cas)
+        if ok:
             found.append((m.start(), m.end(), cas))
     return found
+
+
+_CAS_SEEN: dict[str, bool] = {}
+"""cas_valid() per candidate (bounded): the same numbers recur in many listings."""
