@@ -51,10 +51,7 @@ class Rulebook:
     def scan(self, listing: Listing) -> list[Finding]:
         """Findings for one listing: at most one per family, in taxonomy order, each stamped with this
         book's `version` (so a lead can tell which rules judged its latest sighting)."""
-        findings = self.engine.scan(listing)
-        for finding in findings:
-            finding.rulebook_version = self.version
-        return findings
+        return self.engine.scan(listing, self.version)
 
     def explain(self, listing: Listing) -> dict[str, Any]:
         """Every rule considered for `listing`: status (reported, suppressed, excluded, blocked,

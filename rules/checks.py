@@ -139,16 +139,39 @@ CheckResult = tuple[bool, list[Evidence], str]
 """(fired, evidence, note): the note says why in the analyst's language, fired or not."""
 
 
-@lru_cache(maxsize=4096)
+ORIGIN, ADDRESS, IMPORT, MAKER = 1, 2, 4, 8
+"""What an attribute key can name (bits of `_key_kinds`): MAKER is a maker key that is not an address."""
+_KEY_GROUPS = ((ORIGIN, ORIGIN_KEYS), (ADDRESS, ADDRESS_KEYS), (IMPORT, IMPORT_KEYS), (MAKER, MAKER_KEYS))
+KEY_CACHE_LIMIT = 4096
+"""Attribute keys whose kind is remembered (sellers reuse a few dozen; crawled text could invent more)."""
+_key_kind_cache: dict[str, int] = {}
+
+
 def _key_has(k: str, keys: tuple[str, ...]) -> bool:
     low = k.lower()
     return any(key.lower() in low for key in keys)
 
 
-def _attr_items(listing: Listing, keys: tuple[str, ...]) -> list[tuple[str, str]]:
-    """Attributes whose key contains one of `keys` (cached per key: sellers reuse a few dozen keys);
-    shipping/shop/return addresses are never producer facts."""
-    return [(k, v) for k, v in listing.attributes.items() if _key_has(k, keys) and not _key_has(k, NOT_PRODUCER_KEYS)]
+def _key_kinds(k: str) -> int:
+    """The kinds of fact an attribute key names (ORIGIN | ADDRESS | IMPORT | MAKER bits), cached per key;
+    shipping/shop/return keys name the seller's logistics and are none of them."""
+    kinds = _key_kind_cache.get(k)
+    if kinds is not None:
+        return kinds
+    kinds = 0
+    if not _key_has(k, NOT_PRODUCER_KEYS):
+        for bit, keys in _KEY_GROUPS:
+            if _key_has(k, keys) and not (bit == MAKER and "地址" in k):
+                kinds |= bit
+    if len(_key_kind_cache) >= KEY_CACHE_LIMIT:
+        _key_kind_cache.clear()
+    _key_kind_cache[k] = kinds
+    return kinds
+
+
+def _attr_items(listing: Listing, kind: int) -> list[tuple[str, str]]:
+    """Attributes whose key names a fact of this kind (ORIGIN, ADDRESS …), in the listing's order."""
+    return [(k, v) for k, v in listing.attributes.items() if _key_kinds(k) & kind]
 
 
 def check_uscc_invalid(prep: Prepared, live: list[Trigger]) -> CheckResult:
@@ -175,22 +198,37 @@ def check_licence_missing(prep: Prepared, live: list[Trigger]) -> CheckResult:
     )
 
 
+def _values_give_sc(values: str) -> bool:
+    """Whether attribute values, joined by NUL, give an SC number (spaces and dashes inside ignored).
+
+    One search over the joined values finds what one search per value would: NUL is neither a letter,
+    a digit, a separator SC_RE skips nor one `_SC_STRIP` removes, so no match spans two values and each
+    value's edges look to SC_RE like the string's. Values without a c/C (the only characters SC_RE's
+    `c` matches) need neither the strip nor the search."""
+    return ("c" in values or "C" in values) and SC_RE.search(_SC_STRIP.sub("", values)) is not None
+
+
 def check_food_sanwu(prep: Prepared, live: list[Trigger]) -> CheckResult:
     listing = prep.listing
-    attrs = listing.attributes
     desc = listing.description or ""
-    imported = [(k, v) for k, v in _attr_items(listing, IMPORT_KEYS) if not blank(v)]
-    if imported:
-        # imported food carries 原产国 and the importer instead of an SC number (食品安全法 第九十七条)
-        return False, [], f"进口食品（{imported[0][0]}：{imported[0][1]}），不适用SC编号要求"
+    # one pass over the attributes; an imported product decides at its first importer/origin-country value
+    attrs = listing.attributes
+    has_maker = has_address = False
+    for k, v in attrs.items():
+        kinds = _key_kinds(k)
+        if kinds & IMPORT and not blank(v):
+            # imported food carries 原产国 and the importer instead of an SC number (食品安全法 第九十七条)
+            return False, [], f"进口食品（{k}：{v}），不适用SC编号要求"
+        if kinds & MAKER and not has_maker and not blank(v):
+            has_maker = True
+        if kinds & ADDRESS and not has_address and not blank(v):
+            has_address = True
     missing = []
-    sc_ok = any(SC_RE.search(_SC_STRIP.sub("", v)) for v in attrs.values()) or bool(SC_RE.search(desc))
-    if not sc_ok:
+    if not _values_give_sc("\x00".join(attrs.values())) and not SC_RE.search(desc):
         missing.append("SC食品生产许可证编号")
-    makers = [v for k, v in _attr_items(listing, MAKER_KEYS) if "地址" not in k]
-    if not any(not blank(v) for v in makers) and not MAKER_TEXT_RE.search(desc):
+    if not has_maker and not MAKER_TEXT_RE.search(desc):
         missing.append("厂名")
-    if not any(not blank(v) for _, v in _attr_items(listing, ADDRESS_KEYS)) and not ADDRESS_TEXT_RE.search(desc):
+    if not has_address and not ADDRESS_TEXT_RE.search(desc):
         missing.append("厂址")
     if not missing:
         return False, [], "SC编号、厂名、厂址齐全"
@@ -251,8 +289,8 @@ def check_gi_mismatch(prep: Prepared, live: list[Trigger]) -> CheckResult:
     claims = [t for t in live if t.entry is not None and t.entry.regions and not t.hit.field.startswith("attributes.")]
     if not claims:
         return False, [], "无产地宣称"
-    origin_attrs = [(k, v) for k, v in _attr_items(listing, ORIGIN_KEYS) if not blank(v)]
-    addr_attrs = [(k, v) for k, v in _attr_items(listing, ADDRESS_KEYS) if not blank(v) and (k, v) not in origin_attrs]
+    origin_attrs = [(k, v) for k, v in _attr_items(listing, ORIGIN) if not blank(v)]
+    addr_attrs = [(k, v) for k, v in _attr_items(listing, ADDRESS) if not blank(v) and (k, v) not in origin_attrs]
     t = claims[0]
     entry = t.entry
     assert entry is not None

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from rules.catalog import Catalog
 from rules.compiler import CompiledBook, Rule, compile_rules, in_scope
-from rules.evaluation import RuleResult, evaluate, resolve
+from rules.evaluation import RuleResult, evaluate, evaluate_in_scope, resolve
 from rules.explain import explain
 from rules.matching import Prepared
 from rules.schema import RuleSpec
@@ -39,6 +39,16 @@ def _remember(cache: dict[Any, Any], key: Any, value: T) -> T:
 SHOP_CHECKS = ("uscc_invalid", "licence_missing")
 
 
+class Scope:
+    """The rules that apply to listings of one category: the candidates `Engine.candidates` picks from.
+    Shared by every category with the same applicable rules (most categories share a handful)."""
+
+    def __init__(self, rules: list[Rule], lexicon_rules: dict[int, list[Rule]], always: list[Rule]) -> None:
+        self.rules = rules  # in book order
+        self.lexicon_rules = lexicon_rules  # lexicon -> applicable rules one of whose matchers uses it
+        self.always = always  # applicable rules to evaluate whatever was hit (shop checks excepted)
+
+
 class Engine:
     """A compiled book plus the per-engine caches; built by `rules.loader`, immutable afterwards
     (apart from the caches, which never change an answer)."""
@@ -54,7 +64,8 @@ class Engine:
         ]
         shop_ids = {r.order for r in self.shop_rules}
         self.always_rules = [r for r in book.always_rules if r.order not in shop_ids]
-        self._always_cache: dict[str | None, list[Rule]] = {}
+        self._always_cache: dict[str | None, Scope] = {}  # category -> its Scope
+        self._scopes: dict[tuple[int, ...], Scope] = {}  # applicable rule orders -> Scope
         self._shop_cache: dict[tuple[bool, str | None], list[RuleResult]] = {}
 
     def prepare(self, listing: Listing) -> Prepared:
@@ -63,31 +74,47 @@ class Engine:
     def evaluate(self, prep: Prepared, rule: Rule, full: bool = False) -> RuleResult:
         return evaluate(self.book, prep, rule, full)
 
-    def candidates(self, prep: Prepared) -> list[Rule]:
-        """Rules worth evaluating: those whose terms were hit plus regex/check rules, in scope."""
-        seen: set[int] = set()
-        out: list[Rule] = []
-        cat = prep.category
-        lexicon_rules = self.book.lexicon_rules
-        for lex in prep.by_lexicon:
-            for r in lexicon_rules.get(lex, ()):
-                if r.order not in seen:
-                    seen.add(r.order)
-                    out.append(r)
-        out = [r for r in out if in_scope(r, cat)]
-        always = self._always_cache.get(cat)
-        if always is None:
-            always = _remember(self._always_cache, cat, [r for r in self.always_rules if in_scope(r, cat)])
-        for r in always:
-            if r.order not in seen:
-                out.append(r)
-        out.sort(key=lambda r: r.order)
-        return out
+    def scope(self, category: str | None) -> Scope:
+        """The rules that apply to a (normalised) category, cached per category."""
+        scope = self._always_cache.get(category)
+        if scope is not None:
+            return scope
+        rules = [r for r in self.rules if in_scope(r, category)]
+        key = tuple(r.order for r in rules)
+        scope = self._scopes.get(key)
+        if scope is None:
+            applicable = set(key)
+            lexicon_rules: dict[int, list[Rule]] = {}
+            for lex, lex_rules in self.book.lexicon_rules.items():
+                kept = [r for r in lex_rules if r.order in applicable]
+                if kept:
+                    lexicon_rules[lex] = kept
+            always = [r for r in self.always_rules if r.order in applicable]
+            scope = _remember(self._scopes, key, Scope(rules, lexicon_rules, always))
+        return _remember(self._always_cache, category, scope)
 
-    def scan(self, listing: Listing) -> list[Finding]:
+    def candidates(self, prep: Prepared) -> list[Rule]:
+        """Rules worth evaluating: those whose terms were hit plus regex/check rules, in scope, in book
+        order."""
+        scope = self.scope(prep.category)
+        lexicon_rules = scope.lexicon_rules
+        picked: set[int] = set()
+        for lex in prep.by_lexicon:
+            lex_rules = lexicon_rules.get(lex)
+            if lex_rules is not None:
+                for r in lex_rules:
+                    picked.add(r.order)
+        for r in scope.always:
+            picked.add(r.order)
+        if not picked:
+            return []
+        return [r for r in scope.rules if r.order in picked]
+
+    def scan(self, listing: Listing, version: str | None = None) -> list[Finding]:
+        """Findings for one listing; `version` (a book's `rulebook_version`) is stamped on each."""
         prep = self.matcher.prepare(listing)
         book = self.book
-        results = [evaluate(book, prep, r) for r in self.candidates(prep)]
+        results = [evaluate_in_scope(book, prep, r) for r in self.candidates(prep)]
         if self.shop_rules:
             # shop checks depend on the shop's licence only: evaluate once per licence string
             shop = listing.shop
@@ -100,7 +127,7 @@ class Engine:
                     [r for r in (evaluate(book, prep, rule) for rule in self.shop_rules) if r.fired],
                 )
             results.extend(cached)
-        return resolve(listing, results)[0]
+        return resolve(listing, results, version)[0]
 
     def explain(self, listing: Listing) -> dict[str, Any]:
         return explain(self.book, listing)
