@@ -38,12 +38,14 @@ _SPELLED_RUN = re.compile(f"[{_CJK}](?:{_SEP}[{_CJK}](?={_SEP}))+{_SEP}[{_CJK}]"
 _SPELLED_SEP = re.compile(_SEP)
 _LONE_CHAR = re.compile(f"[,，、;；]\\s*[{_CJK}]\\s*[,，、;；]")
 _FILLER_RUN = re.compile(
-    f"[{_FILLER_CHARS},，、;；]"
-    f"(?:(?<=[{_CJK}][{_FILLER_CHARS}])[{_FILLER_CHARS}]*(?=[{_CJK}])"  # group 1 unset: a filler run
-    f"|(?<=[,，、;；])(\\s*[{_CJK}]\\s*[,，、;；]))"  # group 1 set: a lone character (as _LONE_CHAR)
+    f"([{_FILLER_CHARS},，、;；]"
+    f"(?:(?<=[{_CJK}][{_FILLER_CHARS}])[{_FILLER_CHARS}]*(?=[{_CJK}])"  # group 2 unset: a filler run
+    f"|(?<=[,，、;；])(\\s*[{_CJK}]\\s*[,，、;；])))"  # group 2 set: a lone character (as _LONE_CHAR)
 )
 """Runs of fillers between CJK characters (removed) and, in the same scan, whether a lone character
-between separators exists (`_LONE_CHAR`: only then is the spelled-out pass worth running).
+between separators exists (`_LONE_CHAR`: only then is the spelled-out pass worth running). Used with
+`split()`, which returns the text between matches and both groups as plain strings: cheaper than a match
+object per run.
 
 The pattern starts with a character class, so sre skips ahead over text that cannot start a match with
 its quick charset scan instead of trying the whole pattern at every position; the CJK character before a
@@ -236,15 +238,32 @@ def normalize(text: str) -> Normalized:
             spans = [m.span() for m in _ZERO_WIDTH.finditer(text)]
             if spans:
                 text = _remove(text, spans, stages)
-        fillers: list[tuple[int, int]] = []
+        parts: list[str | None] = _FILLER_RUN.split(text)  # [text, match, lone group, text, match, ...]
         lone = False
-        for m in _FILLER_RUN.finditer(text):
-            if m.start(1) < 0:
-                fillers.append(m.span())
-            else:
-                lone = True
-        if fillers:
-            text = _remove(text, fillers, stages)
+        if len(parts) > 1:
+            first = parts[0]
+            assert first is not None
+            kept: list[str] = [first]
+            bps: list[int] = []
+            cums: list[int] = []
+            pos = len(first)  # in the text before removal
+            removed = 0
+            for k in range(1, len(parts), 3):
+                matched = parts[k]
+                after = parts[k + 2]
+                assert matched is not None and after is not None
+                if parts[k + 1] is None:  # a filler run: removed
+                    bps.append(pos - removed)
+                    removed += len(matched)
+                    cums.append(removed)
+                else:
+                    lone = True
+                    kept.append(matched)
+                kept.append(after)
+                pos += len(matched) + len(after)
+            if bps:
+                text = "".join(kept)
+                stages.append((bps, cums))
         # removing fillers never creates a lone character between separators (the removed runs sat between
         # two CJK characters, a lone-character match has no two adjacent), so no lone one before: none after
         if lone:

@@ -187,6 +187,15 @@ class SoundIndex:
         # characters without a code (Latin letters, digits, punctuation, rare hanzi) stay as they are: no key
         # contains them, so they break a match just as well
         base = text.translate(self.char_table)
+        # most letter runs are units and codes (kg, ml, AR, CAS), not pinyin: findall (strings only) settles
+        # that case without a match object per run; only a text with a pinyin run walks the matches below
+        pinyin = False
+        for run_text in _LETTERS.findall(text):
+            if self._run(run_text) is not None:
+                pinyin = True
+                break
+        if not pinyin:
+            return base, None
         pieces: list[str] = []
         spans: list[tuple[int, int]] = []
         prev = 0
