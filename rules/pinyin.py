@@ -231,12 +231,11 @@ class SoundIndex:
             entries = self.entries[idx]
             if spans is None:
                 start, stop = first, last
-                positions = [(i, i + 1) for i in range(first, last)]
             else:
-                positions = spans[first:last]
-                start, stop = positions[0][0], positions[-1][1]
+                start, stop = spans[first][0], spans[last - 1][1]
             if any((s <= start and stop <= e) or s < start < e < stop or start < s < stop < e for s, e in covered):
                 continue  # inside a known word, or cutting one in two (冰醋酸工业级 is not 醋酸汞)
+            positions = [(i, i + 1) for i in range(first, last)] if spans is None else spans[first:last]
             for term, mode, value in entries:
                 via = _judge(text, term, positions, mode)
                 if via is not None:
