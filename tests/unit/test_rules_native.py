@@ -26,12 +26,27 @@ ROOT = Path(__file__).resolve().parents[2]
 DEVSET = ROOT / "tests" / "data" / "devset.jsonl"
 PURE = os.environ.get(native.PURE_ENV, "").strip() in ("1", "true", "yes")
 
+TRICKY = [
+    "ΑΣ. ΣΣ aΣ",  # final sigma: Python's lower() gives ας, a per-character lower ασ
+    "İstanbul ǅ ß ﬃ Ⅻ ㎏ ①②",  # lower/NFKC that change the length
+    "氰 化 钠 氰*化*钠 氰\u200b化钠 氰，化，钠 ＮａＣＮ 氰化鈉",
+    "qing化钠 身fen证号 高猛酸钾 CAS 143 - 33 - 9 7782-50-5 2024-01-15",
+    "\x00\x1b[31m 根治 第一 顶级复刻 Mg mg",
+]
+
 SCAN_ALL = """
 import json, sys
 from rules import load_rulebook, native
+from rules.normalize import find_cas, normalize
 from sweep.models import Listing
 book = load_rulebook()
-out = {"mode": native.mode(), "findings": [], "explain": []}
+out = {"mode": native.mode(), "findings": [], "explain": [], "normalized": []}
+for text in json.loads(sys.argv[2]):
+    n = normalize(text)
+    spans = [n.orig_span(i, j) for i in range(len(n.text) + 1) for j in range(i, min(i + 4, len(n.text) + 1))]
+    out["normalized"].append([n.text, spans, find_cas(n.text)])
+    listing = Listing(platform="p", listing_id="t", title=text, description=text)
+    out["findings"].append([f.model_dump(mode="json") for f in book.scan(listing)])
 for i, line in enumerate(open(sys.argv[1], encoding="utf-8")):
     listing = Listing.model_validate({k: v for k, v in json.loads(line).items() if k != "families"})
     out["findings"].append([f.model_dump(mode="json") for f in book.scan(listing)])
@@ -44,7 +59,12 @@ print(json.dumps(out, ensure_ascii=False, default=str))
 def _scan_devset(pure: bool) -> dict:
     env = {**os.environ, native.PURE_ENV: "1" if pure else ""}
     done = subprocess.run(
-        [sys.executable, "-c", SCAN_ALL, str(DEVSET)], env=env, cwd=ROOT, capture_output=True, text=True, check=True
+        [sys.executable, "-c", SCAN_ALL, str(DEVSET), json.dumps(TRICKY)],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return json.loads(done.stdout)
 
@@ -66,8 +86,10 @@ def test_the_installed_engine_is_the_compiled_one() -> None:
 def test_compiled_and_source_give_the_same_findings_and_explanations() -> None:
     compiled, source = _scan_devset(pure=False), _scan_devset(pure=True)
     assert (compiled["mode"], source["mode"]) == ("compiled", "source")
-    assert len(compiled["findings"]) == sum(1 for _ in DEVSET.open(encoding="utf-8")) > 1000
+    assert len(compiled["findings"]) == len(TRICKY) + sum(1 for _ in DEVSET.open(encoding="utf-8")) > 1000
     assert sum(map(bool, compiled["findings"])) > 500  # a comparison of empty lists would prove nothing
+    assert compiled["normalized"] == source["normalized"]
+    assert compiled["normalized"][0][0] == "ας. σς aς"  # Python's final sigma; spaces kept outside CJK
     assert compiled["findings"] == source["findings"]
     assert compiled["explain"] == source["explain"]
 
