@@ -22,47 +22,11 @@ from rules.matching import FieldSeg, Hit, Prepared, Ref, Trigger
 from rules.normalize import norm_term
 from sweep.models import FAMILIES, SEVERITY_RANK, Evidence, Finding, Listing
 
-NEGATION_WORDS = [
-    "不含",
-    "不含有",
-    "未含",
-    "无",
-    "非",
-    "不是",
-    "并非",
-    "拒绝",
-    "没有",
-    "不添加",
-    "未添加",
-    "零添加",
-    "不使用",
-    "杜绝",
-    "绝不",
-    "不能",
-    "不可",
-    "不得",
-    "严禁",
-    "禁止",
-    "谨防",
-    "警惕",
-    "打击",
-    "举报",
-    "不卖",
-    "不售",
-    "不出售",
-    "不做",
-    "不接",
-    "无法",
-    "不会",
-    "不宜",
-    "防止",
-    "不用",
-    "未经",
-    "不经",
-    "未用",
-    "未使用",
-]
-NEGATION_SUFFIXES = ["任何", "有", "添加", "用于", "用来", "作为", "以"]
+NEGATION_WORDS = (  # noqa: SIM905 - kept as the regex alternation it becomes
+    "不含|不含有|未含|无|非|不是|并非|拒绝|没有|不添加|未添加|零添加|不使用|杜绝|绝不|不能|不可|不得|严禁|禁止|"
+    "谨防|警惕|打击|举报|不卖|不售|不出售|不做|不接|无法|不会|不宜|防止|不用|未经|不经|未用|未使用"
+).split("|")
+NEGATION_SUFFIXES = "任何|有|添加|用于|用来|作为|以".split("|")  # noqa: SIM905
 NEGATION_RE = re.compile(f"(?:{'|'.join(NEGATION_WORDS)})(?:{'|'.join(NEGATION_SUFFIXES)})?$")
 NEGATION_WORDS_END = frozenset(w[-1] for w in NEGATION_WORDS + NEGATION_SUFFIXES)
 """Every character a NEGATION_RE match can end with. A window whose last character is none of them (nor
@@ -230,7 +194,7 @@ def _is_gift(text: str, x: Hit) -> bool:
     return GIFT_RE.search(text, max(0, x.start - 6), x.start) is not None
 
 
-def _context_reason(text: str, ex: CompiledExclusion, lexicon: int, xs: list[Hit], h: Hit) -> str | None:
+def _context_reason(text: str, ex: CompiledExclusion, xs: list[Hit], h: Hit) -> str | None:
     """Why a context-word exclusion cancels hit `h`: the first of its words `xs` that applies."""
     anywhere = ex.anywhere
     in_fields = ex.in_fields
@@ -260,7 +224,7 @@ def exclusion_reason(book: CompiledBook, prep: Prepared, rule: Rule, trig: Trigg
     """Why this trigger does not count for this rule, or None when it does."""
     h = trig.hit
     text = prep.norm.text
-    seg = prep.field_of(h.start)
+    seg: FieldSeg | None = None  # the hit's field, looked up when a window needs its bounds
     any_by_lexicon = prep.any_by_lexicon
     entry = trig.entry
     if entry is not None:
@@ -276,6 +240,7 @@ def exclusion_reason(book: CompiledBook, prep: Prepared, rule: Rule, trig: Trigg
                                 return f"目录 {entry.catalog} 第{entry.line}行排除词「{x.term}」"
         min_pct = entry.min_pct
         if min_pct is not None:
+            seg = prep.field_of(h.start)
             lo, hi = max(seg.norm_start, h.start - PCT_WINDOW), min(seg.norm_end, h.end + PCT_WINDOW)
             top: float | None = None
             for m in PCT_RE.finditer(text, lo, hi):
@@ -287,12 +252,17 @@ def exclusion_reason(book: CompiledBook, prep: Prepared, rule: Rule, trig: Trigg
     exclusions: list[CompiledExclusion] = rule.exclusions
     for ex in exclusions:
         if ex.negation:
-            lo = max(seg.norm_start, h.start - 6)
-            if lo < h.start and _may_negate(text[h.start - 1]) and NEGATION_RE.search(text, lo, h.start):
-                return f"否定用语：「{text[lo : h.start]}」"
+            if h.start > 0 and _may_negate(text[h.start - 1]):
+                if seg is None:
+                    seg = prep.field_of(h.start)
+                lo = max(seg.norm_start, h.start - 6)
+                if NEGATION_RE.search(text, lo, h.start):
+                    return f"否定用语：「{text[lo : h.start]}」"
             continue
         before = ex.before
         if before is not None:
+            if seg is None:
+                seg = prep.field_of(h.start)
             mb = before.search(text, max(seg.norm_start, h.start - BEFORE_WINDOW), h.start)
             if mb:
                 return f"{ex.label}「{mb.group(0)}」"
@@ -302,7 +272,7 @@ def exclusion_reason(book: CompiledBook, prep: Prepared, rule: Rule, trig: Trigg
             continue
         words = any_by_lexicon.get(lexicon)
         if words is not None:
-            why = _context_reason(text, ex, lexicon, words, h)
+            why = _context_reason(text, ex, words, h)
             if why is not None:
                 return why
     return None
