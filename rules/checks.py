@@ -205,7 +205,12 @@ def _values_give_sc(values: str) -> bool:
     a digit, a separator SC_RE skips nor one `_SC_STRIP` removes, so no match spans two values and each
     value's edges look to SC_RE like the string's. Values without a c/C (the only characters SC_RE's
     `c` matches) need neither the strip nor the search."""
-    return ("c" in values or "C" in values) and SC_RE.search(_SC_STRIP.sub("", values)) is not None
+    return _may_give_sc(values) and SC_RE.search(_SC_STRIP.sub("", values)) is not None
+
+
+def _may_give_sc(text: str) -> bool:
+    """Whether SC_RE can match `text` at all: its `c` matches only c and C, even ignoring case."""
+    return "c" in text or "C" in text
 
 
 def check_food_sanwu(prep: Prepared, live: list[Trigger]) -> CheckResult:
@@ -224,11 +229,13 @@ def check_food_sanwu(prep: Prepared, live: list[Trigger]) -> CheckResult:
         if kinds & ADDRESS and not has_address and not blank(v):
             has_address = True
     missing = []
-    if not _values_give_sc("\x00".join(attrs.values())) and not SC_RE.search(desc):
+    # a description gives an SC number only with a c/C in it, a maker or an address only after a colon
+    colon = ":" in desc or "：" in desc
+    if not _values_give_sc("\x00".join(attrs.values())) and not (_may_give_sc(desc) and SC_RE.search(desc)):
         missing.append("SC食品生产许可证编号")
-    if not has_maker and not MAKER_TEXT_RE.search(desc):
+    if not has_maker and not (colon and MAKER_TEXT_RE.search(desc)):
         missing.append("厂名")
-    if not has_address and not ADDRESS_TEXT_RE.search(desc):
+    if not has_address and not (colon and ADDRESS_TEXT_RE.search(desc)):
         missing.append("厂址")
     if not missing:
         return False, [], "SC编号、厂名、厂址齐全"
