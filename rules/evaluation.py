@@ -14,7 +14,6 @@ reported finding needs (exclusion lists, evidence) is built only when asked for.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 from rules.catalog import Entry
 from rules.checks import CHECK_FUNCS
@@ -148,25 +147,19 @@ def matcher_hits(prep: Prepared, m: CompiledMatcher, matcher: int = 0) -> list[T
             if field_ok(h.field, fields):
                 out.append(Trigger(h, _entry_of(h, lexicon), matcher))
         return out
-    for seg, mt in _regex_matches(prep, m):
-        out.append(Trigger(Hit(mt.start(), mt.end(), mt.group(0), [], (), seg.name), None, matcher))
-    return out
-
-
-def _regex_matches(prep: Prepared, m: CompiledMatcher) -> Iterator[tuple[FieldSeg, re.Match[str]]]:
-    """Non-empty matches of a regex matcher in the fields it watches (nothing when its `needs` lexicon
-    was not hit); a generator, so `matcher_holds` stops at the first."""
     regex = m.regex
-    if regex is None or (m.needs is not None and m.needs not in prep.any_by_lexicon):
-        return
-    text = prep.norm.text
-    segs: list[FieldSeg] = prep.fields
-    for seg in segs:
-        if not field_ok(seg.name, m.fields):
-            continue
-        for mt in regex.finditer(text, seg.norm_start, seg.norm_end):
-            if mt.end() > mt.start():
-                yield seg, mt
+    if regex is not None:
+        if m.needs is not None and m.needs not in prep.any_by_lexicon:
+            return out
+        text = prep.norm.text
+        segs: list[FieldSeg] = prep.fields
+        for seg in segs:
+            if not field_ok(seg.name, fields):
+                continue
+            for mt in regex.finditer(text, seg.norm_start, seg.norm_end):
+                if mt.end() > mt.start():
+                    out.append(Trigger(Hit(mt.start(), mt.end(), mt.group(0), [], (), seg.name), None, matcher))
+    return out
 
 
 def matcher_holds(prep: Prepared, m: CompiledMatcher) -> bool:
@@ -176,8 +169,18 @@ def matcher_holds(prep: Prepared, m: CompiledMatcher) -> bool:
     if lexicon is not None:
         hits = prep.by_lexicon.get(lexicon)
         return hits is not None and any(field_ok(h.field, fields) for h in hits)
-    for _ in _regex_matches(prep, m):
-        return True
+    regex = m.regex
+    if regex is not None:
+        if m.needs is not None and m.needs not in prep.any_by_lexicon:
+            return False
+        text = prep.norm.text
+        segs: list[FieldSeg] = prep.fields
+        for seg in segs:
+            if not field_ok(seg.name, fields):
+                continue
+            for mt in regex.finditer(text, seg.norm_start, seg.norm_end):
+                if mt.end() > mt.start():
+                    return True
     return False
 
 
