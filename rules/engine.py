@@ -64,7 +64,7 @@ class Engine:
         ]
         shop_ids = {r.order for r in self.shop_rules}
         self.always_rules = [r for r in book.always_rules if r.order not in shop_ids]
-        self._always_cache: dict[str | None, Scope] = {}  # category -> its Scope
+        self._scope_cache: dict[str | None, Scope] = {}  # category -> its Scope
         self._scopes: dict[tuple[int, ...], Scope] = {}  # applicable rule orders -> Scope
         self._shop_cache: dict[tuple[bool, str | None], list[RuleResult]] = {}
 
@@ -76,7 +76,7 @@ class Engine:
 
     def scope(self, category: str | None) -> Scope:
         """The rules that apply to a (normalised) category, cached per category."""
-        scope = self._always_cache.get(category)
+        scope = self._scope_cache.get(category)
         if scope is not None:
             return scope
         rules = [r for r in self.rules if in_scope(r, category)]
@@ -91,7 +91,7 @@ class Engine:
                     lexicon_rules[lex] = kept
             always = [r for r in self.always_rules if r.order in applicable]
             scope = _remember(self._scopes, key, Scope(rules, lexicon_rules, always))
-        return _remember(self._always_cache, category, scope)
+        return _remember(self._scope_cache, category, scope)
 
     def candidates(self, prep: Prepared) -> list[Rule]:
         """Rules worth evaluating: those whose terms were hit plus regex/check rules, in scope, in book

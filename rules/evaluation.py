@@ -169,19 +169,8 @@ def matcher_holds(prep: Prepared, m: CompiledMatcher) -> bool:
     if lexicon is not None:
         hits = prep.by_lexicon.get(lexicon)
         return hits is not None and any(field_ok(h.field, fields) for h in hits)
-    regex = m.regex
-    if regex is not None:
-        if m.needs is not None and m.needs not in prep.any_by_lexicon:
-            return False
-        text = prep.norm.text
-        segs: list[FieldSeg] = prep.fields
-        for seg in segs:
-            if not field_ok(seg.name, fields):
-                continue
-            for mt in regex.finditer(text, seg.norm_start, seg.norm_end):
-                if mt.end() > mt.start():
-                    return True
-    return False
+    # a regex condition is rare and short: its triggers are cheap to build, and one walk serves both
+    return m.regex is not None and bool(matcher_hits(prep, m))
 
 
 def _may_negate(last: str) -> bool:

@@ -23,5 +23,5 @@ def test_caches_keyed_by_crawled_values_stay_bounded(monkeypatch: pytest.MonkeyP
         )
         findings = book.scan(listing)
         assert "chem.toxic" in {f.family for f in findings}  # caching never changes the answer
-    assert 0 < len(book.engine._always_cache) <= 50
+    assert 0 < len(book.engine._scope_cache) <= 50
     assert 0 < len(book.engine._shop_cache) <= 50
